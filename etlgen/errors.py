@@ -1,0 +1,13 @@
+"""Errors the CLI turns into one clear line and an exit code, never a traceback."""
+
+
+class EtlgenError(Exception):
+    """A problem the user can fix; `str(error)` is the whole message."""
+
+    exit_code = 1
+
+
+class ConfigError(EtlgenError):
+    """pipeline.yaml or the row schema is invalid; the message names file:line:col and field."""
+
+    exit_code = 2

@@ -1,0 +1,58 @@
+"""Errors the handlers raise to Step Functions.
+
+The class name is the error name Step Functions sees, so the state machine can tell a
+permanent problem with the input (never retried) from a transient one (retried).
+"""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base of every error the handlers raise on purpose."""
+
+
+class PermanentError(PipelineError):
+    """The input itself is wrong: retrying cannot help."""
+
+
+class EmptyFile(PermanentError):
+    """The object has no bytes at all."""
+
+
+class NoDataRows(PermanentError):
+    """The object has a header but no data row."""
+
+
+class BinaryFile(PermanentError):
+    """The object is not text (NUL bytes or other binary content)."""
+
+
+class EncodingError(PermanentError):
+    """The object is not valid text in the configured encoding."""
+
+
+class HeaderMismatch(PermanentError):
+    """The header misses required columns, has unknown or duplicate ones."""
+
+
+class SourceChanged(PermanentError):
+    """The object version named in the event is gone or differs from what was planned."""
+
+
+class CountMismatch(PermanentError):
+    """rows_in != rows_valid + rows_rejected for a chunk or the file."""
+
+
+class RejectRateExceeded(PermanentError):
+    """More rows were rejected than the configured share allows."""
+
+
+class ChunkPlanError(PermanentError):
+    """The file cannot be cut into chunks (for example an unterminated quoted field)."""
+
+
+PERMANENT_ERRORS: tuple[str, ...] = tuple(
+    cls.__name__
+    for cls in (EmptyFile, NoDataRows, BinaryFile, EncodingError, HeaderMismatch,
+                SourceChanged, CountMismatch, RejectRateExceeded, ChunkPlanError)
+)

@@ -1,0 +1,59 @@
+"""Which JSON Schema keywords the row validator enforces.
+
+The generator refuses, at render time, a CSV row schema that uses anything else, so a
+keyword is never silently ignored at run time. Both sides import this one module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROOT_KEYWORDS = frozenset(
+    {"$schema", "$id", "$comment", "title", "description", "type", "properties", "required",
+     "additionalProperties"}
+)
+COLUMN_KEYWORDS = frozenset(
+    {"$comment", "title", "description", "examples", "type", "format", "pattern", "enum",
+     "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+     "multipleOf"}
+)
+COLUMN_TYPES = frozenset({"string", "integer", "number", "boolean"})
+FORMATS = frozenset({"date", "date-time"})
+
+
+def row_schema_problems(schema: Any) -> list[tuple[str, str]]:
+    """Return (json_pointer, message) for every construct the handlers cannot enforce."""
+    if not isinstance(schema, dict):
+        return [("", "the row schema must be a JSON object")]
+    problems: list[tuple[str, str]] = []
+    for key in sorted(set(schema) - ROOT_KEYWORDS):
+        problems.append((f"/{key}", f"keyword {key!r} is not supported at the top level"))
+    if schema.get("type", "object") != "object":
+        problems.append(("/type", "the row schema must have type 'object'"))
+    if schema.get("additionalProperties", False) is not False:
+        problems.append(("/additionalProperties", "must be false: unknown columns are rejected"))
+    properties = schema.get("properties")
+    if not isinstance(properties, dict) or not properties:
+        problems.append(("/properties", "must name at least one column"))
+        return problems
+    for name, column in properties.items():
+        where = f"/properties/{name}"
+        if not isinstance(column, dict):
+            problems.append((where, "must be an object"))
+            continue
+        for key in sorted(set(column) - COLUMN_KEYWORDS):
+            problems.append((f"{where}/{key}", f"keyword {key!r} is not supported for a column"))
+        if column.get("type") not in COLUMN_TYPES:
+            problems.append((f"{where}/type", f"must be one of {sorted(COLUMN_TYPES)}"))
+        if "format" in column and column["format"] not in FORMATS:
+            problems.append((f"{where}/format", f"must be one of {sorted(FORMATS)}"))
+        if "enum" in column and not (isinstance(column["enum"], list) and column["enum"]):
+            problems.append((f"{where}/enum", "must be a non-empty list"))
+    required = schema.get("required", [])
+    if not isinstance(required, list):
+        problems.append(("/required", "must be a list of column names"))
+    else:
+        for name in required:
+            if name not in properties:
+                problems.append(("/required", f"names {name!r}, which is not a column"))
+    return problems
