@@ -1,0 +1,1 @@
+"""Builders of the CloudFormation template, one module per concern."""

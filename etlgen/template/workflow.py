@@ -1,0 +1,298 @@
+"""The Step Functions state machine, as a plain dict.
+
+One definition serves three consumers: the CloudFormation template (as `Definition` plus
+`DefinitionSubstitutions`), the local runner that interprets it, and `etlgen graph`. Keeping
+it a pure dict built from nested literals means none of them parses JSON text or splices
+strings, and the whole flow is readable in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from etlgen.model import PipelineConfig, RetryConfig
+from handlers.errors import PERMANENT_ERRORS
+
+State = dict[str, Any]
+
+LAMBDA_SUBSTITUTIONS = (
+    "ValidateFunctionArn",
+    "SplitFunctionArn",
+    "ProcessFunctionArn",
+    "FinalizeFunctionArn",
+)
+STATUS_TABLE_SUBSTITUTION = "StatusTableName"
+ALERT_TOPIC_SUBSTITUTION = "AlertTopicArn"
+
+LAMBDA_TRANSIENT_ERRORS = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
+# Optimized integrations name errors `DynamoDB.<Exception>` / `SNS.<Exception>`. Both
+# spellings of the request-limit error are listed because the API code lacks the
+# `Exception` suffix that Step Functions otherwise adds.
+DYNAMODB_TRANSIENT_ERRORS = (
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.RequestLimitExceeded",
+    "DynamoDB.RequestLimitExceededException",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.InternalServerErrorException",
+    "DynamoDB.SdkClientException",
+)
+SNS_TRANSIENT_ERRORS = (
+    "SNS.ThrottledException",
+    "SNS.InternalErrorException",
+    "SNS.SdkClientException",
+)
+
+SNS_SUBJECT_LIMIT = 100
+
+
+
+def definition_substitution_names(config: PipelineConfig) -> list[str]:
+    """The `${...}` names the definition uses, so the template provides exactly these."""
+    names = [*LAMBDA_SUBSTITUTIONS, STATUS_TABLE_SUBSTITUTION]
+    if config.alerts.enabled:
+        names.append(ALERT_TOPIC_SUBSTITUTION)
+    return names
+
+
+def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
+    """The whole workflow: validate, plan, process chunks in parallel, finalize, or fail."""
+    after_record = "NotifyFailure" if config.alerts.enabled else "Failed"
+    states: dict[str, State] = {
+        "Init": _init(),
+        "ValidateHeader": _lambda_task(
+            "Checks the header against the schema; returns the file record.",
+            "ValidateFunctionArn",
+            {"source.$": "$.source", "execution_id.$": "$$.Execution.Id"},
+            "$.file",
+            "IsAlreadyProcessed",
+            config.retries,
+        ),
+        "IsAlreadyProcessed": {
+            "Type": "Choice",
+            "Comment": "A version that already completed is never processed twice.",
+            "Choices": [
+                {
+                    "Variable": "$.file.status",
+                    "StringEquals": "COMPLETED",
+                    "Next": "AlreadyProcessed",
+                }
+            ],
+            "Default": "PlanChunks",
+        },
+        "AlreadyProcessed": {"Type": "Succeed", "Comment": "Nothing to do for this version."},
+        "PlanChunks": _lambda_task(
+            "Cuts the data rows into byte ranges on record boundaries.",
+            "SplitFunctionArn",
+            {"file.$": "$.file"},
+            "$.plan",
+            "ProcessChunks",
+            config.retries,
+        ),
+        "ProcessChunks": _process_chunks(config),
+        "Finalize": _lambda_task(
+            "Checks the counts, writes the manifest and marks the file COMPLETED.",
+            "FinalizeFunctionArn",
+            {
+                "file.$": "$.file",
+                "chunk_count.$": "$.plan.chunk_count",
+                "execution_id.$": "$$.Execution.Id",
+            },
+            "$.summary",
+            "Succeeded",
+            config.retries,
+        )
+        | {"OutputPath": "$.summary"},
+        # The summary becomes the execution output through Finalize's OutputPath: the
+        # Amazon States Language allows OutputPath on Succeed, but cfn-lint rejects it.
+        "Succeeded": {"Type": "Succeed", "Comment": "The execution output is the file summary."},
+        "RecordFailure": _record_failure(after_record),
+    }
+    if config.alerts.enabled:
+        states["NotifyFailure"] = _notify_failure(config.name)
+    states["Failed"] = {
+        "Type": "Fail",
+        "Comment": "Fails the execution with the original error.",
+        "ErrorPath": "$.error.Error",
+        "CausePath": "$.error.Cause",
+    }
+    return {
+        "Comment": f"etlgen pipeline {config.name}: validate, split, process and finalize "
+        "one CSV object version.",
+        "StartAt": "Init",
+        "States": states,
+    }
+
+
+def _init() -> State:
+    return {
+        "Type": "Pass",
+        "Comment": "Keeps only the object coordinates from the S3 Object Created event.",
+        "Parameters": {
+            "bucket.$": "$.detail.bucket.name",
+            "key.$": "$.detail.object.key",
+            "size.$": "$.detail.object.size",
+            "version_id.$": "$.detail.object['version-id']",
+        },
+        "ResultPath": "$.source",
+        "Next": "ValidateHeader",
+    }
+
+
+def _lambda_task(
+    comment: str,
+    function: str,
+    parameters: dict[str, str],
+    result_path: str,
+    next_state: str,
+    retries: RetryConfig,
+) -> State:
+    return {
+        "Type": "Task",
+        "Comment": comment,
+        "Resource": f"${{{function}}}",
+        "Parameters": parameters,
+        "ResultPath": result_path,
+        "Retry": _lambda_retry(retries),
+        "Catch": _failure_catch(),
+        "Next": next_state,
+    }
+
+
+def _lambda_retry(retries: RetryConfig) -> list[State]:
+    """Never retry bad input; retry Lambda hiccups fast; anything else per config."""
+    return [
+        {"ErrorEquals": list(PERMANENT_ERRORS), "MaxAttempts": 0},
+        {
+            "ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS),
+            "IntervalSeconds": 1,
+            "MaxAttempts": 6,
+            "BackoffRate": 2,
+            "JitterStrategy": "FULL",
+        },
+        _configured_retry(retries),
+    ]
+
+
+def _configured_retry(retries: RetryConfig) -> State:
+    retrier: State = {
+        "ErrorEquals": ["States.ALL"],
+        "IntervalSeconds": retries.interval_seconds,
+        "MaxAttempts": retries.max_attempts,
+        "BackoffRate": retries.backoff_rate,
+        "MaxDelaySeconds": retries.max_delay_seconds,
+    }
+    if retries.jitter != "NONE":
+        retrier["JitterStrategy"] = retries.jitter
+    return retrier
+
+
+def _process_chunks(config: PipelineConfig) -> State:
+    process_chunk: State = {
+        "Type": "Task",
+        "Comment": "Validates one byte range; writes its valid and rejected rows.",
+        "Resource": "${ProcessFunctionArn}",
+        "Retry": _lambda_retry(config.retries),
+        # Counts live in the status table; an empty output keeps the Map's collected
+        # results tiny however many chunks there are.
+        "OutputPath": None,
+        "End": True,
+    }
+    return {
+        "Type": "Map",
+        "Comment": "Processes the chunks in parallel; any chunk failure fails the file.",
+        "ItemsPath": "$.plan.chunks",
+        "ItemSelector": {"file.$": "$.file", "chunk.$": "$$.Map.Item.Value"},
+        "MaxConcurrency": config.processing.max_concurrency,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"},
+            "StartAt": "ProcessChunk",
+            "States": {"ProcessChunk": process_chunk},
+        },
+        "ResultPath": None,
+        "Catch": _failure_catch(),
+        "Next": "Finalize",
+    }
+
+
+def _record_failure(next_state: str) -> State:
+    return {
+        "Type": "Task",
+        "Comment": "Marks the file FAILED with the error name and cause in the status table.",
+        "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "Parameters": {
+            "TableName": f"${{{STATUS_TABLE_SUBSTITUTION}}}",
+            "Key": {
+                "pk": {"S.$": "States.Format('{}#{}', $.source.key, $.source.version_id)"},
+                "sk": {"S": "FILE"},
+            },
+            "UpdateExpression": "SET #status = :failed, error_name = :error, "
+            "error_cause = :cause, updated_at = :now",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":failed": {"S": "FAILED"},
+                ":error": {"S.$": "$.error.Error"},
+                ":cause": {"S.$": "$.error.Cause"},
+                ":now": {"S.$": "$$.State.EnteredTime"},
+            },
+        },
+        "ResultPath": None,
+        "Retry": [_service_retry(DYNAMODB_TRANSIENT_ERRORS)],
+        # Losing the status write must not lose the original error: carry on to the end.
+        "Catch": [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.record_error", "Next": next_state}
+        ],
+        "Next": next_state,
+    }
+
+
+def _notify_failure(pipeline_name: str) -> State:
+    return {
+        "Type": "Task",
+        "Comment": "Alerts the operators; the message names the file and the error.",
+        "Resource": "arn:aws:states:::sns:publish",
+        "Parameters": {
+            "TopicArn": f"${{{ALERT_TOPIC_SUBSTITUTION}}}",
+            "Subject": _sns_subject(f"etlgen {pipeline_name}: CSV file failed"),
+            "Message.$": "States.Format('etlgen pipeline "
+            + _intrinsic_literal(pipeline_name)
+            + " failed on {}. Error: {}. Cause: {}', $.source.key, $.error.Error, "
+            "$.error.Cause)",
+        },
+        "ResultPath": None,
+        "Retry": [_service_retry(SNS_TRANSIENT_ERRORS)],
+        "Catch": [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error", "Next": "Failed"}
+        ],
+        "Next": "Failed",
+    }
+
+
+def _failure_catch() -> list[State]:
+    """Every failure keeps the execution input and adds the error under `$.error`."""
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}]
+
+
+def _service_retry(errors: tuple[str, ...]) -> State:
+    return {
+        "ErrorEquals": list(errors),
+        "IntervalSeconds": 1,
+        "MaxAttempts": 5,
+        "BackoffRate": 2,
+        "JitterStrategy": "FULL",
+    }
+
+
+def _intrinsic_literal(text: str) -> str:
+    """Escape text for a quoted string inside an intrinsic function call."""
+    return "".join("\\" + char if char in "'{}\\" else char for char in text)
+
+
+def _sns_subject(text: str) -> str:
+    """SNS subjects are ASCII, one line, at most 100 characters."""
+    ascii_text = text.encode("ascii", "replace").decode("ascii")
+    return " ".join(ascii_text.split())[:SNS_SUBJECT_LIMIT]
