@@ -1,0 +1,70 @@
+"""Load the CSV row schema named by pipeline.yaml and refuse what the handlers cannot enforce.
+
+Problems are reported at the `schema:` line of pipeline.yaml and also name the schema
+file and the JSON pointer (or line) inside it, so both files can be opened at the spot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path as FilePath
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from etlgen.config_problems import Position, Problem
+from handlers.row_schema_keywords import row_schema_problems
+
+_FIELD = ("schema",)
+_SUPPORTED_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_META_VALIDATOR = Draft202012Validator(
+    Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
+)
+
+
+def load_row_schema(
+    value: str, config_file: FilePath, shown_config: str, position: Position
+) -> tuple[FilePath, dict[str, Any] | None, list[Problem]]:
+    """Return (absolute path, parsed schema or None, problems)."""
+    path = (config_file.parent / value).resolve()
+    shown = os.path.normpath(os.path.join(os.path.dirname(shown_config), value))
+
+    def problem(message: str) -> Problem:
+        return Problem(position, _FIELD, f"{shown}: {message}")
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return path, None, [problem("file not found")]
+    except IsADirectoryError:
+        return path, None, [problem("is a directory, expected a JSON file")]
+    except UnicodeDecodeError:
+        return path, None, [problem("is not UTF-8 text")]
+    except OSError as error:
+        return path, None, [problem(f"cannot be read: {error.strerror or error}")]
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as error:
+        return path, None, [Problem(position, _FIELD,
+                                    f"{shown}:{error.lineno}:{error.colno}: invalid JSON: "
+                                    f"{error.msg}")]
+    problems = [
+        problem(f"{_pointer(list(error.absolute_path))}: not a valid JSON Schema: "
+                f"{error.message}")
+        for error in _META_VALIDATOR.iter_errors(schema)
+    ]
+    if isinstance(schema, dict) and schema.get("$schema", _SUPPORTED_DIALECT) != (
+        _SUPPORTED_DIALECT
+    ):
+        problems.append(problem(f"/$schema: only {_SUPPORTED_DIALECT} is supported"))
+    problems.extend(problem(f"{pointer or '(root)'}: {message}")
+                    for pointer, message in row_schema_problems(schema))
+    return path, schema if isinstance(schema, dict) else None, problems
+
+
+def _pointer(parts: list[str | int]) -> str:
+    """RFC 6901 pointer; the document itself is shown as '(root)'."""
+    if not parts:
+        return "(root)"
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
