@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 
 from etlgen.cli import main
 from etlgen.config import load_config
-from etlgen.config_schema import PIPELINE_SCHEMA, schema_json
+from etlgen.config.schema import PIPELINE_SCHEMA, schema_json
 from etlgen.errors import ConfigError
 from etlgen.model import PipelineConfig
 
@@ -396,7 +396,7 @@ def test_every_schema_key_is_described_and_optional_keys_have_defaults() -> None
 def test_schema_file_is_the_packaged_schema_and_valid() -> None:
     on_disk = (ROOT / "schemas" / "pipeline.schema.json").read_text(encoding="utf-8")
 
-    assert on_disk == schema_json(), "regenerate: python -m etlgen.config_schema > schemas/..."
+    assert on_disk == schema_json(), "regenerate: python -m etlgen.config.schema > schemas/..."
     Draft202012Validator.check_schema(json.loads(on_disk))
 
 

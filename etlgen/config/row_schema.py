@@ -13,7 +13,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from etlgen.config_problems import Position, Problem
+from etlgen.config.problems import Position, Problem
 from handlers.row_schema_keywords import row_schema_problems
 
 _FIELD = ("schema",)

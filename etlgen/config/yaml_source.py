@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from etlgen.config_problems import Path, Position, Problem
+from etlgen.config.problems import Path, Position, Problem
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"

@@ -2,7 +2,7 @@
 
 It lives in Python so it ships inside the `etlgen` package with no package-data set-up and
 works the same from an editable or a wheel install. `schemas/pipeline.schema.json` is the
-same document written out for editors (`python -m etlgen.config_schema > schemas/...`);
+same document written out for editors (`python -m etlgen.config.schema > schemas/...`);
 a test keeps the two identical.
 """
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from etlgen.config_problems import Path, Problem
-from etlgen.config_schema import PATTERN_HINTS, PIPELINE_SCHEMA
-from etlgen.config_yaml import YamlDocument
+from etlgen.config.problems import Path, Problem
+from etlgen.config.schema import PATTERN_HINTS, PIPELINE_SCHEMA
+from etlgen.config.yaml_source import YamlDocument
 
 _VALIDATOR = Draft202012Validator(PIPELINE_SCHEMA)
 
@@ -55,7 +55,7 @@ def _describe(error: ValidationError, document: YamlDocument) -> list[Problem]:
         return [
             Problem(document.key_position((*path, key)), (*path, key), _unknown_key(key, known))
             for key in error.instance
-            if key not in known and isinstance(key, str)  # other keys: see config_yaml
+            if key not in known and isinstance(key, str)  # other keys: see yaml_source
         ]
     if kind == "required":
         return _missing_keys(error, path, document)

@@ -11,11 +11,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from etlgen.config_checks import semantic_problems
-from etlgen.config_problems import Position, Problem, render_all
-from etlgen.config_row_schema import load_row_schema
-from etlgen.config_validate import schema_problems
-from etlgen.config_yaml import YamlDocument, parse_yaml
+from etlgen.config.checks import semantic_problems
+from etlgen.config.problems import Position, Problem, render_all
+from etlgen.config.row_schema import load_row_schema
+from etlgen.config.validate import schema_problems
+from etlgen.config.yaml_source import YamlDocument, parse_yaml
 from etlgen.errors import ConfigError
 from etlgen.model import (
     AlertsConfig,

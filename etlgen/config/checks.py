@@ -10,8 +10,8 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from etlgen.config_problems import Path, Problem, dotted
-from etlgen.config_yaml import YamlDocument
+from etlgen.config.problems import Path, Problem, dotted
+from etlgen.config.yaml_source import YamlDocument
 from etlgen.model import PipelineConfig
 
 MEMORY_PER_CHUNK_MB = 8
