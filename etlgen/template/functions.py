@@ -1,0 +1,94 @@
+"""The four Lambda functions and their log groups.
+
+Memory: `process` gets `functions.memory_mb` (it holds a whole chunk, its Arrow table and
+the outputs). `validate`, `split` and `finalize` read a header, a few boundary ranges or the
+status items, so they get at most `SMALL_FUNCTION_MEMORY_MB`: enough for the pandas layer
+with headroom, at a third of the default's price per millisecond.
+
+No `ReservedConcurrentExecutions` on `process`: the Map's `MaxConcurrency` already caps one
+file, and a cap of the same size would throttle as soon as two files overlap (each Map
+runs up to `max_concurrency` chunks) and turn the retries into a queue; it would also fail
+the deployment on accounts whose concurrency quota cannot spare the reservation.
+"""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, Ref, Sub, Template
+from troposphere.awslambda import (
+    Code,
+    Environment,
+    Function,
+    LoggingConfig,
+    TracingConfig,
+)
+from troposphere.logs import LogGroup
+
+from etlgen.environment import function_environment
+from etlgen.model import PipelineConfig
+from etlgen.template import names
+from etlgen.template.tags import resource_tags
+
+SMALL_FUNCTION_MEMORY_MB = 1024
+
+DESCRIPTIONS = {
+    "validate": "Checks a CSV object's header against the row schema",
+    "split": "Cuts a CSV object into byte-range chunks on record boundaries",
+    "process": "Validates one chunk's rows; writes valid and rejected rows",
+    "finalize": "Checks the counts, writes the manifest, marks the file completed",
+}
+
+
+def function_memory_mb(config: PipelineConfig, function: str) -> int:
+    if function == "process":
+        return config.functions.memory_mb
+    return min(config.functions.memory_mb, SMALL_FUNCTION_MEMORY_MB)
+
+
+def function_variables(config: PipelineConfig) -> dict[str, object]:
+    variables: dict[str, object] = dict(function_environment(config))
+    variables["BUCKET_NAME"] = Ref(names.DATA_BUCKET)
+    variables["STATUS_TABLE"] = Ref(names.STATUS_TABLE)
+    variables["RESULTS_QUEUE_URL"] = (
+        Ref(names.RESULTS_QUEUE) if config.results_queue.enabled else ""
+    )
+    return variables
+
+
+def add_functions(template: Template, config: PipelineConfig) -> None:
+    for function in names.FUNCTIONS:
+        template.add_resource(_log_group(config, function))
+        template.add_resource(_function(config, function))
+
+
+def _log_group(config: PipelineConfig, function: str) -> LogGroup:
+    return LogGroup(
+        names.function_log_group_id(function),
+        # Explicitly deleted with the stack: a retained group would keep its fixed name and
+        # make the next deployment with the same suffix fail; retention bounds them anyway.
+        DeletionPolicy="Delete",
+        UpdateReplacePolicy="Delete",
+        LogGroupName=Sub(names.function_log_group_name_text(config, function)),
+        RetentionInDays=config.retention.log_retention_days,
+        Tags=resource_tags(config),
+    )
+
+
+def _function(config: PipelineConfig, function: str) -> Function:
+    settings = config.functions
+    return Function(
+        names.function_id(function),
+        FunctionName=Sub(names.function_name_text(config, function)),
+        Description=DESCRIPTIONS[function],
+        Handler=f"handlers.{function}.lambda_handler",
+        Runtime=settings.runtime,
+        Architectures=[settings.architecture],
+        MemorySize=function_memory_mb(config, function),
+        Timeout=settings.timeout_seconds,
+        Role=GetAtt(names.function_role_id(function), "Arn"),
+        Code=Code(S3Bucket=Ref(names.ARTIFACT_BUCKET), S3Key=Ref(names.HANDLERS_KEY)),
+        Layers=[Ref(names.PANDAS_LAYER)],
+        TracingConfig=TracingConfig(Mode="Active"),
+        Environment=Environment(Variables=function_variables(config)),
+        LoggingConfig=LoggingConfig(LogGroup=Ref(names.function_log_group_id(function))),
+        Tags=resource_tags(config),
+    )

@@ -1,0 +1,242 @@
+"""IAM roles (awacs documents only): one per function, one for the state machine, one for
+the EventBridge rule, and one guardrail policy of explicit Denies attached to all of them.
+
+Every Allow names exact ARNs or key prefixes. `*` resources appear only where AWS offers
+nothing narrower: X-Ray and Step Functions' log-delivery family. The handlers publish their
+row metrics as Embedded Metric Format log lines, so no role needs `cloudwatch:PutMetricData`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from awacs import aws, dynamodb, kms, logs, s3, sns, sqs, states, sts, xray
+from awacs import awslambda as lambda_
+from troposphere import GetAtt, Ref, Sub, Template
+from troposphere.iam import ManagedPolicy, Policy, Role
+
+from etlgen.model import PipelineConfig
+from etlgen.template import names
+from etlgen.template.policy import document, service_principal
+from etlgen.template.tags import resource_tags
+
+TRACING_ACTIONS = [
+    xray.PutTraceSegments,
+    xray.PutTelemetryRecords,
+    xray.GetSamplingRules,
+    xray.GetSamplingTargets,
+]
+LOG_DELIVERY_ACTIONS = [
+    logs.CreateLogDelivery,
+    logs.GetLogDelivery,
+    logs.UpdateLogDelivery,
+    logs.DeleteLogDelivery,
+    logs.ListLogDeliveries,
+    logs.PutResourcePolicy,
+    logs.DescribeResourcePolicies,
+    logs.DescribeLogGroups,
+]
+READ_OBJECT = [s3.GetObject, s3.GetObjectVersion]
+# Large outputs go up as multipart uploads (authorized as PutObject); a failed one is aborted.
+WRITE_OBJECT = [s3.PutObject, s3.AbortMultipartUpload]
+
+
+@dataclass(frozen=True)
+class FunctionAccess:
+    """What one handler does with the bucket, the table and the queue (see `handlers/`)."""
+
+    read_prefixes: tuple[str, ...] = ()
+    write_prefixes: tuple[str, ...] = ()
+    multipart_writes: bool = False
+    table_actions: tuple[aws.Action, ...] = ()
+    sends_results: bool = False
+
+
+def function_access(config: PipelineConfig) -> dict[str, FunctionAccess]:
+    """validate: heads and reads the source, records the file (a conditional update, then a
+    read when the condition fails); split: reads byte ranges of the source and nothing
+    else; process: reads its range, uploads parts (multipart when large), records the
+    chunk; finalize: queries the chunk items, writes the manifest, records the file, sends
+    the summary. None of them lists the bucket."""
+    incoming = config.input.prefix
+    processed, rejected = config.output.processed_prefix, config.output.rejected_prefix
+    return {
+        "validate": FunctionAccess(
+            read_prefixes=(incoming,),
+            table_actions=(dynamodb.GetItem, dynamodb.UpdateItem),
+        ),
+        "split": FunctionAccess(read_prefixes=(incoming,)),
+        "process": FunctionAccess(
+            read_prefixes=(incoming,),
+            write_prefixes=(processed, rejected),
+            multipart_writes=True,
+            table_actions=(dynamodb.GetItem, dynamodb.UpdateItem),
+        ),
+        "finalize": FunctionAccess(
+            write_prefixes=(processed,),
+            table_actions=(dynamodb.GetItem, dynamodb.Query, dynamodb.UpdateItem),
+            sends_results=config.results_queue.enabled,
+        ),
+    }
+
+
+def objects_under(prefix: str) -> object:
+    """ARN pattern of every object under a key prefix of the data bucket."""
+    return Sub(f"${{{names.DATA_BUCKET}.Arn}}/{names.iam_literal(prefix)}*")
+
+
+def _allow(sid: str, actions: list[aws.Action], resources: list[object],
+           condition: aws.Condition | None = None) -> aws.Statement:
+    statement = aws.Statement(Sid=sid, Effect=aws.Allow, Action=actions, Resource=resources)
+    if condition is not None:
+        statement.Condition = condition
+    return statement
+
+
+def _deny(sid: str, actions: list[aws.Action], resources: list[object]) -> aws.Statement:
+    return aws.Statement(Sid=sid, Effect=aws.Deny, Action=actions, Resource=resources)
+
+
+def _trust(service: str, same_account_only: bool = True) -> aws.PolicyDocument:
+    statement = aws.Statement(
+        Effect=aws.Allow, Principal=service_principal(service), Action=[sts.AssumeRole]
+    )
+    if same_account_only:
+        statement.Condition = aws.Condition(
+            aws.StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
+        )
+    return document(statement)
+
+
+def _role(config: PipelineConfig, title: str, role_suffix: str, service: str,
+          statements: list[aws.Statement], same_account_only: bool = True) -> Role:
+    return Role(
+        title,
+        RoleName=names.regional_name(config, role_suffix),
+        AssumeRolePolicyDocument=_trust(service, same_account_only),
+        Policies=[Policy(PolicyName="access", PolicyDocument=document(*statements))],
+        ManagedPolicyArns=[Ref(names.GUARDRAIL_POLICY)],
+        Tags=resource_tags(config),
+    )
+
+
+def function_statements(config: PipelineConfig, function: str) -> list[aws.Statement]:
+    access = function_access(config)[function]
+    statements = []
+    if access.read_prefixes:
+        statements.append(_allow(
+            "ReadObjects", READ_OBJECT, [objects_under(p) for p in access.read_prefixes]
+        ))
+    if access.write_prefixes:
+        statements.append(_allow(
+            "WriteObjects", WRITE_OBJECT if access.multipart_writes else [s3.PutObject],
+            [objects_under(p) for p in access.write_prefixes],
+        ))
+    if access.table_actions:
+        statements.append(_allow(
+            "StatusTable", list(access.table_actions), [GetAtt(names.STATUS_TABLE, "Arn")]
+        ))
+    if access.sends_results:
+        statements.append(_allow(
+            "SendResults", [sqs.SendMessage], [GetAtt(names.RESULTS_QUEUE, "Arn")]
+        ))
+    statements.append(_allow(
+        "WriteLogs", [logs.CreateLogStream, logs.PutLogEvents],
+        [GetAtt(names.function_log_group_id(function), "Arn")],
+    ))
+    statements.append(_allow("Tracing", TRACING_ACTIONS, ["*"]))
+    return statements
+
+
+def state_machine_statements(config: PipelineConfig) -> list[aws.Statement]:
+    functions = [names.function_arn(f) for f in names.FUNCTIONS]
+    versions = [Sub(f"${{{names.function_id(f)}.Arn}}:*") for f in names.FUNCTIONS]
+    statements = [
+        _allow("InvokeFunctions", [lambda_.InvokeFunction], [*functions, *versions]),
+        _allow("RecordFailure", [dynamodb.UpdateItem], [GetAtt(names.STATUS_TABLE, "Arn")]),
+    ]
+    if config.alerts.enabled:
+        statements.append(_allow("PublishAlerts", [sns.Publish], [Ref(names.ALERT_TOPIC)]))
+        statements.append(_allow(
+            "UseAlertKey", [kms.GenerateDataKey, kms.Decrypt], [GetAtt(names.ALERT_KEY, "Arn")]
+        ))
+    statements.append(_allow("Tracing", TRACING_ACTIONS, ["*"]))
+    statements.append(_allow("LogDelivery", LOG_DELIVERY_ACTIONS, ["*"]))
+    return statements
+
+
+def rule_statements() -> list[aws.Statement]:
+    return [_allow("StartPipeline", [states.StartExecution], [Ref(names.STATE_MACHINE)])]
+
+
+def guardrail_statements(config: PipelineConfig) -> list[aws.Statement]:
+    """Destructive actions no pipeline role may take, whatever an Allow says later."""
+    data_bucket = GetAtt(names.DATA_BUCKET, "Arn")
+    log_bucket = GetAtt(names.ACCESS_LOG_BUCKET, "Arn")
+    incoming = objects_under(config.input.prefix)
+    table = GetAtt(names.STATUS_TABLE, "Arn")
+    statements = [
+        _deny("DenyBucketChanges", [
+            s3.DeleteBucket, s3.DeleteBucketPolicy, s3.PutBucketPolicy,
+            s3.PutLifecycleConfiguration, s3.PutBucketVersioning, s3.PutEncryptionConfiguration,
+            s3.PutBucketPublicAccessBlock, s3.PutBucketOwnershipControls, s3.PutBucketAcl,
+            s3.PutBucketLogging, s3.PutBucketNotification,
+        ], [data_bucket, log_bucket]),
+        _deny("DenyIncomingChanges", [
+            s3.PutObject, s3.DeleteObject, s3.DeleteObjectVersion, s3.DeleteObjectTagging,
+            s3.DeleteObjectVersionTagging,
+        ], [incoming]),
+        # Deleting a version is permanent; a plain delete only adds a delete marker.
+        _deny("DenyVersionDeletion", [s3.DeleteObjectVersion],
+              [Sub(f"${{{names.DATA_BUCKET}.Arn}}/*")]),
+        _deny("DenyAccessLogDeletion", [s3.DeleteObject, s3.DeleteObjectVersion],
+              [Sub(f"${{{names.ACCESS_LOG_BUCKET}.Arn}}/*")]),
+        _deny("DenyTableChanges", [
+            dynamodb.DeleteTable, dynamodb.DeleteBackup, dynamodb.UpdateTable,
+            dynamodb.UpdateTimeToLive, dynamodb.UpdateContinuousBackups,
+        ], [table, Sub(f"${{{names.STATUS_TABLE}.Arn}}/backup/*")]),
+        _deny("DenyLogChanges", [
+            logs.DeleteLogGroup, logs.DeleteLogStream, logs.PutRetentionPolicy,
+            logs.DeleteRetentionPolicy,
+        ], [
+            *(GetAtt(names.function_log_group_id(f), "Arn") for f in names.FUNCTIONS),
+            GetAtt(names.STATE_MACHINE_LOG_GROUP, "Arn"),
+        ]),
+        _deny("DenyWorkflowChanges", [states.DeleteStateMachine, states.UpdateStateMachine],
+              [Sub(names.state_machine_arn_text(config))]),
+    ]
+    queues = [GetAtt(names.DEAD_LETTER_QUEUE, "Arn")]
+    if config.results_queue.enabled:
+        queues.append(GetAtt(names.RESULTS_QUEUE, "Arn"))
+    statements.append(_deny(
+        "DenyQueueChanges", [sqs.DeleteQueue, sqs.PurgeQueue, sqs.SetQueueAttributes], queues
+    ))
+    if config.alerts.enabled:
+        statements.append(_deny(
+            "DenyAlertChanges",
+            [sns.DeleteTopic, sns.SetTopicAttributes, kms.ScheduleKeyDeletion, kms.DisableKey,
+             kms.PutKeyPolicy],
+            [Ref(names.ALERT_TOPIC), GetAtt(names.ALERT_KEY, "Arn")],
+        ))
+    return statements
+
+
+def add_roles(template: Template, config: PipelineConfig) -> None:
+    template.add_resource(ManagedPolicy(
+        names.GUARDRAIL_POLICY,
+        ManagedPolicyName=names.regional_name(config, "guardrails"),
+        Description="Destructive actions no role of this pipeline may take",
+        PolicyDocument=document(*guardrail_statements(config)),
+    ))
+    for function in names.FUNCTIONS:
+        template.add_resource(_role(
+            config, names.function_role_id(function), function, "lambda.amazonaws.com",
+            function_statements(config, function), same_account_only=False,
+        ))
+    template.add_resource(_role(
+        config, names.STATE_MACHINE_ROLE, "states", "states.amazonaws.com",
+        state_machine_statements(config),
+    ))
+    template.add_resource(_role(
+        config, names.RULE_ROLE, "events", "events.amazonaws.com", rule_statements(),
+    ))

@@ -1,0 +1,130 @@
+"""The rendered template creates a complete stack in moto's in-process CloudFormation.
+
+moto proves the template is coherent (references resolve, no cycles, names are valid) and
+that resources come out with the expected names; the properties themselves are asserted
+on the template JSON in the other tests, because moto drops many of them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from etlgen.model import PipelineConfig
+from etlgen.packaging import build_package
+from etlgen.render import build_template
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ARTIFACT_BUCKET = "etlgen-artifacts"
+TEST_LAYER_PARAMETER = "/etlgen-test/pandas-layer-arn"
+
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS::")
+
+
+def moto_compatible(template: dict[str, Any]) -> dict[str, Any]:
+    """A copy adapted to moto's gaps; the real output never changes.
+
+    - moto reads only `DefinitionString`: the definition object and its substitutions become
+      the equivalent `Fn::Sub` [text, variables] string.
+    - AWS (and moto) refuse to create parameters under the reserved `/aws/` path, so the
+      public pandas-layer parameter is pointed at a test parameter holding a moto layer.
+    - moto's `AWS::KMS::Key` reads tags in the KMS API's `TagKey`/`TagValue` shape instead of
+      CloudFormation's `Key`/`Value`, and fails; the key's tags are dropped.
+    """
+    adapted = copy.deepcopy(template)
+    machine = adapted["Resources"]["StateMachine"]["Properties"]
+    machine["DefinitionString"] = {"Fn::Sub": [
+        json.dumps(machine.pop("Definition")), machine.pop("DefinitionSubstitutions")
+    ]}
+    adapted["Parameters"]["PandasLayerParameter"]["Default"] = TEST_LAYER_PARAMETER
+    if "AlertKey" in adapted["Resources"]:
+        adapted["Resources"]["AlertKey"]["Properties"].pop("Tags", None)
+    return adapted
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+def deploy(config: PipelineConfig) -> dict[str, Any]:
+    bundle = build_package(config)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+    s3.put_object(Bucket=ARTIFACT_BUCKET, Key=bundle.key, Body=bundle.data)
+    layer = boto3.client("lambda", region_name=REGION).publish_layer_version(
+        LayerName="pandas", Content={"ZipFile": bundle.data}
+    )["LayerVersionArn"]
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=TEST_LAYER_PARAMETER, Value=layer, Type="String"
+    )
+    template = moto_compatible(build_template(config).to_dict())
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    cloudformation.create_stack(
+        StackName="etl", TemplateBody=json.dumps(template),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+        Parameters=[{"ParameterKey": "ArtifactBucket", "ParameterValue": ARTIFACT_BUCKET},
+                    {"ParameterKey": "EnvironmentSuffix", "ParameterValue": "test"}],
+    )
+    return cloudformation.describe_stacks(StackName="etl")["Stacks"][0]
+
+
+@pytest.mark.usefixtures("aws")
+def test_stack_with_every_part_creates(configs: dict[str, PipelineConfig]) -> None:
+    config = configs["all_options"]
+    stack = deploy(config)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    base = "all-options-test"
+
+    bucket = f"{base}-{ACCOUNT}-{REGION}"
+    buckets = {b["Name"] for b in boto3.client("s3", region_name=REGION).list_buckets()["Buckets"]}
+    assert {bucket, f"{bucket}-log"} <= buckets
+    assert outputs["BucketName"] == bucket
+
+    table = boto3.client("dynamodb", region_name=REGION).describe_table(
+        TableName=f"{base}-status")["Table"]
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk", "sk"]
+
+    lambda_ = boto3.client("lambda", region_name=REGION)
+    for name in ("validate", "split", "process", "finalize"):
+        function = lambda_.get_function(FunctionName=f"{base}-{name}")["Configuration"]
+        assert function["Handler"] == f"handlers.{name}.lambda_handler"
+        variables = function["Environment"]["Variables"]
+        assert variables["BUCKET_NAME"] == bucket
+        assert variables["STATUS_TABLE"] == f"{base}-status"
+        assert variables["RESULTS_QUEUE_URL"] == outputs["ResultsQueueUrl"]
+
+    queues = boto3.client("sqs", region_name=REGION).list_queues()["QueueUrls"]
+    assert {q.rsplit("/", 1)[1] for q in queues} == {f"{base}-events-dlq",
+                                                     f"{base}-results.fifo"}
+    topics = boto3.client("sns", region_name=REGION).list_topics()["Topics"]
+    assert [t["TopicArn"] for t in topics] == [
+        f"arn:aws:sns:{REGION}:{ACCOUNT}:{base}-alerts"]
+    assert outputs["StateMachineArn"] == f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{base}"
+
+    iam = boto3.client("iam", region_name=REGION)
+    for role in ("validate", "split", "process", "finalize", "states", "events"):
+        assert iam.get_role(RoleName=f"{base}-{role}-{REGION}")["Role"]["RoleName"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_stack_without_optional_parts_creates(configs: dict[str, PipelineConfig]) -> None:
+    stack = deploy(configs["all_off"])
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    outputs = {o["OutputKey"] for o in stack["Outputs"]}
+    assert "ResultsQueueUrl" not in outputs and "AlertTopicArn" not in outputs
+    queues = boto3.client("sqs", region_name=REGION).list_queues()["QueueUrls"]
+    assert [q.rsplit("/", 1)[1] for q in queues] == ["all-off-test-events-dlq"]
+    assert boto3.client("sns", region_name=REGION).list_topics()["Topics"] == []
+    function = boto3.client("lambda", region_name=REGION).get_function(
+        FunctionName="all-off-test-finalize")["Configuration"]
+    assert function["Environment"]["Variables"]["RESULTS_QUEUE_URL"] == ""

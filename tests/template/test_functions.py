@@ -1,0 +1,100 @@
+"""The Lambda functions and their log groups follow the config."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from etlgen.environment import function_environment
+from etlgen.model import PipelineConfig, ResultsQueueConfig
+from etlgen.template.functions import SMALL_FUNCTION_MEMORY_MB
+
+from .conftest import changed, template_of
+
+FUNCTIONS = ("Validate", "Split", "Process", "Finalize")
+
+
+def _function(template: dict[str, Any], name: str) -> dict[str, Any]:
+    return template["Resources"][f"{name}Function"]["Properties"]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_code_runtime_layer_tracing_and_logging(
+    base_template: dict[str, Any], name: str,
+) -> None:
+    props = _function(base_template, name)
+    assert props["FunctionName"] == {"Fn::Sub": f"minimal-${{EnvironmentSuffix}}-{name.lower()}"}
+    assert props["Handler"] == f"handlers.{name.lower()}.lambda_handler"
+    assert props["Code"] == {"S3Bucket": {"Ref": "ArtifactBucket"},
+                             "S3Key": {"Ref": "HandlersKey"}}
+    assert props["Runtime"] == "python3.12"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Timeout"] == 900
+    assert props["Layers"] == [{"Ref": "PandasLayerParameter"}]
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["Role"] == {"Fn::GetAtt": [f"{name}Role", "Arn"]}
+    assert props["LoggingConfig"] == {"LogGroup": {"Ref": f"{name}LogGroup"}}
+    assert "ReservedConcurrentExecutions" not in props
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_each_function_has_its_own_log_group_with_retention(
+    base_config: PipelineConfig, name: str,
+) -> None:
+    template = template_of(changed(base_config, "retention", log_retention_days=14))
+    group = template["Resources"][f"{name}LogGroup"]["Properties"]
+    assert group["LogGroupName"] == {
+        "Fn::Sub": f"/aws/lambda/minimal-${{EnvironmentSuffix}}-{name.lower()}"
+    }
+    assert group["RetentionInDays"] == 14
+
+
+def test_runtime_architecture_timeout_follow_the_config(base_config: PipelineConfig) -> None:
+    config = changed(base_config, "functions", runtime="python3.11", architecture="x86_64",
+                     timeout_seconds=300)
+    template = template_of(config)
+    for name in FUNCTIONS:
+        props = _function(template, name)
+        assert (props["Runtime"], props["Architectures"], props["Timeout"]) == (
+            "python3.11", ["x86_64"], 300)
+
+
+def test_process_gets_the_configured_memory_and_the_others_at_most_a_gigabyte(
+    base_config: PipelineConfig,
+) -> None:
+    template = template_of(changed(base_config, "functions", memory_mb=5120))
+    assert _function(template, "Process")["MemorySize"] == 5120
+    for name in ("Validate", "Split", "Finalize"):
+        assert _function(template, name)["MemorySize"] == SMALL_FUNCTION_MEMORY_MB
+    small = template_of(changed(base_config, "functions", memory_mb=512))
+    assert {_function(small, name)["MemorySize"] for name in FUNCTIONS} == {512}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_environment_is_the_shared_settings_plus_resource_names(
+    base_config: PipelineConfig, name: str,
+) -> None:
+    config = changed(
+        changed(changed(base_config, "processing", chunk_size_mb=16, max_chunks=500),
+                "output", format="csv"),
+        "input", delimiter=";",
+    )
+    variables = _function(template_of(config), name)["Environment"]["Variables"]
+    expected = {
+        **function_environment(config),
+        "BUCKET_NAME": {"Ref": "DataBucket"},
+        "STATUS_TABLE": {"Ref": "StatusTable"},
+        "RESULTS_QUEUE_URL": {"Ref": "ResultsQueue"},
+    }
+    assert variables == expected
+    assert (variables["CHUNK_SIZE_MB"], variables["MAX_CHUNKS"], variables["OUTPUT_FORMAT"],
+            variables["CSV_DELIMITER"]) == ("16", "500", "csv", ";")
+
+
+def test_results_queue_url_is_empty_when_the_queue_is_off(base_config: PipelineConfig) -> None:
+    config = dataclasses.replace(base_config, results_queue=ResultsQueueConfig(enabled=False))
+    template = template_of(config)
+    for name in FUNCTIONS:
+        assert _function(template, name)["Environment"]["Variables"]["RESULTS_QUEUE_URL"] == ""

@@ -1,0 +1,89 @@
+"""The dashboard and alarms watch the pipeline's executions, functions, table and rows."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from etlgen.model import AlertsConfig, PipelineConfig
+
+from .conftest import resources_of, template_of
+
+STATE_MACHINE_ARN = (
+    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
+    "minimal-${EnvironmentSuffix}"
+)
+
+
+def _dashboard(template: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"])
+
+
+def _expanded(metrics: list[list[str]]) -> list[list[str]]:
+    """Resolve CloudWatch's "." (same as the metric above) shorthand."""
+    rows: list[list[str]] = []
+    for metric in metrics:
+        rows.append([rows[-1][i] if part == "." else part for i, part in enumerate(metric)]
+                    if rows else list(metric))
+    return rows
+
+
+def _all_metrics(template: dict[str, Any]) -> list[list[str]]:
+    return [row for widget in _dashboard(template)["widgets"]
+            for row in _expanded(widget["properties"]["metrics"])]
+
+
+def test_dashboard_shows_executions_functions_table_and_rows(
+    base_template: dict[str, Any],
+) -> None:
+    metrics = _all_metrics(base_template)
+    for name in ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed",
+                 "ExecutionsTimedOut"):
+        assert ["AWS/States", name, "StateMachineArn", STATE_MACHINE_ARN] in metrics
+    for function in ("validate", "split", "process", "finalize"):
+        for name in ("Invocations", "Errors", "Duration", "Throttles"):
+            assert ["AWS/Lambda", name, "FunctionName",
+                    f"minimal-${{EnvironmentSuffix}}-{function}"] in metrics
+    for name in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"):
+        assert ["AWS/DynamoDB", name, "TableName", "minimal-${EnvironmentSuffix}-status"] in metrics
+    for name in ("RowsIn", "RowsValid", "RowsRejected"):
+        assert ["etlgen/minimal", name, "Pipeline", "minimal"] in metrics
+    regions = {w["properties"]["region"] for w in _dashboard(base_template)["widgets"]}
+    assert regions == {"${AWS::Region}"}
+
+
+def test_row_metrics_namespace_matches_the_handlers_setting(
+    base_template: dict[str, Any],
+) -> None:
+    variables = base_template["Resources"]["ProcessFunction"]["Properties"]["Environment"][
+        "Variables"]
+    namespaces = {row[0] for row in _all_metrics(base_template) if row[1].startswith("Rows")}
+    assert namespaces == {variables["METRICS_NAMESPACE"]}
+
+
+@pytest.mark.parametrize("alerts", [True, False])
+def test_alarms_cover_failures_errors_and_dead_letters(
+    base_config: PipelineConfig, alerts: bool,
+) -> None:
+    config = dataclasses.replace(base_config, alerts=AlertsConfig(enabled=alerts))
+    alarms = {
+        (a["Properties"]["Namespace"], a["Properties"]["MetricName"],
+         json.dumps(a["Properties"]["Dimensions"][0]["Value"])): a["Properties"]
+        for a in resources_of(template_of(config), "AWS::CloudWatch::Alarm").values()
+    }
+    expected = {
+        ("AWS/States", "ExecutionsFailed", '{"Ref": "StateMachine"}'),
+        ("AWS/States", "ExecutionsTimedOut", '{"Ref": "StateMachine"}'),
+        *(("AWS/Lambda", "Errors", f'{{"Ref": "{name}Function"}}')
+          for name in ("Validate", "Split", "Process", "Finalize")),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible",
+         '{"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]}'),
+    }
+    assert set(alarms) == expected
+    for alarm in alarms.values():
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+        assert alarm.get("AlarmActions", []) == ([{"Ref": "AlertTopic"}] if alerts else [])

@@ -1,0 +1,123 @@
+"""The data bucket, the access-log bucket and their policies follow the config."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from etlgen.model import PipelineConfig
+
+from .conftest import changed, template_of
+
+SUB = "Fn::Sub"
+
+
+def _lifecycle(template: dict[str, Any], bucket: str = "DataBucket") -> dict[str, dict[str, Any]]:
+    rules = template["Resources"][bucket]["Properties"]["LifecycleConfiguration"]["Rules"]
+    return {rule["Id"]: rule for rule in rules}
+
+
+def test_data_bucket_is_private_versioned_encrypted_and_sends_events(
+    base_template: dict[str, Any],
+) -> None:
+    bucket = base_template["Resources"]["DataBucket"]
+    props = bucket["Properties"]
+    assert props["BucketName"] == {
+        SUB: "minimal-${EnvironmentSuffix}-${AWS::AccountId}-${AWS::Region}"
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    ]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+    }
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+    }
+    assert props["LoggingConfiguration"] == {
+        "DestinationBucketName": {"Ref": "AccessLogBucket"}, "LogFilePrefix": "s3-access/",
+    }
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+
+
+def test_lifecycle_rules_follow_retention_and_processed_prefix(
+    base_config: PipelineConfig,
+) -> None:
+    config = changed(
+        changed(base_config, "retention", glacier_after_days=45, incomplete_upload_days=2,
+                noncurrent_version_days=11),
+        "output", processed_prefix="curated/",
+    )
+    rules = _lifecycle(template_of(config))
+    assert rules["ArchiveProcessed"]["Prefix"] == "curated/"
+    assert rules["ArchiveProcessed"]["Transitions"] == [
+        {"StorageClass": "GLACIER", "TransitionInDays": 45}
+    ]
+    assert rules["AbortIncompleteUploads"]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": 2
+    }
+    assert "Prefix" not in rules["AbortIncompleteUploads"]
+    assert rules["ExpireNoncurrentVersions"]["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": 11
+    }
+    assert all(rule["Status"] == "Enabled" for rule in rules.values())
+
+
+def test_access_log_bucket_is_locked_down_and_expires_logs(
+    base_config: PipelineConfig,
+) -> None:
+    template = template_of(changed(base_config, "retention", log_retention_days=90))
+    bucket = template["Resources"]["AccessLogBucket"]
+    props = bucket["Properties"]
+    assert props["BucketName"] == {
+        SUB: "minimal-${EnvironmentSuffix}-${AWS::AccountId}-${AWS::Region}-log"
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert len(props["PublicAccessBlockConfiguration"]) == 4
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert _lifecycle(template, "AccessLogBucket")["ExpireAccessLogs"]["ExpirationInDays"] == 90
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+
+
+def test_longest_bucket_names_fit_the_s3_limit(base_config: PipelineConfig) -> None:
+    template = template_of(dataclasses.replace(base_config, name="a" * 20))
+    worst = {"${EnvironmentSuffix}": "z" * 10, "${AWS::AccountId}": "1" * 12,
+             "${AWS::Region}": "ap-southeast-5"}
+    for bucket in ("DataBucket", "AccessLogBucket"):
+        name = template["Resources"][bucket]["Properties"]["BucketName"][SUB]
+        for variable, value in worst.items():
+            name = name.replace(variable, value)
+        assert len(name) <= 63, name
+
+
+def test_both_buckets_refuse_plain_http(base_template: dict[str, Any]) -> None:
+    for policy_id, bucket in (("DataBucketPolicy", "DataBucket"),
+                              ("AccessLogBucketPolicy", "AccessLogBucket")):
+        policy = base_template["Resources"][policy_id]["Properties"]
+        assert policy["Bucket"] == {"Ref": bucket}
+        [deny] = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+        assert deny["Principal"] == "*"
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": False}}
+        assert deny["Resource"] == [
+            {"Fn::GetAtt": [bucket, "Arn"]}, {SUB: f"${{{bucket}.Arn}}/*"}
+        ]
+
+
+def test_only_the_data_bucket_may_deliver_access_logs(base_template: dict[str, Any]) -> None:
+    statements = base_template["Resources"]["AccessLogBucketPolicy"]["Properties"][
+        "PolicyDocument"]["Statement"]
+    [allow] = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": ["logging.s3.amazonaws.com"]}
+    assert allow["Action"] == ["s3:PutObject"]
+    assert allow["Resource"] == [{SUB: "${AccessLogBucket.Arn}/s3-access/*"}]
+    assert allow["Condition"] == {
+        "ArnLike": {"aws:SourceArn": {
+            SUB: "arn:${AWS::Partition}:s3:::minimal-${EnvironmentSuffix}-${AWS::AccountId}"
+                 "-${AWS::Region}"
+        }},
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+    }

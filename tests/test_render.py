@@ -1,0 +1,62 @@
+"""Rendering: deterministic bytes, both formats, and the committed template kept current."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from etlgen.config import load_config
+from etlgen.model import PipelineConfig
+from etlgen.packaging import build_package
+from etlgen.render import build_template, render, state_machine_definition
+from etlgen.template import workflow
+
+ROOT = Path(__file__).resolve().parent.parent
+PIPELINE = ROOT / "pipeline.yaml"
+COMMITTED = ROOT / "templates" / "pipeline.json"
+RENDER_COMMAND = "etlgen render pipeline.yaml -o templates/pipeline.json"
+
+
+@pytest.fixture(scope="module")
+def config() -> PipelineConfig:
+    return load_config(PIPELINE)
+
+
+def test_rendering_twice_gives_identical_bytes(config: PipelineConfig) -> None:
+    assert render(config).encode() == render(config).encode()
+    assert render(config, fmt="yaml").encode() == render(config, fmt="yaml").encode()
+
+
+def test_a_freshly_loaded_config_renders_the_same(config: PipelineConfig) -> None:
+    assert render(load_config(PIPELINE)) == render(config)
+
+
+def test_yaml_and_json_describe_the_same_template(config: PipelineConfig) -> None:
+    assert yaml.safe_load(render(config, fmt="yaml")) == json.loads(render(config))
+
+
+def test_unknown_format_is_refused(config: PipelineConfig) -> None:
+    with pytest.raises(ValueError, match="toml"):
+        render(config, fmt="toml")  # type: ignore[arg-type]
+
+
+def test_handlers_key_defaults_to_the_package_key(config: PipelineConfig) -> None:
+    template = json.loads(render(config))
+    assert template["Parameters"]["HandlersKey"]["Default"] == build_package(config).key
+    given = build_template(config, handlers_key="handlers/x.zip").to_dict()
+    assert given["Parameters"]["HandlersKey"]["Default"] == "handlers/x.zip"
+
+
+def test_render_reexports_the_workflow_definition() -> None:
+    assert state_machine_definition is workflow.state_machine_definition
+
+
+def test_committed_template_is_current(config: PipelineConfig) -> None:
+    assert COMMITTED.exists(), f"templates/pipeline.json is missing: run `{RENDER_COMMAND}`"
+    assert COMMITTED.read_text(encoding="utf-8") == render(config), (
+        f"templates/pipeline.json is stale (pipeline.yaml, the generator or the handlers "
+        f"changed): run `{RENDER_COMMAND}`"
+    )
