@@ -22,7 +22,11 @@ def _parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser("render", help="print the CloudFormation template")
     render.add_argument("config", nargs="?", default="pipeline.yaml", type=Path)
-    render.add_argument("--format", choices=["json", "yaml"], default="json")
+    render.add_argument(
+        "--format", choices=["json", "json-pretty", "yaml"], default="json",
+        help="json (default): one line per resource, small enough for "
+        "`aws cloudformation deploy --template-file`; json-pretty: indented, for reading",
+    )
     render.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
 
     validate = commands.add_parser(

@@ -30,7 +30,12 @@ from etlgen.template.workflow import state_machine_definition
 
 __all__ = ["build_template", "render", "state_machine_definition"]
 
-Format = Literal["json", "yaml"]
+Format = Literal["json", "json-pretty", "yaml"]
+# `aws cloudformation deploy --template-file` sends the file as the template body, which
+# CloudFormation caps at 51,200 bytes; indented JSON of this stack is well over that.
+DEPLOY_BODY_LIMIT = 51_200
+# Sections whose entries each get one line: diffs stay per resource, size stays minimal.
+LINE_PER_ENTRY = ("Metadata", "Parameters", "Conditions", "Resources", "Outputs")
 # Reading order: what it is, what it takes, what it creates, what it gives back.
 SECTION_ORDER = ("AWSTemplateFormatVersion", "Description", "Metadata", "Parameters",
                  "Conditions", "Resources", "Outputs")
@@ -62,14 +67,36 @@ def build_template(config: PipelineConfig, handlers_key: str | None = None) -> T
 
 
 def render(config: PipelineConfig, fmt: Format = "json") -> str:
-    """The template as JSON (2-space indent) or YAML, ending with a newline."""
+    """The template as deployable JSON (one line per resource), indented JSON or YAML."""
     built = build_template(config).to_dict()
     document = {key: built[key] for key in SECTION_ORDER if key in built}
     document.update({key: value for key, value in built.items() if key not in document})
     if fmt == "json":
+        return _json_line_per_entry(document)
+    if fmt == "json-pretty":
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if fmt == "yaml":
         return yaml.safe_dump(
             document, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
         )
-    raise ValueError(f"unknown template format {fmt!r}: expected 'json' or 'yaml'")
+    raise ValueError(
+        f"unknown template format {fmt!r}: expected 'json', 'json-pretty' or 'yaml'"
+    )
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json_line_per_entry(document: dict[str, object]) -> str:
+    """Minified JSON but for a line break before each section and each entry of a section."""
+    sections = []
+    for key, value in document.items():
+        if key in LINE_PER_ENTRY and isinstance(value, dict) and value:
+            entries = ",\n".join(
+                f"{_compact(name)}:{_compact(item)}" for name, item in value.items()
+            )
+            sections.append(f"{_compact(key)}:{{\n{entries}\n}}")
+        else:
+            sections.append(f"{_compact(key)}:{_compact(value)}")
+    return "{\n" + ",\n".join(sections) + "\n}\n"

@@ -11,7 +11,7 @@ import yaml
 from etlgen.config import load_config
 from etlgen.model import PipelineConfig
 from etlgen.packaging import build_package
-from etlgen.render import build_template, render, state_machine_definition
+from etlgen.render import DEPLOY_BODY_LIMIT, build_template, render, state_machine_definition
 from etlgen.template import workflow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,3 +60,13 @@ def test_committed_template_is_current(config: PipelineConfig) -> None:
         f"templates/pipeline.json is stale (pipeline.yaml, the generator or the handlers "
         f"changed): run `{RENDER_COMMAND}`"
     )
+
+
+def test_default_output_deploys_without_an_s3_upload() -> None:
+    """`etlgen render` output goes straight to `deploy --template-file` (51,200-byte cap)."""
+    text = render(load_config(PIPELINE))
+    size = len(text.encode())
+    print(f"rendered template: {size} bytes")
+    assert size < DEPLOY_BODY_LIMIT
+    assert text.count("\n") > 30, "one line per resource keeps diffs readable"
+    assert json.loads(text) == json.loads(render(load_config(PIPELINE), fmt="json-pretty"))
