@@ -1,0 +1,79 @@
+"""`etlgen run CONFIG CSV`: run the pipeline locally and print what it did."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from etlgen.local.progress import RunProgress
+from etlgen.local.runner import RunReport, run_file
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from etlgen.config import load_config
+
+    config = load_config(args.config)
+    progress = RunProgress(sys.stderr)
+    try:
+        report = run_file(config, args.csv, args.workdir,
+                          workers=args.workers if args.workers is not None else os.cpu_count() or 1,
+                          retry_scale=args.retry_scale, listener=progress)
+    finally:
+        progress.finish()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(summary_text(report))
+    if report.status == "FAILED":
+        print(f"etlgen: {report.file} failed: {failure_reason(report)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def failure_reason(report: RunReport) -> str:
+    """`Error: message`, with Lambda's JSON cause reduced to its message."""
+    return f"{report.error or 'Failed'}: {cause_message(report.cause)}"
+
+
+def cause_message(cause: str | None) -> str:
+    if not cause:
+        return "(no cause given)"
+    try:
+        parsed: Any = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return str(parsed["errorMessage"])
+    return cause
+
+
+def summary_text(report: RunReport) -> str:
+    if report.status == "ALREADY_PROCESSED":
+        return (f"{report.file}: already processed (version {report.version_id}); "
+                "nothing added")
+    rows: list[tuple[str, str]] = [
+        ("status", report.status),
+        ("file", f"{report.file} -> {report.key} (version {report.version_id})"),
+        ("rows in", f"{report.rows_in:,}"),
+        ("valid", f"{report.rows_valid:,}"),
+        ("rejected", f"{report.rows_rejected:,}"),
+        ("chunks", f"{report.chunks_done}/{report.chunks}"),
+        ("retries", f"{report.retries}"
+         + (f" ({report.worker_restarts} worker restarts)" if report.worker_restarts else "")),
+        ("time", f"{report.seconds:.2f} s"),
+        ("throughput", f"{report.mb_per_second:.1f} MB/s ({_size(report.size_bytes)})"),
+    ]
+    if report.status == "FAILED":
+        rows.append(("error", failure_reason(report)))
+    rows.extend((f"{name.replace('_', ' ')} at", path) for name, path in report.outputs.items())
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _size(size_bytes: int) -> str:
+    if size_bytes >= 1e6:
+        return f"{size_bytes / 1e6:,.1f} MB"
+    return f"{size_bytes / 1e3:,.1f} kB"

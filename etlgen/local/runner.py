@@ -1,0 +1,293 @@
+"""One local run of the pipeline over one CSV file: the same state machine as on AWS,
+interpreted here, with the handlers working on a folder instead of S3/DynamoDB/SQS/SNS.
+
+Work folder layout: `bucket/` (incoming/, processed/, rejected/ as in the S3 bucket),
+`status.sqlite3` (the status table), `results.jsonl` (the results queue), `alerts.jsonl`
+(the alert topic).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from etlgen.environment import function_environment
+from etlgen.errors import EtlgenError
+from etlgen.local import faults
+from etlgen.local.asl import ExecutionResult, Interpreter, Options
+from etlgen.local.errors import RunInputError
+from etlgen.local.integrations import LocalTasks, StateMachineSpec, state_machine_from_template
+from etlgen.local.pool import LambdaPool
+from etlgen.local.worker import WorkerSpec
+from etlgen.model import PipelineConfig
+
+LOCAL_BUCKET = "local"
+COPY_BLOCK = 8 * 1024 * 1024
+VERSION_ID_LENGTH = 32
+# Local runs only: a chunk size in bytes overriding the config's MiB (tests, experiments).
+CHUNK_SIZE_VARIABLE = "ETLGEN_CHUNK_SIZE_BYTES"
+# The generator's Succeed state for a version that was already processed.
+ALREADY_PROCESSED_STATE = "AlreadyProcessed"
+
+
+@dataclass(frozen=True)
+class WorkFolder:
+    root: Path
+
+    @property
+    def bucket(self) -> Path:
+        return self.root / "bucket"
+
+    @property
+    def status(self) -> Path:
+        return self.root / "status.sqlite3"
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results.jsonl"
+
+    @property
+    def alerts(self) -> Path:
+        return self.root / "alerts.jsonl"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "handlers.log"
+
+
+@dataclass
+class RunReport:
+    """What a run did, for the summary table and `--json`."""
+
+    status: str  # SUCCEEDED | FAILED | ALREADY_PROCESSED
+    file: str
+    key: str
+    version_id: str
+    size_bytes: int
+    seconds: float
+    chunks: int = 0
+    chunks_done: int = 0
+    rows_in: int = 0
+    rows_valid: int = 0
+    rows_rejected: int = 0
+    retries: int = 0
+    worker_restarts: int = 0
+    error: str | None = None
+    cause: str | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    execution: ExecutionResult | None = None
+
+    @property
+    def mb_per_second(self) -> float:
+        return self.size_bytes / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status, "file": self.file, "key": self.key,
+            "version_id": self.version_id, "size_bytes": self.size_bytes,
+            "rows_in": self.rows_in, "rows_valid": self.rows_valid,
+            "rows_rejected": self.rows_rejected, "chunks": self.chunks,
+            "chunks_done": self.chunks_done, "retries": self.retries,
+            "worker_restarts": self.worker_restarts, "seconds": round(self.seconds, 3),
+            "mb_per_second": round(self.mb_per_second, 2), "error": self.error,
+            "cause": self.cause, "outputs": self.outputs,
+        }
+
+
+def check_csv_path(path: Path) -> None:
+    if not path.exists():
+        raise RunInputError(f"{path}: no such file")
+    if path.is_dir():
+        raise RunInputError(f"{path}: is a directory, expected a CSV file")
+    if not path.is_file():
+        raise RunInputError(f"{path}: not a regular file")
+    if not os.access(path, os.R_OK):
+        raise RunInputError(f"{path}: not readable")
+
+
+def stage_source(csv: Path, config: PipelineConfig, bucket: Path) -> tuple[str, str, int]:
+    """Copy the CSV to `<incoming prefix><file name>` in the local bucket.
+
+    Returns (key, version id, size). The version id is a content hash, so the same bytes
+    are the same version, as S3 would report for an unchanged object."""
+    if config.input.suffix and not csv.name.endswith(config.input.suffix):
+        raise RunInputError(f"{csv}: the pipeline only picks up files ending with "
+                            f"{config.input.suffix!r}")
+    key = f"{config.input.prefix}{csv.name}"
+    target = bucket / key
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with csv.open("rb") as source, os.fdopen(handle, "wb") as out:
+            while block := source.read(COPY_BLOCK):
+                digest.update(block)
+                out.write(block)
+                size += len(block)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return key, digest.hexdigest()[:VERSION_ID_LENGTH], size
+
+
+def object_created_event(key: str, version_id: str, size: int) -> dict[str, Any]:
+    """The EventBridge `Object Created` event S3 sends for the upload."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "000000000000",
+        "time": now,
+        "region": "local",
+        "resources": [f"arn:aws:s3:::{LOCAL_BUCKET}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": LOCAL_BUCKET},
+            "object": {"key": key, "size": size, "etag": version_id,
+                       "version-id": version_id, "sequencer": version_id[:18].upper()},
+            "request-id": uuid.uuid4().hex[:16].upper(),
+            "requester": "000000000000",
+            "reason": "PutObject",
+        },
+    }
+
+
+def handler_environment(config: PipelineConfig, folder: WorkFolder) -> dict[str, str]:
+    return {
+        **function_environment(config),
+        "BUCKET_NAME": LOCAL_BUCKET,
+        "STATUS_TABLE": str(folder.status),
+        "RESULTS_QUEUE_URL": str(folder.results) if config.results_queue.enabled else "",
+    }
+
+
+def load_state_machine(config: PipelineConfig) -> StateMachineSpec:
+    from etlgen.render import build_template
+
+    return state_machine_from_template(build_template(config, handlers_key="local").to_dict())
+
+
+def _execution_name(key: str, version_id: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_-]", "-", Path(key).stem)[:40]
+    return f"{stem}-{version_id[:12]}-{uuid.uuid4().hex[:8]}"
+
+
+def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
+             retry_scale: float, listener: Callable[[dict[str, Any]], None] | None = None,
+             chunk_size_bytes: int | None = None) -> RunReport:
+    """Stage the CSV, run the state machine over it, and report what happened."""
+    check_csv_path(csv)
+    if workers < 1:
+        raise RunInputError(f"--workers must be at least 1, got {workers}")
+    if retry_scale < 0:
+        raise RunInputError(f"--retry-scale must not be negative, got {retry_scale}")
+    machine = load_state_machine(config)
+    folder = WorkFolder(workdir)
+    folder.bucket.mkdir(parents=True, exist_ok=True)
+    environment = handler_environment(config, folder)
+    chunk_size = chunk_size_bytes or os.environ.get(CHUNK_SIZE_VARIABLE)
+    if chunk_size:
+        environment["CHUNK_SIZE_BYTES"] = str(chunk_size)
+    _check_settings(environment)
+    status_table = _status_store(folder, config)
+    spec = WorkerSpec(
+        environment=tuple(sorted(environment.items())),
+        bucket_root=str(folder.bucket),
+        status_path=str(folder.status),
+        queue_path=environment["RESULTS_QUEUE_URL"],
+        schema_json=json.dumps(config.schema),
+        fault_plan=faults.plan_path(),
+        log_path=str(folder.logs),
+    )
+    pool = LambdaPool(spec, workers)
+    started = time.monotonic()
+    try:
+        pool.start()
+        key, version_id, size = stage_source(csv, config, folder.bucket)
+    except BaseException:
+        pool.close()
+        raise
+    tasks = LocalTasks(machine.resources, pool, status_table, folder.alerts)
+    options = Options(retry_scale=retry_scale, max_parallel=workers,
+                      state_machine_name=config.name, listener=listener)
+    try:
+        result = Interpreter(machine.definition, tasks, options).run(
+            object_created_event(key, version_id, size), name=_execution_name(key, version_id))
+    finally:
+        pool.close()
+    report = _report(result, csv, key, version_id, size, time.monotonic() - started, config,
+                     folder)
+    report.worker_restarts = pool.restarts
+    return report
+
+
+def _check_settings(environment: dict[str, str]) -> None:
+    from handlers.settings import Settings, SettingsError
+
+    try:
+        Settings.from_env(environment)
+    except SettingsError as error:
+        raise EtlgenError(f"handler settings: {error}") from None
+
+
+def _status_store(folder: WorkFolder, config: PipelineConfig) -> Any:
+    from handlers.status import SqliteStatusStore
+
+    return SqliteStatusStore(str(folder.status), ttl_days=config.retention.status_ttl_days)
+
+
+def _report(result: ExecutionResult, csv: Path, key: str, version_id: str, size: int,
+            seconds: float, config: PipelineConfig, folder: WorkFolder) -> RunReport:
+    report = RunReport(status=result.status, file=str(csv), key=key, version_id=version_id,
+                       size_bytes=size, seconds=seconds, error=result.error, cause=result.cause,
+                       execution=result)
+    chunk_rows = {"rows_in": 0, "rows_valid": 0, "rows_rejected": 0}
+    for event in result.history:
+        kind = event["type"]
+        if kind == "MapStateStarted":
+            report.chunks += event["length"]
+        elif kind == "MapIterationSucceeded":
+            report.chunks_done += 1
+        elif kind == "RetryScheduled":
+            report.retries += 1
+        elif kind == "TaskSucceeded" and event.get("scope") and isinstance(
+                event.get("output"), dict):
+            for name in chunk_rows:
+                value = event["output"].get(name)
+                if isinstance(value, int):
+                    chunk_rows[name] += value
+    summary = result.output if isinstance(result.output, dict) else {}
+    if result.status == "SUCCEEDED" and ALREADY_PROCESSED_STATE in result.states_entered():
+        report.status = "ALREADY_PROCESSED"
+        summary = {}
+    for name, value in chunk_rows.items():
+        setattr(report, name, summary.get(name, value) if isinstance(
+            summary.get(name), int) else value)
+    stem = key[len(config.input.prefix):].removesuffix(config.input.suffix or ".csv")
+    processed = folder.bucket / config.output.processed_prefix / stem / f"v={version_id}"
+    rejected = folder.bucket / config.output.rejected_prefix / stem / f"v={version_id}"
+    candidates = {
+        "processed": processed,
+        "manifest": processed / "_manifest.json",
+        "rejected": rejected,
+        "status": folder.status,
+        "results": folder.results,
+        "alerts": folder.alerts,
+        "handler_logs": folder.logs,
+    }
+    report.outputs = {name: str(path) for name, path in candidates.items() if path.exists()}
+    return report
