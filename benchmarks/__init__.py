@@ -1,0 +1,1 @@
+"""Performance measurements of the handlers (not tests: run `python -m benchmarks.run`)."""

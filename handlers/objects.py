@@ -1,0 +1,184 @@
+"""Object storage back ends: S3 in Lambda, a folder laid out like the bucket locally.
+
+Both read byte ranges (`end` exclusive) of one object version and write whole objects.
+A read of a version that is gone raises `ObjectMissing`; the handlers turn that into the
+permanent `SourceChanged` error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound", "InvalidArgument"})
+
+
+class ObjectMissing(LookupError):
+    """The object (or the named version of it) does not exist."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    version_id: str | None
+
+
+class ObjectStore(Protocol):
+    def head(self, key: str, version_id: str | None = None) -> ObjectInfo: ...
+
+    def read_range(self, key: str, start: int, end: int,
+                   version_id: str | None = None) -> bytes: ...
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = ...) -> None: ...
+
+    def put_file(self, key: str, path: str | os.PathLike[str],
+                 content_type: str = ...) -> None: ...
+
+    def list_keys(self, prefix: str) -> list[str]: ...
+
+    def exists(self, key: str) -> bool: ...
+
+
+def _version_args(version_id: str | None) -> dict[str, str]:
+    return {"VersionId": version_id} if version_id and version_id != "null" else {}
+
+
+class S3ObjectStore:
+    """One bucket through a boto3 S3 client."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    def _missing(self, error: Exception, key: str, version_id: str | None) -> Exception:
+        code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+        if code in MISSING_CODES:
+            version = f" version {version_id}" if version_id else ""
+            return ObjectMissing(f"s3://{self.bucket}/{key}{version} does not exist")
+        return error
+
+    def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
+        try:
+            reply = self.client.head_object(Bucket=self.bucket, Key=key,
+                                            **_version_args(version_id))
+        except ClientError as error:
+            raise self._missing(error, key, version_id) from error
+        return ObjectInfo(size=int(reply["ContentLength"]), version_id=reply.get("VersionId"))
+
+    def read_range(self, key: str, start: int, end: int,
+                   version_id: str | None = None) -> bytes:
+        if end <= start:
+            return b""
+        try:
+            reply = self.client.get_object(Bucket=self.bucket, Key=key,
+                                           Range=f"bytes={start}-{end - 1}",
+                                           **_version_args(version_id))
+        except ClientError as error:
+            if getattr(error, "response", {}).get("Error", {}).get("Code") == \
+                    "InvalidRange":
+                return b""
+            raise self._missing(error, key, version_id) from error
+        return reply["Body"].read()
+
+    def put_bytes(self, key: str, data: bytes,
+                  content_type: str = "application/octet-stream") -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def put_file(self, key: str, path: str | os.PathLike[str],
+                 content_type: str = "application/octet-stream") -> None:
+        """Multipart upload for large outputs (boto3's managed transfer)."""
+        self.client.upload_file(os.fspath(path), self.bucket, key,
+                                ExtraArgs={"ContentType": content_type})
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return sorted(keys)
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.head(key)
+        except ObjectMissing:
+            return False
+        return True
+
+
+class LocalObjectStore:
+    """A folder standing in for the bucket: key `a/b.csv` is the file `<root>/a/b.csv`.
+
+    Files have no versions locally; the version named by the caller is trusted.
+    """
+
+    def __init__(self, root_dir: str | os.PathLike[str]) -> None:
+        self.root = Path(root_dir)
+
+    def path_of(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        root = self.root.resolve()
+        if path != root and root not in path.parents:
+            raise ValueError(f"object key {key!r} points outside {root}")
+        return path
+
+    def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
+        path = self.path_of(key)
+        if not path.is_file():
+            raise ObjectMissing(f"{path} does not exist")
+        return ObjectInfo(size=path.stat().st_size, version_id=version_id)
+
+    def read_range(self, key: str, start: int, end: int,
+                   version_id: str | None = None) -> bytes:
+        path = self.path_of(key)
+        try:
+            with path.open("rb") as handle:
+                handle.seek(start)
+                return handle.read(max(0, end - start))
+        except FileNotFoundError:
+            raise ObjectMissing(f"{path} does not exist") from None
+
+    def _replace_with(self, key: str, write: Any) -> None:
+        """Write next to the target, then rename: readers never see half a file."""
+        target = self.path_of(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                write(out)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def put_bytes(self, key: str, data: bytes,
+                  content_type: str = "application/octet-stream") -> None:
+        self._replace_with(key, lambda out: out.write(data))
+
+    def put_file(self, key: str, path: str | os.PathLike[str],
+                 content_type: str = "application/octet-stream") -> None:
+        def copy(out: Any) -> None:
+            with open(path, "rb") as source:
+                shutil.copyfileobj(source, out, 1024 * 1024)
+
+        self._replace_with(key, copy)
+
+    def list_keys(self, prefix: str) -> list[str]:
+        root = self.root.resolve()
+        if not root.is_dir():
+            return []
+        keys = []
+        for path in root.rglob("*"):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                key = path.relative_to(root).as_posix()
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+    def exists(self, key: str) -> bool:
+        return self.path_of(key).is_file()

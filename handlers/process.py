@@ -1,0 +1,126 @@
+"""Step 3 (one call per chunk): parse, validate, coerce, write valid and rejected rows.
+
+A chunk already SUCCEEDED over the same byte range is not redone: its recorded counts come
+back unchanged. Output keys are fixed per chunk, so a retry overwrites instead of adding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.chunk_outputs import write_rejects, write_valid_rows
+from handlers.chunk_parse import parse_chunk, raw_text
+from handlers.deps import Deps
+from handlers.errors import CountMismatch, SourceChanged
+from handlers.layout import OutputLayout
+from handlers.logs import log
+from handlers.memory import tune_allocator
+from handlers.objects import ObjectMissing
+from handlers.row_validator import RowValidator, compiled_validator, warm_up
+from handlers.runtime import container_deps
+from handlers.status import COUNT_FIELDS
+
+tune_allocator()
+warm_up()
+
+
+@dataclass
+class ChunkResult:
+    rows_in: int
+    rows_valid: int
+    rows_rejected: int
+    valid_table: Any
+    rejects: list[dict[str, Any]]
+    dictionary_columns: list[str]
+
+
+def process_bytes(data: bytes, start: int, header: list[str], validator: RowValidator, *,
+                  delimiter: str, encoding: str, label: str,
+                  at_end_of_file: bool) -> ChunkResult:
+    """The chunk's verdict; `start` is the chunk's offset in the source object."""
+    parsed = parse_chunk(data, header, delimiter, encoding, base_offset=start, label=label,
+                         at_end_of_file=at_end_of_file)
+    verdict = validator.validate(parsed.table)
+    rejects: list[tuple[int, dict[str, Any]]] = []
+    expected = len(header)
+    for begin, stop, fields in zip(parsed.ragged_starts.tolist(), parsed.ragged_stops.tolist(),
+                                   parsed.ragged_fields.tolist(), strict=True):
+        rejects.append((begin, {
+            "offset": start + begin, "raw": raw_text(data, begin, stop, encoding),
+            "errors": [{"field": None,
+                        "message": f"row has {fields} field{'s' if fields != 1 else ''}, "
+                                   f"expected {expected}"}]}))
+    for row, errors in verdict.reasons(parsed.table):
+        begin, stop = int(parsed.row_starts[row]), int(parsed.row_stops[row])
+        rejects.append((begin, {"offset": start + begin,
+                                "raw": raw_text(data, begin, stop, encoding),
+                                "errors": errors}))
+    rejects.sort(key=lambda pair: pair[0])
+    rows_valid = verdict.rows_valid
+    if parsed.rows_in != rows_valid + len(rejects) or verdict.typed.num_rows != rows_valid:
+        raise CountMismatch(f"{label}: {parsed.rows_in} rows in but {rows_valid} valid and "
+                            f"{len(rejects)} rejected")
+    return ChunkResult(rows_in=parsed.rows_in, rows_valid=rows_valid,
+                       rows_rejected=len(rejects),
+                       valid_table=verdict.typed, rejects=[r for _, r in rejects],
+                       dictionary_columns=validator.dictionary_columns)
+
+
+def _counts(item: dict[str, Any], index: int) -> dict[str, int]:
+    return {"index": index, **{name: int(item.get(name, 0)) for name in COUNT_FIELDS}}
+
+
+def handle(event: dict, deps: Deps) -> dict:
+    file, chunk = event["file"], event["chunk"]
+    index, start, end = int(chunk["index"]), int(chunk["start"]), int(chunk["end"])
+    key, version_id = file["key"], file.get("version_id") or None
+    file_id = file["file_id"]
+    logger = log.bind(step="process", file_id=file_id, chunk=index)
+    item, started = deps.status.start_chunk(file_id, index, start, end)
+    if not started:
+        logger.info("chunk already succeeded: nothing to do", **_counts(item, index))
+        return _counts(item, index)
+    try:
+        result = _run(deps, file, index, start, end)
+        layout = OutputLayout.of(deps.settings, key, version_id)
+        write_valid_rows(deps.objects, layout.output_key(index), result.valid_table,
+                         layout.data_extension, result.dictionary_columns)
+        rejected_key = ""
+        if result.rejects:
+            rejected_key = layout.rejected_key(index)
+            write_rejects(deps.objects, rejected_key, result.rejects)
+        counts = {"rows_in": result.rows_in, "rows_valid": result.rows_valid,
+                  "rows_rejected": result.rows_rejected}
+        item, changed = deps.status.complete_chunk(file_id, index, start, end, {
+            **counts, "output_key": layout.output_key(index), "rejected_key": rejected_key})
+    except Exception as error:
+        deps.status.fail_chunk(file_id, index, type(error).__name__, str(error))
+        raise
+    if changed:
+        deps.metrics.put_counts({"RowsIn": counts["rows_in"], "RowsValid": counts["rows_valid"],
+                                 "RowsRejected": counts["rows_rejected"]})
+    logger.info("chunk processed", bytes=end - start, recorded=changed, **_counts(item, index))
+    return _counts(item, index)
+
+
+def _run(deps: Deps, file: dict, index: int, start: int, end: int) -> ChunkResult:
+    key, version_id = file["key"], file.get("version_id") or None
+    try:
+        data = deps.objects.read_range(key, start, end, version_id)
+    except ObjectMissing as error:
+        raise SourceChanged(f"{key}: {error}") from None
+    if len(data) != end - start:
+        raise SourceChanged(f"{key}: expected bytes {start}-{end} but the object returned "
+                            f"{len(data)} bytes: it changed after it was planned")
+    validator = compiled_validator(deps.schema)
+    return process_bytes(data, start, list(file["header"]), validator,
+                         delimiter=deps.settings.csv_delimiter,
+                         encoding=deps.settings.csv_encoding,
+                         label=f"{key} chunk {index} (bytes {start}-{end})",
+                         at_end_of_file=end >= int(file["size"]))
+
+
+def lambda_handler(event: dict, context: Any) -> dict:
+    return handle(event, container_deps())
+

@@ -1,0 +1,72 @@
+"""Step 1: is the new object a CSV whose header fits the schema? Records the file as RUNNING.
+
+A version already COMPLETED comes back with status COMPLETED and the workflow ends there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.deps import Deps
+from handlers.errors import SourceChanged
+from handlers.file_head import inspect_head
+from handlers.layout import file_id as make_file_id
+from handlers.logs import log
+from handlers.objects import ObjectMissing
+from handlers.row_validator import compiled_validator
+from handlers.runtime import container_deps
+from handlers.status import COMPLETED
+
+
+def _file_dict(file_id: str, bucket: str, key: str, version_id: str | None, size: int,
+               header: list[str], data_offset: int, status: str) -> dict[str, Any]:
+    return {"file_id": file_id, "bucket": bucket, "key": key, "version_id": version_id,
+            "size": size, "header": header, "data_offset": data_offset, "status": status}
+
+
+def handle(event: dict, deps: Deps) -> dict:
+    source = event["source"]
+    bucket, key = source.get("bucket") or deps.settings.bucket_name, source["key"]
+    version_id = source.get("version_id") or None
+    file_id = make_file_id(key, version_id)
+    logger = log.bind(step="validate", file_id=file_id)
+
+    done = deps.status.get_file(file_id)
+    if done is not None and done.get("status") == COMPLETED:
+        logger.info("already processed", status=COMPLETED)
+        return _file_dict(file_id, bucket, key, version_id, int(done.get("size", 0)),
+                          list(done.get("header", [])), int(done.get("data_offset", 0)),
+                          COMPLETED)
+    try:
+        info = deps.objects.head(key, version_id)
+    except ObjectMissing as error:
+        raise SourceChanged(f"{key}: {error}") from None
+    expected = source.get("size")
+    if expected is not None and int(expected) != info.size:
+        raise SourceChanged(f"{key}: the event says {expected} bytes but the object has "
+                            f"{info.size}: it changed after the event")
+
+    def read(start: int, end: int) -> bytes:
+        try:
+            return deps.objects.read_range(key, start, end, version_id)
+        except ObjectMissing as error:
+            raise SourceChanged(f"{key}: {error}") from None
+
+    validator = compiled_validator(deps.schema)
+    head = inspect_head(read, info.size, key=key, delimiter=deps.settings.csv_delimiter,
+                        encoding=deps.settings.csv_encoding, columns=validator.columns,
+                        required=validator.required)
+    item, started = deps.status.start_file(file_id, {
+        "bucket": bucket, "key": key, "version_id": version_id or "null", "size": info.size,
+        "execution_id": event.get("execution_id", ""), "header": head.header,
+        "data_offset": head.data_offset,
+    })
+    status = item["status"] if started else COMPLETED
+    logger.info("header accepted", size=info.size, columns=len(head.header),
+                data_offset=head.data_offset, status=status)
+    return _file_dict(file_id, bucket, key, version_id, info.size, head.header,
+                      head.data_offset, status)
+
+
+def lambda_handler(event: dict, context: Any) -> dict:
+    return handle(event, container_deps())

@@ -1,0 +1,142 @@
+"""Handler test wiring: moto S3 (versioned), DynamoDB and SQS, and a whole-file driver."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pyarrow.csv as pv
+import pyarrow.parquet as pq
+import pytest
+from moto import mock_aws
+
+from handlers import finalize, process, split, validate
+from handlers.deps import Deps
+from handlers.errors import PipelineError
+from handlers.layout import OutputLayout
+from handlers.metrics import CollectingMetrics
+from handlers.objects import S3ObjectStore
+from handlers.results_queue import SqsResultsQueue
+from handlers.schema_file import load_schema
+from handlers.settings import Settings
+from handlers.status import DynamoStatusStore
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_FILE = str(ROOT / "schemas" / "transactions.schema.json")
+BUCKET = "data-bucket"
+TABLE = "pipeline-status"
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    env = {
+        "PIPELINE_NAME": "transactions", "CHUNK_SIZE_MB": "64", "MAX_CHUNKS": "2000",
+        "CSV_DELIMITER": ",", "CSV_ENCODING": "utf-8", "INCOMING_PREFIX": "incoming/",
+        "PROCESSED_PREFIX": "processed/", "REJECTED_PREFIX": "rejected/",
+        "OUTPUT_FORMAT": "parquet", "MAX_REJECT_RATE": "0.5", "STATUS_TTL_DAYS": "90",
+        "METRICS_NAMESPACE": "etlgen/transactions", "SCHEMA_FILE": SCHEMA_FILE,
+        "BUCKET_NAME": BUCKET, "STATUS_TABLE": TABLE, "RESULTS_QUEUE_URL": "",
+    }
+    env.update(overrides)
+    return env
+
+
+def create_status_table(client: Any, name: str = TABLE) -> None:
+    client.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                   {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}])
+
+
+@dataclass
+class Outcome:
+    file: dict[str, Any] | None = None
+    plan: dict[str, Any] | None = None
+    chunks: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
+    error: PipelineError | None = None
+
+
+class Pipeline:
+    """Drives validate -> split -> process (every chunk) -> finalize like the state machine."""
+
+    def __init__(self, s3: Any, dynamodb: Any, sqs: Any, queue_url: str) -> None:
+        self.s3, self.dynamodb, self.sqs, self.queue_url = s3, dynamodb, sqs, queue_url
+        self.metrics = CollectingMetrics()
+
+    def deps(self, **env: str) -> Deps:
+        settings = Settings.from_env(base_env(**env))
+        queue = SqsResultsQueue(self.sqs, settings.results_queue_url) \
+            if settings.results_queue_url else None
+        return Deps(settings=settings, objects=S3ObjectStore(self.s3, BUCKET),
+                    status=DynamoStatusStore(self.dynamodb, TABLE), queue=queue,
+                    metrics=self.metrics, schema=load_schema(settings.schema_file))
+
+    def upload(self, data: bytes, key: str = "incoming/tx.csv") -> dict[str, Any]:
+        reply = self.s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+        return {"bucket": BUCKET, "key": key, "version_id": reply["VersionId"],
+                "size": len(data)}
+
+    def run(self, source: dict[str, Any], deps: Deps | None = None) -> Outcome:
+        deps = deps or self.deps()
+        outcome = Outcome()
+        try:
+            outcome.file = validate.handle({"source": source, "execution_id": "exec-1"}, deps)
+            if outcome.file["status"] == "COMPLETED":
+                return outcome
+            outcome.plan = split.handle({"file": outcome.file}, deps)
+            for chunk in outcome.plan["chunks"]:
+                outcome.chunks.append(process.handle({"file": outcome.file, "chunk": chunk},
+                                                     deps))
+            outcome.summary = finalize.handle(
+                {"file": outcome.file, "chunk_count": outcome.plan["chunk_count"],
+                 "execution_id": "exec-1"}, deps)
+        except PipelineError as error:
+            outcome.error = error
+        return outcome
+
+    def layout(self, source: dict[str, Any], deps: Deps | None = None) -> OutputLayout:
+        deps = deps or self.deps()
+        return OutputLayout.of(deps.settings, source["key"], source["version_id"])
+
+    def keys(self, prefix: str) -> list[str]:
+        return S3ObjectStore(self.s3, BUCKET).list_keys(prefix)
+
+    def body(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+    def valid_rows(self, source: dict[str, Any], deps: Deps | None = None) -> list[dict]:
+        rows: list[dict] = []
+        layout = self.layout(source, deps)
+        for key in self.keys(layout.processed_prefix):
+            if key.endswith(".parquet"):
+                rows.extend(pq.read_table(io.BytesIO(self.body(key))).to_pylist())
+            elif key.endswith(".csv"):
+                rows.extend(pv.read_csv(io.BytesIO(self.body(key))).to_pylist())
+        return rows
+
+    def rejects(self, source: dict[str, Any], deps: Deps | None = None) -> list[dict]:
+        found: list[dict] = []
+        for key in self.keys(self.layout(source, deps).rejected_prefix):
+            found.extend(json.loads(line) for line in self.body(key).decode().splitlines())
+        return sorted(found, key=lambda r: r["offset"])
+
+
+@pytest.fixture
+def pipeline() -> Iterator[Pipeline]:
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        dynamodb = boto3.client("dynamodb")
+        create_status_table(dynamodb)
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="results.fifo",
+                               Attributes={"FifoQueue": "true"})["QueueUrl"]
+        yield Pipeline(s3, dynamodb, sqs, url)

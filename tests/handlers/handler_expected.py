@@ -1,0 +1,74 @@
+"""What the pipeline must produce for a file, computed without the handlers' code."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from handler_oracle import Oracle, load_schema
+from handler_rows import HEADER, Row
+
+
+def records_with_offsets(data: bytes, encoding: str = "utf-8") -> tuple[list[str], list[Row]]:
+    """Header and data records, with byte offsets, parsed by Python's csv module."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    lines = data[start:].splitlines(keepends=True)
+    positions = []
+    position = start
+    for line in lines:
+        positions.append(position)
+        position += len(line)
+    consumed: list[int] = []
+
+    def feed() -> Any:
+        for n, line in enumerate(lines):
+            consumed.append(n)
+            yield line.decode(encoding)
+
+    records: list[Row] = []
+    reader = csv.reader(feed(), strict=False)
+    first_line = 0
+    for fields in reader:
+        last = consumed[-1]
+        if fields:
+            begin = positions[first_line]
+            end_line = lines[last]
+            end = positions[last] + len(end_line.rstrip(b"\r\n"))
+            records.append(Row(begin, data[begin:end].decode(encoding), fields))
+        first_line = last + 1
+    header, rows = records[0].fields, records[1:]
+    return header, rows
+
+
+def typed(fields: dict[str, str]) -> dict[str, Any]:
+    """A valid transactions row as the Parquet output holds it."""
+    out: dict[str, Any] = {name: None for name in HEADER}
+    for name, text in fields.items():
+        if text == "":
+            continue
+        if name == "transaction_date":
+            out[name] = dt.date.fromisoformat(text)
+        elif name == "amount":
+            out[name] = Decimal(text).quantize(Decimal("0.01"))
+        else:
+            out[name] = text
+    return out
+
+
+def split_expected(rows: list[Row], header: list[str] = HEADER,
+                   schema: dict | None = None) -> tuple[list[dict], list[tuple[int, str]]]:
+    """(typed valid rows in file order, (offset, raw) of every reject)."""
+    oracle = Oracle(schema or load_schema())
+    valid, rejects = [], []
+    for row in rows:
+        if len(row.fields) != len(header):
+            rejects.append((row.offset, row.raw))
+            continue
+        fields = dict(zip(header, row.fields, strict=True))
+        if oracle.failing_fields(fields):
+            rejects.append((row.offset, row.raw))
+        else:
+            valid.append(typed(fields))
+    return valid, rejects

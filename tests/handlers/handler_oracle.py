@@ -1,0 +1,102 @@
+"""The reference verdict for one row: jsonschema on the row as a JSON object.
+
+Cell text becomes a JSON value by the documented rules (empty = absent, integer/number/
+boolean grammars); numbers are Decimal (so multipleOf 0.01 is exact) and the date formats
+are checked strictly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from decimal import Decimal, localcontext
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "transactions.schema.json"
+INTEGER = re.compile(r"^[+-]?[0-9]+$")
+NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?$")
+DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+DATETIME = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})"
+                      r"(\.[0-9]{1,6})?([Zz]|[+-]([0-9]{2}):([0-9]{2}))$")
+
+checker = FormatChecker(formats=())
+
+
+@checker.checks("date")
+def _is_date(value: object) -> bool:
+    if not isinstance(value, str) or not DATE.match(value):
+        return not isinstance(value, str)
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+@checker.checks("date-time")
+def _is_datetime(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    match = DATETIME.match(value)
+    if not match:
+        return False
+    if not _is_date(match.group(1)):
+        return False
+    hour, minute, second = (int(match.group(i)) for i in (2, 3, 4))
+    if hour > 23 or minute > 59 or second > 59:
+        return False
+    zone = match.group(7)
+    return zone is None or (int(zone) <= 23 and int(match.group(8)) <= 59)
+
+
+def load_schema(path: Path = SCHEMA_PATH) -> dict[str, Any]:
+    return json.loads(path.read_text(), parse_float=Decimal)
+
+
+def decimal_schema(value: Any) -> Any:
+    """Floats become exact Decimals (0.01 stays 0.01)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: decimal_schema(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decimal_schema(v) for v in value]
+    return value
+
+
+def instance(fields: dict[str, str], schema: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name, text in fields.items():
+        if text == "":
+            continue
+        kind = schema["properties"].get(name, {}).get("type")
+        if kind == "integer" and INTEGER.match(text) and -(2**63) <= int(text) < 2**63:
+            row[name] = int(text)
+        elif kind == "number" and NUMBER.match(text):
+            row[name] = Decimal(text)
+        elif kind == "boolean" and text in ("true", "false"):
+            row[name] = text == "true"
+        else:
+            row[name] = text
+    return row
+
+
+class Oracle:
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = decimal_schema(schema)
+        self.validator = Draft202012Validator(self.schema, format_checker=checker)
+
+    def failing_fields(self, fields: dict[str, str]) -> set[str]:
+        failing = set()
+        with localcontext() as context:
+            context.prec = 200
+            for error in self.validator.iter_errors(instance(fields, self.schema)):
+                if error.validator == "required":
+                    failing.add(error.message.split("'")[1])
+                else:
+                    failing.add(str(error.path[0]))
+        return failing

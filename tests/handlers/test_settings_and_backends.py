@@ -1,0 +1,133 @@
+"""Settings parsing, object stores, results queues and metrics."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from conftest import base_env
+from moto import mock_aws
+
+from handlers.metrics import CollectingMetrics, EmfMetrics
+from handlers.objects import LocalObjectStore, ObjectMissing, S3ObjectStore
+from handlers.results_queue import JsonlResultsQueue, SqsResultsQueue, message_group_id
+from handlers.settings import Settings, SettingsError
+
+
+def test_settings_from_the_generated_environment() -> None:
+    settings = Settings.from_env(base_env(CSV_DELIMITER="\\t", MAX_REJECT_RATE="0.05",
+                                          PROCESSED_PREFIX="out"))
+    assert settings.csv_delimiter == "\t" and settings.max_reject_rate == 0.05
+    assert settings.chunk_size_bytes == 64 * 1024 * 1024 and settings.processed_prefix == "out/"
+    assert Settings.from_env(base_env(CHUNK_SIZE_BYTES="100")).chunk_size_bytes == 100
+
+
+@pytest.mark.parametrize(("name", "value", "words"), [
+    ("CHUNK_SIZE_MB", "ten", "CHUNK_SIZE_MB='ten': must be a whole number"),
+    ("MAX_CHUNKS", "0", "MAX_CHUNKS='0': must be at least 1"),
+    ("MAX_REJECT_RATE", "1.5", "MAX_REJECT_RATE='1.5': must be a number between 0 and 1"),
+    ("OUTPUT_FORMAT", "xlsx", "OUTPUT_FORMAT='xlsx': must be one of parquet, csv"),
+    ("CSV_DELIMITER", ",,", "CSV_DELIMITER"),
+    ("CSV_DELIMITER", '"', "other than a quote"),
+    ("CSV_ENCODING", "klingon", "not a known text encoding"),
+    ("CSV_ENCODING", "utf-16", "ASCII-compatible"),
+])
+def test_bad_settings_name_the_variable(name: str, value: str, words: str) -> None:
+    with pytest.raises(SettingsError, match=words):
+        Settings.from_env(base_env(**{name: value}))
+
+
+def test_missing_variable_is_named() -> None:
+    env = base_env()
+    del env["PIPELINE_NAME"]
+    with pytest.raises(SettingsError, match="PIPELINE_NAME is not set"):
+        Settings.from_env(env)
+
+
+def exercise_store(store) -> None:
+    store.put_bytes("incoming/a.csv", b"0123456789")
+    assert store.head("incoming/a.csv").size == 10
+    assert store.read_range("incoming/a.csv", 2, 5) == b"234"
+    assert store.read_range("incoming/a.csv", 8, 50) == b"89"
+    assert store.exists("incoming/a.csv") and not store.exists("incoming/b.csv")
+    with pytest.raises(ObjectMissing):
+        store.head("incoming/b.csv")
+    with pytest.raises(ObjectMissing):
+        store.read_range("incoming/b.csv", 0, 1)
+
+
+def test_s3_store(tmp_path: Path) -> None:
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="test-bucket")
+        s3.put_bucket_versioning(Bucket="test-bucket",
+                                 VersioningConfiguration={"Status": "Enabled"})
+        store = S3ObjectStore(s3, "test-bucket")
+        exercise_store(store)
+        first = store.head("incoming/a.csv").version_id
+        store.put_bytes("incoming/a.csv", b"new")
+        assert store.read_range("incoming/a.csv", 0, 10, first) == b"0123456789"
+        with pytest.raises(ObjectMissing):
+            store.read_range("incoming/a.csv", 0, 3, "not-a-version")
+        big = tmp_path / "big.bin"
+        big.write_bytes(b"x" * (9 * 1024 * 1024))
+        store.put_file("processed/big.bin", big)
+        assert store.head("processed/big.bin").size == 9 * 1024 * 1024
+        assert store.list_keys("processed/") == ["processed/big.bin"]
+
+
+def test_local_store(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    exercise_store(store)
+    source = tmp_path / "x.bin"
+    source.write_bytes(b"abc")
+    store.put_file("processed/p/part-000000.parquet", source)
+    assert store.list_keys("processed/") == ["processed/p/part-000000.parquet"]
+    with pytest.raises(ValueError, match="outside"):
+        store.head("../escape.csv")
+
+
+def test_sqs_fifo_queue_groups_by_key_and_deduplicates() -> None:
+    with mock_aws():
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="r.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        queue = SqsResultsQueue(sqs, url)
+        summary = {"file_id": "incoming/ä b.csv#v1", "key": "incoming/ä b.csv",
+                   "status": "COMPLETED", "rows_in": 3}
+        queue.send(summary)
+        queue.send(summary)
+        reply = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                    AttributeNames=["MessageGroupId"])
+        assert len(reply["Messages"]) == 1
+        assert json.loads(reply["Messages"][0]["Body"]) == summary
+        group = reply["Messages"][0]["Attributes"]["MessageGroupId"]
+        assert group == message_group_id("incoming/ä b.csv") and len(group) <= 128
+    assert message_group_id("incoming/plain.csv") == "incoming/plain.csv"
+    assert len(message_group_id("k" * 500)) <= 128
+
+
+def test_jsonl_queue(tmp_path: Path) -> None:
+    queue = JsonlResultsQueue(tmp_path / "out" / "results.jsonl")
+    summary = {"file_id": "a#1", "key": "a", "status": "COMPLETED"}
+    queue.send(summary)
+    queue.send(summary)
+    queue.send({**summary, "status": "FAILED"})
+    assert [m["body"]["status"] for m in queue.messages()] == ["COMPLETED", "FAILED"]
+
+
+def test_embedded_metric_format_line() -> None:
+    stream = io.StringIO()
+    EmfMetrics("etlgen/tx", "tx", stream).put_counts({"RowsIn": 5, "RowsValid": 4,
+                                                      "RowsRejected": 1})
+    doc = json.loads(stream.getvalue())
+    directive = doc["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "etlgen/tx" and directive["Dimensions"] == [["Pipeline"]]
+    assert [m["Name"] for m in directive["Metrics"]] == ["RowsIn", "RowsValid", "RowsRejected"]
+    assert doc["Pipeline"] == "tx" and doc["RowsIn"] == 5
+    collecting = CollectingMetrics()
+    collecting.put_counts({"RowsIn": 2})
+    collecting.put_counts({"RowsIn": 3})
+    assert collecting.totals() == {"RowsIn": 5}

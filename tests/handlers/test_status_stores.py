@@ -1,0 +1,125 @@
+"""One contract, two stores: DynamoDB (moto) and SQLite hold the same items and rules."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from conftest import create_status_table
+from moto import mock_aws
+
+from handlers.status import DynamoStatusStore, SqliteStatusStore, StatusStore
+
+FILE = "incoming/a.csv#v1"
+
+
+@pytest.fixture(params=["dynamodb-table", "dynamodb-client", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StatusStore]:
+    if request.param == "sqlite":
+        yield SqliteStatusStore(tmp_path / "status.sqlite", ttl_days=7, clock=lambda: 1000.0)
+        return
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        create_status_table(client, "status")
+        handle = boto3.resource("dynamodb").Table("status") \
+            if request.param == "dynamodb-table" else client
+        yield DynamoStatusStore(handle, "status", ttl_days=7, clock=lambda: 1000.0)
+
+
+def test_file_item_lifecycle(store: StatusStore) -> None:
+    item, started = store.start_file(FILE, {"bucket": "b", "key": "incoming/a.csv",
+                                            "version_id": "v1", "size": 120,
+                                            "header": ["a", "b"], "execution_id": "e1"})
+    assert started and item["status"] == "RUNNING" and item["header"] == ["a", "b"]
+    assert item["expires_at"] == 1000 + 7 * 86400
+    assert item["pk"] == FILE and item["sk"] == "FILE" and item["size"] == 120
+    done = store.finish_file(FILE, "COMPLETED", {"rows_in": 3, "manifest_key": "m.json"})
+    assert done["status"] == "COMPLETED" and done["rows_in"] == 3
+    again, started = store.start_file(FILE, {"execution_id": "e2"})
+    assert not started and again["status"] == "COMPLETED" and again["execution_id"] == "e1"
+    assert store.get_file(FILE)["manifest_key"] == "m.json"
+
+
+def test_failed_file_can_restart(store: StatusStore) -> None:
+    store.start_file(FILE, {"execution_id": "e1"})
+    store.finish_file(FILE, "FAILED", {"error_name": "X", "error_cause": "why"})
+    item, started = store.start_file(FILE, {"execution_id": "e2"})
+    assert started and item["status"] == "RUNNING" and "error_name" not in item
+
+
+def test_chunk_completion_is_recorded_once(store: StatusStore) -> None:
+    item, started = store.start_chunk(FILE, 3, 100, 200)
+    assert started and item["attempts"] == 1 and item["sk"] == "CHUNK#000003"
+    item, started = store.start_chunk(FILE, 3, 100, 200)
+    assert started and item["attempts"] == 2
+    counts = {"rows_in": 10, "rows_valid": 9, "rows_rejected": 1, "output_key": "p",
+              "rejected_key": "r"}
+    item, changed = store.complete_chunk(FILE, 3, 100, 200, counts)
+    assert changed and item["status"] == "SUCCEEDED" and item["rows_valid"] == 9
+    item, changed = store.complete_chunk(FILE, 3, 100, 200, {**counts, "rows_valid": 10})
+    assert not changed and item["rows_valid"] == 9
+    item, started = store.start_chunk(FILE, 3, 100, 200)
+    assert not started and item["attempts"] == 2 and item["status"] == "SUCCEEDED"
+    store.fail_chunk(FILE, 3, "Boom", "late failure")
+    assert store.list_chunks(FILE)[0]["status"] == "SUCCEEDED"
+
+
+def test_a_new_plan_for_the_same_index_is_not_taken_for_done(store: StatusStore) -> None:
+    store.complete_chunk(FILE, 0, 10, 50, {"rows_in": 1, "rows_valid": 1, "rows_rejected": 0})
+    item, started = store.start_chunk(FILE, 0, 10, 90)
+    assert started and item["status"] == "RUNNING" and item["end"] == 90
+
+
+def test_list_chunks_in_index_order_and_failures(store: StatusStore) -> None:
+    for index in (2, 0, 1):
+        store.start_chunk(FILE, index, index * 10, index * 10 + 10)
+    store.fail_chunk(FILE, 1, "SourceChanged", "gone")
+    store.start_chunk("other#v", 0, 0, 5)
+    chunks = store.list_chunks(FILE)
+    assert [c["index"] for c in chunks] == [0, 1, 2]
+    assert chunks[1]["status"] == "FAILED" and chunks[1]["error_name"] == "SourceChanged"
+
+
+def test_generic_update_item_as_the_state_machine_sends_it(store: StatusStore) -> None:
+    store.start_file(FILE, {"execution_id": "e1"})
+    store.update_item(
+        {"pk": {"S": FILE}, "sk": {"S": "FILE"}},
+        "SET #status = :failed, error_name = :error, error_cause = :cause, updated_at = :now",
+        {"#status": "status"},
+        {":failed": {"S": "FAILED"}, ":error": {"S": "HeaderMismatch"},
+         ":cause": {"S": "bad header"}, ":now": {"S": "2024-01-01T00:00:00Z"}})
+    item = store.get_file(FILE)
+    assert item["status"] == "FAILED" and item["error_name"] == "HeaderMismatch"
+    assert item["updated_at"] == "2024-01-01T00:00:00Z" and item["execution_id"] == "e1"
+    store.update_item({"pk": {"S": "new#v"}, "sk": {"S": "FILE"}}, "SET n = :n", {},
+                      {":n": {"N": "5"}})
+    assert store.get_file("new#v")["n"] == 5
+
+
+def test_sqlite_rejects_expressions_it_cannot_apply(tmp_path: Path) -> None:
+    store = SqliteStatusStore(tmp_path / "s.sqlite")
+    with pytest.raises(ValueError, match="only 'SET"):
+        store.update_item({"pk": "a", "sk": "FILE"}, "REMOVE x", {}, {})
+    with pytest.raises(ValueError, match=":missing"):
+        store.update_item({"pk": "a", "sk": "FILE"}, "SET x = :missing", {}, {})
+
+
+def _complete_from_a_process(path: str, worker: int) -> bool:
+    store = SqliteStatusStore(path)
+    store.start_chunk(FILE, 0, 0, 10)
+    _, changed = store.complete_chunk(FILE, 0, 0, 10, {"rows_in": worker, "rows_valid": worker,
+                                                      "rows_rejected": 0})
+    return changed
+
+
+def test_sqlite_conditional_update_holds_across_processes(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.sqlite")
+    SqliteStatusStore(path)
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        results = pool.starmap(_complete_from_a_process, [(path, n) for n in range(1, 9)])
+    assert results.count(True) == 1
+    item = SqliteStatusStore(path).list_chunks(FILE)[0]
+    assert item["status"] == "SUCCEEDED" and item["rows_in"] == results.index(True) + 1
