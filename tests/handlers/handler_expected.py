@@ -7,8 +7,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from handler_oracle import Oracle, load_schema
-from handler_rows import HEADER, Row
+from tests.handlers.handler_oracle import Oracle, load_schema
+from tests.handlers.handler_rows import HEADER, Row
 
 
 def records_with_offsets(data: bytes, encoding: str = "utf-8") -> tuple[list[str], list[Row]]:

@@ -8,9 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BUCKET, Pipeline, base_env
-from handler_expected import split_expected
-from handler_rows import HEADER, build_file, mixed_rows, valid_row
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +21,9 @@ from handlers.results_queue import JsonlResultsQueue
 from handlers.schema_file import load_schema
 from handlers.settings import Settings
 from handlers.status import SqliteStatusStore
+from tests.handlers.conftest import BUCKET, Pipeline, base_env
+from tests.handlers.handler_expected import split_expected
+from tests.handlers.handler_rows import HEADER, build_file, mixed_rows, valid_row
 
 
 @pytest.mark.parametrize(("header", "words"), [

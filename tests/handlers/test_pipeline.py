@@ -10,9 +10,6 @@ import json
 import random
 
 import pytest
-from conftest import ROOT, Pipeline
-from handler_expected import records_with_offsets, split_expected
-from handler_rows import HEADER, build_file, invalid_row, mixed_rows, valid_row
 
 from handlers import chunk_plan, process
 from handlers.errors import (
@@ -23,6 +20,9 @@ from handlers.errors import (
     RejectRateExceeded,
     SourceChanged,
 )
+from tests.handlers.conftest import ROOT, Pipeline
+from tests.handlers.handler_expected import records_with_offsets, split_expected
+from tests.handlers.handler_rows import HEADER, build_file, invalid_row, mixed_rows, valid_row
 
 
 def assert_exact_outputs(pipeline: Pipeline, source: dict, rows: list, deps=None) -> None:

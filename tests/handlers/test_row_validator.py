@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
-from handler_oracle import SCHEMA_PATH, Oracle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handlers.row_validator import RowValidator, compiled_validator
+from tests.handlers.handler_oracle import SCHEMA_PATH, Oracle
 
 TRANSACTIONS = json.loads(SCHEMA_PATH.read_text())
 KITCHEN_SINK = {

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import base_env
 from moto import mock_aws
 
 from handlers.metrics import CollectingMetrics, EmfMetrics
 from handlers.objects import LocalObjectStore, ObjectMissing, S3ObjectStore
 from handlers.results_queue import JsonlResultsQueue, SqsResultsQueue, message_group_id
 from handlers.settings import Settings, SettingsError
+from tests.handlers.conftest import base_env
 
 
 def test_settings_from_the_generated_environment() -> None:

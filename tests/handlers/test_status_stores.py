@@ -8,10 +8,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import create_status_table
 from moto import mock_aws
 
 from handlers.status import DynamoStatusStore, SqliteStatusStore, StatusStore
+from tests.handlers.conftest import create_status_table
 
 FILE = "incoming/a.csv#v1"
 
