@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
 
 from etlgen.local.progress import RunProgress
 from etlgen.local.runner import RunReport, run_file
@@ -35,19 +34,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def failure_reason(report: RunReport) -> str:
     """`Error: message`, with Lambda's JSON cause reduced to its message."""
-    return f"{report.error or 'Failed'}: {cause_message(report.cause)}"
-
-
-def cause_message(cause: str | None) -> str:
-    if not cause:
-        return "(no cause given)"
-    try:
-        parsed: Any = json.loads(cause)
-    except ValueError:
-        return cause
-    if isinstance(parsed, dict) and "errorMessage" in parsed:
-        return str(parsed["errorMessage"])
-    return cause
+    return f"{report.error or 'Failed'}: {report.message}"
 
 
 def summary_text(report: RunReport) -> str:

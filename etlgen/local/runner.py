@@ -88,6 +88,12 @@ class RunReport:
     execution: ExecutionResult | None = None
 
     @property
+    def message(self) -> str | None:
+        """The failure in one line: Lambda's JSON cause (with its stack trace) reduced to
+        its `errorMessage`; the status store keeps the whole cause, as AWS would."""
+        return None if self.error is None else cause_message(self.cause)
+
+    @property
     def mb_per_second(self) -> float:
         return self.size_bytes / 1e6 / self.seconds if self.seconds > 0 else 0.0
 
@@ -100,8 +106,20 @@ class RunReport:
             "chunks_done": self.chunks_done, "retries": self.retries,
             "worker_restarts": self.worker_restarts, "seconds": round(self.seconds, 3),
             "mb_per_second": round(self.mb_per_second, 2), "error": self.error,
-            "cause": self.cause, "outputs": self.outputs,
+            "message": self.message, "outputs": self.outputs,
         }
+
+
+def cause_message(cause: str | None) -> str:
+    if not cause:
+        return "(no cause given)"
+    try:
+        parsed: Any = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return str(parsed["errorMessage"])
+    return cause
 
 
 def check_csv_path(path: Path) -> None:

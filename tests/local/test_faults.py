@@ -220,6 +220,18 @@ def test_a_failed_run_exits_1_naming_error_and_cause(
     assert "Traceback" not in captured.err + captured.out
 
 
+def test_a_failed_run_in_json_gives_the_message_without_a_stack_trace(
+        pipeline_yaml: Path, write_csv: Callable[..., Path], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    csv = write_csv(header="nope,also_nope")
+    code = main(_cli(pipeline_yaml, csv, "--workdir", tmp_path / "work", "--json"))
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert (summary["status"], summary["error"]) == ("FAILED", "HeaderMismatch")
+    assert "unknown columns 'nope', 'also_nope'" in summary["message"]
+    assert "stackTrace" not in json.dumps(summary)
+
+
 def test_the_bundled_sample_runs_end_to_end(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     sample = ROOT / "samples" / "transactions.csv"
