@@ -1,0 +1,46 @@
+"""The README shows what the code does."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from etlgen.config import load_config
+from etlgen.graph import to_mermaid
+from etlgen.render import state_machine_definition
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_diagram_is_the_rendered_state_machine() -> None:
+    diagram = re.search(r"```mermaid\n(.*?)```", README, re.DOTALL)
+    assert diagram, "README has no mermaid diagram"
+    expected = to_mermaid(state_machine_definition(load_config(ROOT / "pipeline.yaml")))
+    assert diagram.group(1) == expected, "update README: etlgen graph pipeline.yaml"
+
+
+def test_readme_quick_start_has_the_two_commands_ci_runs() -> None:
+    quick_start = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```sh\n(.*?)\n```", quick_start, re.DOTALL)
+    assert len(commands) == 2
+    assert "etlgen run pipeline.yaml samples/transactions.csv" in commands[0]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert commands[1] in ci, ".ci/run must run the README's test command"
+
+
+def test_readme_documents_every_config_key() -> None:
+    schema_keys = re.findall(r"^\| `([a-z_.]+)` \|", README, re.MULTILINE)
+    from etlgen.config.schema import PIPELINE_SCHEMA
+
+    def keys(node: dict, prefix: str = "") -> list[str]:
+        found = []
+        for name, child in node.get("properties", {}).items():
+            path = f"{prefix}{name}"
+            if child.get("type") == "object" and "properties" in child and name != "tags":
+                found.extend(keys(child, path + "."))
+            else:
+                found.append(path)
+        return found
+
+    assert sorted(set(keys(PIPELINE_SCHEMA))) == sorted(set(schema_keys))
