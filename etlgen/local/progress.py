@@ -11,6 +11,8 @@ import threading
 import time
 from typing import Any, TextIO
 
+from etlgen.local.tally import ChunkTally
+
 BAR_WIDTH = 24
 REDRAW_SECONDS = 0.1
 PLAIN_LINE_SECONDS = 10.0
@@ -23,31 +25,32 @@ class RunProgress:
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled
         self.interactive = enabled and self.stream.isatty()
-        self.total = 0
-        self.done = 0
-        self.rows = 0
-        self.retries = 0
+        self.tally = ChunkTally()
         self.started = time.monotonic()
         self._lock = threading.Lock()
         self._last_draw = 0.0
         self._drawn = False
 
     def __call__(self, event: dict[str, Any]) -> None:
-        kind = event["type"]
         with self._lock:
-            if kind == "MapStateStarted":
-                self.total += event["length"]
-            elif kind == "MapIterationSucceeded":
-                self.done += 1
-            elif kind == "RetryScheduled":
-                self.retries += 1
-            elif kind == "TaskSucceeded" and event.get("scope"):
-                output = event.get("output")
-                if isinstance(output, dict) and isinstance(output.get("rows_in"), int):
-                    self.rows += output["rows_in"]
-            else:
-                return
-            self._show(final=kind == "MapStateStarted" and not self.interactive)
+            if self.tally.add(event):
+                self._show(final=event["type"] == "MapStateStarted" and not self.interactive)
+
+    @property
+    def total(self) -> int:
+        return self.tally.chunks
+
+    @property
+    def done(self) -> int:
+        return self.tally.chunks_done
+
+    @property
+    def rows(self) -> int:
+        return self.tally.rows_in
+
+    @property
+    def retries(self) -> int:
+        return self.tally.retries
 
     def line(self) -> str:
         elapsed = max(time.monotonic() - self.started, 1e-9)

@@ -28,8 +28,11 @@ from etlgen.local.asl import ExecutionResult, Interpreter, Options
 from etlgen.local.errors import RunInputError
 from etlgen.local.integrations import LocalTasks, StateMachineSpec, state_machine_from_template
 from etlgen.local.pool import LambdaPool
+from etlgen.local.tally import ROW_COUNTS, ChunkTally
 from etlgen.local.worker import WorkerSpec
 from etlgen.model import PipelineConfig
+from handlers.layout import OutputLayout
+from handlers.settings import Settings, SettingsError
 
 LOCAL_BUCKET = "local"
 COPY_BLOCK = 8 * 1024 * 1024
@@ -247,15 +250,13 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
             object_created_event(key, version_id, size), name=_execution_name(key, version_id))
     finally:
         pool.close()
-    report = _report(result, csv, key, version_id, size, time.monotonic() - started, config,
-                     folder)
+    report = _report(result, csv, key, version_id, size, time.monotonic() - started,
+                     environment, folder)
     report.worker_restarts = pool.restarts
     return report
 
 
 def _check_settings(environment: dict[str, str]) -> None:
-    from handlers.settings import Settings, SettingsError
-
     try:
         Settings.from_env(environment)
     except SettingsError as error:
@@ -269,38 +270,28 @@ def _status_store(folder: WorkFolder, config: PipelineConfig) -> Any:
 
 
 def _report(result: ExecutionResult, csv: Path, key: str, version_id: str, size: int,
-            seconds: float, config: PipelineConfig, folder: WorkFolder) -> RunReport:
+            seconds: float, environment: dict[str, str], folder: WorkFolder) -> RunReport:
     report = RunReport(status=result.status, file=str(csv), key=key, version_id=version_id,
                        size_bytes=size, seconds=seconds, error=result.error, cause=result.cause,
                        execution=result)
-    chunk_rows = {"rows_in": 0, "rows_valid": 0, "rows_rejected": 0}
+    tally = ChunkTally()
     for event in result.history:
-        kind = event["type"]
-        if kind == "MapStateStarted":
-            report.chunks += event["length"]
-        elif kind == "MapIterationSucceeded":
-            report.chunks_done += 1
-        elif kind == "RetryScheduled":
-            report.retries += 1
-        elif kind == "TaskSucceeded" and event.get("scope") and isinstance(
-                event.get("output"), dict):
-            for name in chunk_rows:
-                value = event["output"].get(name)
-                if isinstance(value, int):
-                    chunk_rows[name] += value
+        tally.add(event)
+    report.chunks, report.chunks_done, report.retries = (
+        tally.chunks, tally.chunks_done, tally.retries)
     summary = result.output if isinstance(result.output, dict) else {}
     if result.status == "SUCCEEDED" and ALREADY_PROCESSED_STATE in result.states_entered():
         report.status = "ALREADY_PROCESSED"
         summary = {}
-    for name, value in chunk_rows.items():
-        setattr(report, name, summary.get(name, value) if isinstance(
-            summary.get(name), int) else value)
-    stem = key[len(config.input.prefix):].removesuffix(config.input.suffix or ".csv")
-    processed = folder.bucket / config.output.processed_prefix / stem / f"v={version_id}"
-    rejected = folder.bucket / config.output.rejected_prefix / stem / f"v={version_id}"
+    for name in ROW_COUNTS:
+        recorded = summary.get(name)
+        setattr(report, name, recorded if isinstance(recorded, int) else getattr(tally, name))
+    layout = OutputLayout.of(Settings.from_env(environment), key, version_id)
+    processed = folder.bucket / layout.processed_prefix
+    rejected = folder.bucket / layout.rejected_prefix
     candidates = {
         "processed": processed,
-        "manifest": processed / "_manifest.json",
+        "manifest": folder.bucket / layout.manifest_key,
         "rejected": rejected,
         "status": folder.status,
         "results": folder.results,
