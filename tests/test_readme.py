@@ -30,7 +30,8 @@ def test_readme_quick_start_has_the_two_commands_ci_runs() -> None:
 
 
 def test_readme_documents_every_config_key() -> None:
-    schema_keys = re.findall(r"^\| `([a-z_.]+)` \|", README, re.MULTILINE)
+    reference = README.split("## Configuration reference", 1)[1].split("\n## ", 1)[0]
+    schema_keys = re.findall(r"^\| `([a-z_.]+)` \|", reference, re.MULTILINE)
     from etlgen.config.schema import PIPELINE_SCHEMA
 
     def keys(node: dict, prefix: str = "") -> list[str]:

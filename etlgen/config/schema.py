@@ -165,7 +165,10 @@ PIPELINE_SCHEMA: dict[str, Any] = {
                 "description": "Lambda instruction set architecture",
                 "type": "string", "default": "arm64", "enum": ["arm64", "x86_64"],
             },
-            "memory_mb": _integer("Memory of each function in MB", 3072, 128, 10240),
+            "memory_mb": _integer(
+                "Memory of the process function in MB (validate, split and finalize get at "
+                "most 1024)", 3072, 128, 10240,
+            ),
             "timeout_seconds": _integer("Timeout of each function in seconds", 900, 1, 900),
             "pandas_layer_version": {
                 "description": "AWS SDK for pandas layer version, resolved through public SSM",
