@@ -1,15 +1,16 @@
 """Parses one chunk's bytes into string columns plus the byte position of every record.
 
-pyarrow parses (fast, multi-threaded) and hands rows with the wrong number of fields to the
-invalid-row handler, which skips them; `handlers.csv_scan` finds every record's byte range
-with the same quoting rules, so each parsed row and each skipped row is tied to its offset
-and raw text. The two passes must agree on the counts, or the chunk fails loudly.
+`handlers.csv_scan` first finds every record's byte range with pyarrow's quoting rules; then
+pyarrow parses (newline-in-value support only when a quoted value holds a line break) and
+hands rows with the wrong number of fields to the invalid-row handler, which skips them and
+notes their record number. Each parsed row and each skipped row is so tied to its offset and
+raw text. The two passes must agree (counts, and the skipped rows' text), else the fields of
+every record are counted from the bytes; if they still disagree the chunk fails loudly.
 """
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,9 @@ from handlers import csv_scan
 from handlers.errors import ChunkPlanError, EncodingError
 
 BLOCK_SIZE = 4 * 1024 * 1024
-_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-parse")
+_QUOTE_BYTE = re.compile(b'"')
+_CR_BYTE = re.compile(b"\r")
+Data = bytes | memoryview
 
 
 class ParserDisagreement(RuntimeError):
@@ -41,37 +44,48 @@ class ParsedChunk:
         return self.table.num_rows + int(self.ragged_starts.size)
 
 
-def parse_chunk(data: bytes, header: list[str], delimiter: str, encoding: str = "utf-8",
+@dataclass
+class _Skipped:
+    """What pyarrow's invalid-row handler saw: record number (1-based), fields, text."""
+
+    numbers: list[int | None]
+    fields: list[int]
+    texts: list[str]
+
+
+@dataclass
+class _Records:
+    starts: np.ndarray
+    stops: np.ndarray
+    toggles: np.ndarray
+    multiline: bool  # a quoted value holds a line break
+
+
+def parse_chunk(data: Data, header: list[str], delimiter: str, encoding: str = "utf-8",
                 *, base_offset: int = 0, label: str = "chunk",
                 at_end_of_file: bool = True) -> ParsedChunk:
     """Parse `data` (whole records, no header line); offsets in messages add `base_offset`."""
     arr = csv_scan.as_array(data)
     delim = ord(delimiter)
-    # pyarrow parses on its own threads (GIL released) while the record scan runs here
-    parsing = _PARSER.submit(_read_with_pyarrow, data, header, delimiter, encoding,
-                             base_offset, label) if data else None
-    try:
-        starts, stops, toggles = _scan_records(arr, data, delim, base_offset, label,
-                                               at_end_of_file)
-        # counted while pyarrow is still busy: usually free, needed only for ragged rows
-        counts = csv_scan.field_counts(arr, delim, toggles, starts, stops)
-    except BaseException:
-        if parsing is not None:
-            parsing.cancel()
-            _quietly_wait(parsing)
-        raise
-    if parsing is None or starts.size == 0:
-        if parsing is not None:
-            _quietly_wait(parsing)
-        table = pa.table({name: pa.array([], pa.string()) for name in header})
-        skipped = 0
-    else:
-        table, skipped = parsing.result()
-    ragged = counts != len(header)
-    if int(ragged.sum()) != skipped or table.num_rows != starts.size - skipped:
+    records = _scan_records(arr, data, delim, base_offset, label, at_end_of_file)
+    starts, stops = records.starts, records.stops
+    if starts.size == 0:
+        empty = np.empty(0, np.int64)
+        return ParsedChunk(table=pa.table({name: pa.array([], pa.string()) for name in header}),
+                           row_starts=empty, row_stops=empty, ragged_starts=empty,
+                           ragged_stops=empty, ragged_fields=empty)
+    table, skipped = _read_with_pyarrow(data, header, delimiter, encoding, base_offset, label,
+                                        records.multiline)
+    ragged, counts = _ragged_from_parser(data, starts, stops, skipped, encoding)
+    if ragged is None:
+        counts = csv_scan.field_counts(arr, delim, records.toggles, starts, stops)
+        ragged = counts != len(header)
+    if int(ragged.sum()) != len(skipped.fields) or table.num_rows != starts.size - len(
+            skipped.fields):
         raise ParserDisagreement(
-            f"{label}: pyarrow parsed {table.num_rows} rows and skipped {skipped}, but the "
-            f"record scan found {starts.size} records of which {int(ragged.sum())} ragged")
+            f"{label}: pyarrow parsed {table.num_rows} rows and skipped "
+            f"{len(skipped.fields)}, but the record scan found {starts.size} records of which "
+            f"{int(ragged.sum())} ragged")
     return ParsedChunk(
         table=table,
         row_starts=starts[~ragged], row_stops=stops[~ragged],
@@ -80,17 +94,33 @@ def parse_chunk(data: bytes, header: list[str], delimiter: str, encoding: str = 
     )
 
 
-def _quietly_wait(future: Future) -> None:
-    try:
-        future.result()
-    except Exception:  # the scan's error is the one to report
-        return
+def _ragged_from_parser(data: Data, starts: np.ndarray, stops: np.ndarray, skipped: _Skipped,
+                        encoding: str) -> tuple[np.ndarray | None, np.ndarray]:
+    """(ragged mask, field counts) from the record numbers pyarrow reported, when they are
+    complete, in range, increasing and name records with the very text pyarrow skipped;
+    (None, _) otherwise."""
+    count = starts.size
+    counts = np.zeros(count, np.int64)
+    ragged = np.zeros(count, bool)
+    if not skipped.numbers:
+        return ragged, counts
+    if any(number is None for number in skipped.numbers):
+        return None, counts
+    index = np.asarray(skipped.numbers, np.int64) - 1
+    if index[0] < 0 or index[-1] >= count or np.any(np.diff(index) <= 0):
+        return None, counts
+    for k, text in zip(index.tolist(), skipped.texts, strict=True):
+        if raw_text(data, int(starts[k]), int(stops[k]), encoding) != text:
+            return None, counts
+    ragged[index] = True
+    counts[index] = skipped.fields
+    return ragged, counts
 
 
-def _scan_records(arr: np.ndarray, data: bytes, delim: int, base_offset: int, label: str,
-                  at_end_of_file: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    wanted = [csv_scan.LF] + ([csv_scan.QUOTE] if b'"' in data else []) + \
-        ([csv_scan.CR] if b"\r" in data else [])
+def _scan_records(arr: np.ndarray, data: Data, delim: int, base_offset: int, label: str,
+                  at_end_of_file: bool) -> _Records:
+    wanted = [csv_scan.LF] + ([csv_scan.QUOTE] if _QUOTE_BYTE.search(data) else []) + \
+        ([csv_scan.CR] if _CR_BYTE.search(data) else [])
     found = dict(zip(wanted, csv_scan.positions_of(arr, *wanted), strict=True))
     empty = np.empty(0, np.int64)
     quotes = found.get(csv_scan.QUOTE, empty)
@@ -101,39 +131,50 @@ def _scan_records(arr: np.ndarray, data: bytes, delim: int, base_offset: int, la
         raise ChunkPlanError(
             f"{label}: the quoted field opened at byte {opened} is still open at {where} "
             "(an unterminated quote, or a chunk cut inside a quoted value)")
-    ends = csv_scan.terminators(arr, toggles, found[csv_scan.LF], found.get(csv_scan.CR, empty))
+    lf, cr = found[csv_scan.LF], found.get(csv_scan.CR, empty)
+    ends = csv_scan.terminators(arr, toggles, lf, cr)
+    multiline = bool(toggles.size) and (
+        not bool(np.all(csv_scan.outside(lf, toggles)))
+        or not bool(np.all(csv_scan.outside(cr, toggles))))
     starts, stops = csv_scan.record_bounds(arr, ends)
-    return starts, stops, toggles
+    return _Records(starts=starts, stops=stops, toggles=toggles, multiline=multiline)
 
 
-def _read_with_pyarrow(data: bytes, header: list[str], delimiter: str, encoding: str,
-                       base_offset: int, label: str) -> tuple[pa.Table, int]:
-    lock = threading.Lock()
-    skipped = [0]
+def _read_with_pyarrow(data: Data, header: list[str], delimiter: str, encoding: str,
+                       base_offset: int, label: str,
+                       multiline: bool = True) -> tuple[pa.Table, _Skipped]:
+    """One thread: the caller runs chunks (or pieces of one) side by side when that helps,
+    and the skipped rows' record numbers are only known to a single-threaded parse."""
+    skipped = _Skipped([], [], [])
 
-    def skip(_row: object) -> str:
-        with lock:
-            skipped[0] += 1
+    def skip(row: pv.InvalidRow) -> str:
+        skipped.numbers.append(row.number if row.number is not None and row.number >= 0
+                               else None)
+        skipped.fields.append(int(row.actual_columns))
+        skipped.texts.append(row.text)
         return "skip"
 
     block = BLOCK_SIZE
     while True:
-        skipped[0] = 0
+        skipped.numbers.clear()
+        skipped.fields.clear()
+        skipped.texts.clear()
         try:
             table = pv.read_csv(
                 pa.py_buffer(data),
                 read_options=pv.ReadOptions(column_names=header, block_size=block,
-                                            encoding=encoding, use_threads=True),
+                                            encoding=encoding, use_threads=False),
                 parse_options=pv.ParseOptions(delimiter=delimiter, quote_char='"',
                                               double_quote=True, escape_char=False,
-                                              newlines_in_values=True, ignore_empty_lines=True,
+                                              newlines_in_values=multiline,
+                                              ignore_empty_lines=True,
                                               invalid_row_handler=skip),
                 convert_options=pv.ConvertOptions(
                     column_types={name: pa.string() for name in header},
                     strings_can_be_null=False, quoted_strings_can_be_null=False,
                     check_utf8=True),
             )
-            return table, skipped[0]
+            return table, skipped
         except pa.ArrowInvalid as error:
             text = str(error)
             if "UTF8" in text or "utf8" in text.lower():
@@ -146,7 +187,8 @@ def _read_with_pyarrow(data: bytes, header: list[str], delimiter: str, encoding:
             raise _encoding_error(data, encoding, base_offset, label) from None
 
 
-def _encoding_error(data: bytes, encoding: str, base_offset: int, label: str) -> EncodingError:
+def _encoding_error(data: Data, encoding: str, base_offset: int, label: str) -> EncodingError:
+    data = bytes(data)
     try:
         data.decode(encoding)
     except UnicodeDecodeError as error:
@@ -157,6 +199,6 @@ def _encoding_error(data: bytes, encoding: str, base_offset: int, label: str) ->
     return EncodingError(f"{label}: the text is not valid {encoding}")
 
 
-def raw_text(data: bytes, start: int, stop: int, encoding: str) -> str:
+def raw_text(data: Data, start: int, stop: int, encoding: str) -> str:
     """A record's text, unchanged (bytes that do not decode are shown as \\xNN)."""
-    return data[start:stop].decode(encoding, errors="backslashreplace")
+    return bytes(data[start:stop]).decode(encoding, errors="backslashreplace")

@@ -2,7 +2,9 @@
 
 Both read byte ranges (`end` exclusive) of one object version and write whole objects.
 A read of a version that is gone raises `ObjectMissing`; the handlers turn that into the
-permanent `SourceChanged` error.
+permanent `SourceChanged` error. In AWS the functions' roles have no `s3:ListBucket`, so S3
+answers 403 AccessDenied (not 404) for a deleted version: that raises `ObjectUnreadable`,
+a kind of `ObjectMissing`.
 """
 
 from __future__ import annotations
@@ -17,10 +19,15 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound", "InvalidArgument"})
+DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
 
 
 class ObjectMissing(LookupError):
     """The object (or the named version of it) does not exist."""
+
+
+class ObjectUnreadable(ObjectMissing):
+    """S3 refused the read: without s3:ListBucket that is also how a missing object looks."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +64,15 @@ class S3ObjectStore:
         self.bucket = bucket
 
     def _missing(self, error: Exception, key: str, version_id: str | None) -> Exception:
-        code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+        code = str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+        version = f" version {version_id}" if version_id else ""
         if code in MISSING_CODES:
-            version = f" version {version_id}" if version_id else ""
-            return ObjectMissing(f"s3://{self.bucket}/{key}{version} does not exist")
+            return ObjectMissing(f"s3://{self.bucket}/{key}{version} does not exist ({code})")
+        if code in DENIED_CODES:
+            return ObjectUnreadable(
+                f"s3://{self.bucket}/{key}{version} is gone or not readable by the function's "
+                f"role (S3 answered {code}; without s3:ListBucket a deleted object or "
+                "version reads as 403)")
         return error
 
     def head(self, key: str, version_id: str | None = None) -> ObjectInfo:

@@ -20,13 +20,14 @@ import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from handlers.fixed_width import fixed_shape, matches_shape, parse_dates, single_array
 from handlers.schema_file import schema_sha256
 from handlers.value_text import (
     BOOLEAN_TEXTS,
@@ -98,6 +99,8 @@ class ColumnRule:
     def __post_init__(self) -> None:
         self.kind = self.spec["type"]
         self.output_type = self._output_type()
+        pattern = self.spec.get("pattern")
+        self.shape = fixed_shape(pattern) if isinstance(pattern, str) else None
 
     # ----- output types -------------------------------------------------------------
     def _decimal_scale(self) -> int | None:
@@ -188,6 +191,8 @@ class ColumnRule:
 
     def _pattern_matches(self, values: pa.ChunkedArray, present: np.ndarray,
                          pattern: str) -> np.ndarray:
+        if self.shape is not None:
+            return matches_shape(values, self.shape)
         try:
             return _matches(values, pattern)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -292,7 +297,7 @@ class ColumnRule:
         if self.kind == "integer":
             return pc.cast(pc.utf8_ltrim(texts, "+"), pa.int64())
         if self.kind == "number":
-            return pc.cast(texts, self.output_type)
+            return _to_number_column(texts, self.output_type)
         if self.kind == "boolean":
             return pc.equal(texts, "true")
         fmt = self.spec.get("format")
@@ -303,6 +308,24 @@ class ColumnRule:
             _, micros = parse_datetimes(values)
             return _typed_or_null(micros, _np(pc.equal(values, "")), self.output_type)
         return texts
+
+
+def _to_number_column(texts: pa.ChunkedArray, output_type: pa.DataType) -> pa.Array:
+    """Arrow refuses exponents it cannot fit a decimal's precision (`0e40`): those few
+    valid values are converted exactly in Python."""
+    if not isinstance(output_type, pa.Decimal128Type):
+        return pc.cast(texts, output_type)
+    exponent = _matches(texts, "[eE]")
+    if not exponent.any():
+        return pc.cast(texts, output_type)
+    mask = pa.array(exponent)
+    plain = pc.cast(single_array(pc.if_else(mask, "0", texts)), output_type)
+    step = Decimal(1).scaleb(-output_type.scale)
+    with localcontext() as context:
+        context.prec = 100
+        exact = [Decimal(text).quantize(step)
+                 for text in single_array(texts).filter(mask).to_pylist()]
+    return pc.replace_with_mask(plain, mask, pa.array(exact, output_type))
 
 
 def _typed_or_null(numbers: np.ndarray, null: np.ndarray,
@@ -414,49 +437,6 @@ def _int_field(parts: pa.StructArray | pa.ChunkedArray, name: str) -> np.ndarray
     return np.asarray(pc.cast(column, pa.int64()).to_numpy(), np.int64)
 
 
-def _single_array(values: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    return values
-
-
-def _fixed_width_bytes(values: pa.ChunkedArray, width: int) -> tuple[np.ndarray, list]:
-    """(has exactly `width` bytes, [byte k of each value for k < width]) per row."""
-    array = _single_array(values)
-    if array.type == pa.large_string():
-        offset_type = np.int64
-    else:
-        array = array.cast(pa.string())
-        offset_type = np.int32
-    count = len(array)
-    buffers = array.buffers()
-    offsets = np.frombuffer(buffers[1], offset_type)[array.offset: array.offset + count + 1]
-    data = np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None else \
-        np.zeros(0, np.uint8)
-    has_width = (np.diff(offsets) == width) & (data.size >= width)
-    starts = np.where(has_width, offsets[:-1], 0).astype(np.int64)
-    columns = [data[starts + k] if data.size >= width else np.zeros(count, np.uint8)
-               for k in range(width)]
-    return has_width, columns
-
-
-def parse_dates(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """(is a real YYYY-MM-DD date, days since 1970-01-01) per row, straight from the bytes."""
-    ok, chars = _fixed_width_bytes(values, 10)
-    digit = [(c >= 48) & (c <= 57) for c in chars]
-    ok &= (chars[4] == 45) & (chars[7] == 45)
-    for k in (0, 1, 2, 3, 5, 6, 8, 9):
-        ok &= digit[k]
-    d = [c.astype(np.int64) - 48 for c in chars]
-    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
-    month = d[5] * 10 + d[6]
-    day = d[8] * 10 + d[9]
-    ok &= valid_dates(year, month, day)
-    days = days_from_civil(np.where(ok, year, 1970), np.where(ok, month, 1),
-                           np.where(ok, day, 1))
-    return ok, np.where(ok, days, 0)
-
-
 def parse_datetimes(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """(is a valid RFC 3339 date-time, microseconds since the epoch in UTC) per row."""
     parts = pc.extract_regex(values, DATETIME_RE)
@@ -534,7 +514,8 @@ class RowValidator:
     def required(self) -> list[str]:
         return [rule.name for rule in self.rules if rule.required]
 
-    def validate(self, table: pa.Table) -> Verdict:
+    def validate(self, table: pa.Table, *, parallel: bool = True) -> Verdict:
+        """`parallel=False` when the caller already runs pieces side by side."""
         rows = table.num_rows
         failures: list[Failure] = []
         typed_all: dict[str, pa.Array] = {}
@@ -545,7 +526,8 @@ class RowValidator:
 
         present_rules = [rule for rule in self.rules if rule.name in table.column_names]
         # pyarrow kernels release the GIL: columns are checked side by side
-        results = list(_POOL.map(check, present_rules)) if rows > 50_000 else \
+        side_by_side = parallel and rows > 50_000
+        results = list(_POOL.map(check, present_rules)) if side_by_side else \
             [check(rule) for rule in present_rules]
         for rule, (found, typed) in zip(present_rules, results, strict=True):
             failures.extend(found)

@@ -93,7 +93,8 @@ class Oracle:
     def failing_fields(self, fields: dict[str, str]) -> set[str]:
         failing = set()
         with localcontext() as context:
-            context.prec = 200
+            # exact `multipleOf` for exponents up to 4 digits (1E200 % 0.01 needs 203 digits)
+            context.prec = 20_000
             for error in self.validator.iter_errors(instance(fields, self.schema)):
                 if error.validator == "required":
                     failing.add(error.message.split("'")[1])

@@ -1,0 +1,111 @@
+"""The fast paths give exactly what the plain ones give: cutting a chunk into pieces, the
+fixed-shape pattern check (against RE2, the engine it replaces) and the date parser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from handlers import process
+from handlers.fixed_width import fixed_shape, matches_shape, parse_dates
+from handlers.row_validator import compiled_validator
+from tests.handlers.handler_oracle import SCHEMA_PATH
+from tests.handlers.handler_rows import HEADER, build_file, mixed_rows
+
+VALIDATOR = compiled_validator(json.loads(SCHEMA_PATH.read_text()))
+
+
+def verdict(data: bytes, monkeypatch: pytest.MonkeyPatch, piece_bytes: int) -> tuple:
+    monkeypatch.setattr(process, "PIECE_MIN_BYTES", piece_bytes)
+    monkeypatch.setattr(process, "PIECES", 3)
+    result = process.process_bytes(data, 1000, HEADER, VALIDATOR, delimiter=",",
+                                   encoding="utf-8", label="k", at_end_of_file=True)
+    return (result.rows_in, result.rows_valid, result.valid_table.to_pylist(), result.rejects)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_pieces_give_the_same_rows_and_rejects(monkeypatch: pytest.MonkeyPatch, seed: int,
+                                               newline: str) -> None:
+    data, _ = build_file(mixed_rows(400, seed=seed), newline=newline)
+    body = data[data.index(b"\n") + 1:]
+    whole = verdict(body, monkeypatch, 1 << 40)
+    cut = verdict(body, monkeypatch, 64)
+    assert cut == whole
+    assert whole[0] == 400 and whole[0] > whole[1]
+
+
+def test_an_error_in_a_piece_reads_as_for_the_whole_chunk(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    data, _ = build_file(mixed_rows(200, seed=4))
+    body = data[data.index(b"\n") + 1:]
+    broken = body[:-200] + b"\xff" + body[-199:]
+    messages = []
+    for piece_bytes in (1 << 40, 64):
+        monkeypatch.setattr(process, "PIECE_MIN_BYTES", piece_bytes)
+        with pytest.raises(Exception) as raised:
+            process.process_bytes(broken, 1000, HEADER, VALIDATOR, delimiter=",",
+                                  encoding="utf-8", label="k", at_end_of_file=True)
+        messages.append((type(raised.value).__name__, str(raised.value)))
+    assert messages[0] == messages[1] and messages[0][0] == "EncodingError"
+
+
+PATTERNS = [r"^TX[0-9]{10}$", r"^AC\d{3}$", r"^[A-Z0-9]{2}\-[a-z]$", r"^[0-9A-Za-z_ ]{3}$"]
+texts = st.one_of(st.text(alphabet="0123456789TXACaz-_ \n٣é", max_size=14),
+                  st.from_regex(r"\ATX[0-9]{10}\Z"), st.from_regex(r"\AAC[0-9]{3}\Z"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(texts, max_size=40), split=st.integers(0, 40))
+def test_fixed_shapes_agree_with_re2(values: list[str], split: int) -> None:
+    column = pa.chunked_array([values[:split], values[split:]], pa.string())
+    for pattern in PATTERNS:
+        expected = pc.fill_null(pc.match_substring_regex(column, pattern), False)
+        assert matches_shape(column, fixed_shape(pattern)).tolist() == expected.to_pylist()
+
+
+@pytest.mark.parametrize("pattern", [r"^TX[0-9]+$", r"TX[0-9]{3}", r"^[^a]$", r"^(a|b)$",
+                                     r"^a.b$", r"^[a-]$", r"^\w$", r"^a{2,3}$"])
+def test_other_patterns_are_left_to_the_regex_engine(pattern: str) -> None:
+    assert fixed_shape(pattern) is None
+
+
+dates = st.one_of(st.dates().map(dt.date.isoformat),
+                  st.from_regex(r"\A[0-9]{4}-[0-9]{1,2}-[0-9]{1,3}\Z"),
+                  st.text(alphabet="0123456789-", max_size=11))
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(dates, max_size=40))
+def test_dates_parse_like_the_calendar(values: list[str]) -> None:
+    ok, days = parse_dates(pa.chunked_array([values], pa.string()))
+    for text, valid, day in zip(values, ok.tolist(), days.tolist(), strict=True):
+        try:
+            real = dt.date.fromisoformat(text) if len(text) == 10 and text[4] == "-" \
+                and text[7] == "-" and text.replace("-", "").isascii() \
+                and text.replace("-", "").isdigit() else None
+        except ValueError:
+            real = None
+        assert valid == (real is not None), text
+        if real is not None:
+            assert day == (real - dt.date(1970, 1, 1)).days
+    assert np.asarray(days).dtype.kind == "i"
+
+
+def test_valid_amounts_with_exponents_become_exact_decimals() -> None:
+    from decimal import Decimal
+
+    rows = [["TX0000000001", "AC00000001", "2024-01-31", amount, "USD", "Shop", "other"]
+            for amount in ("0e40", "1.5e1", "-2.50", "12")]
+    table = pa.table({name: [row[k] for row in rows] for k, name in enumerate(HEADER)})
+    result = VALIDATOR.validate(table)
+    assert result.rows_valid == 4
+    assert result.typed.column("amount").to_pylist() == [
+        Decimal("0.00"), Decimal("15.00"), Decimal("-2.50"), Decimal("12.00")]
