@@ -137,30 +137,47 @@ def check_csv_path(path: Path) -> None:
 
 
 def stage_source(csv: Path, config: PipelineConfig, bucket: Path) -> tuple[str, str, int]:
-    """Copy the CSV to `<incoming prefix><file name>` in the local bucket.
+    """Put the CSV at `<incoming prefix><file name>` in the local bucket.
 
     Returns (key, version id, size). The version id is a content hash, so the same bytes
-    are the same version, as S3 would report for an unchanged object."""
+    are the same version, as S3 would report for an unchanged object. The file is hard-linked
+    when the work folder is on the same file system (a copy costs about a second per 500 MB),
+    and copied otherwise."""
     if config.input.suffix and not csv.name.endswith(config.input.suffix):
         raise RunInputError(f"{csv}: the pipeline only picks up files ending with "
                             f"{config.input.suffix!r}")
     key = f"{config.input.prefix}{csv.name}"
     target = bucket / key
     target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    os.close(handle)
     try:
-        with csv.open("rb") as source, os.fdopen(handle, "wb") as out:
-            while block := source.read(COPY_BLOCK):
-                digest.update(block)
-                out.write(block)
-                size += len(block)
+        digest, size = _link_and_hash(csv, Path(temporary))
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return key, digest.hexdigest()[:VERSION_ID_LENGTH], size
+    return key, digest[:VERSION_ID_LENGTH], size
+
+
+def _link_and_hash(source: Path, target: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        target.unlink()
+        os.link(source, target)
+    except OSError:
+        with source.open("rb") as reader, target.open("wb") as out:
+            while block := reader.read(COPY_BLOCK):
+                digest.update(block)
+                out.write(block)
+                size += len(block)
+        return digest.hexdigest(), size
+    with target.open("rb") as reader:
+        while block := reader.read(COPY_BLOCK):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
 
 
 def object_created_event(key: str, version_id: str, size: int) -> dict[str, Any]:
