@@ -133,8 +133,10 @@ def _scan_records(arr: np.ndarray, data: Data, delim: int, base_offset: int, lab
             "(an unterminated quote, or a chunk cut inside a quoted value)")
     lf, cr = found[csv_scan.LF], found.get(csv_scan.CR, empty)
     ends = csv_scan.terminators(arr, toggles, lf, cr)
+    # without CR every LF ends a record unless it is quoted
     multiline = bool(toggles.size) and (
-        not bool(np.all(csv_scan.outside(lf, toggles)))
+        (ends.size != lf.size if not cr.size else
+         not bool(np.all(csv_scan.outside(lf, toggles))))
         or not bool(np.all(csv_scan.outside(cr, toggles))))
     starts, stops = csv_scan.record_bounds(arr, ends)
     return _Records(starts=starts, stops=stops, toggles=toggles, multiline=multiline)

@@ -195,3 +195,27 @@ def test_patterns_beyond_re2_still_work() -> None:
                                                      "pattern": "^(?!bad)[a-z]+$"}}}
     assert one(schema, x="good")[0] == []
     assert one(schema, x="badly")[0][0]["field"] == "x"
+
+
+amount_text = st.one_of(
+    st.decimals(min_value=-1_000_000, max_value=1_000_000, places=2,
+                allow_nan=False, allow_infinity=False).map(str),
+    st.builds(lambda sign, whole, cents, zeros: f"{sign}{whole}.{cents}{'0' * zeros}",
+              st.sampled_from(["", "+", "-"]), digits(1, 7), digits(0, 2),
+              st.integers(0, 3)),
+    st.sampled_from(["-0.00", "1e6", "-1E+6", "1.5e-1", "0.07", "999999.99", ".5", "7.",
+                     "000012.340", "0.29", ""]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(amount_text, min_size=1, max_size=30))
+def test_valid_amounts_keep_their_exact_decimal_value(texts: list[str]) -> None:
+    validator = RowValidator(TRANSACTIONS)
+    rows = [{**BASE, "amount": text} for text in texts]
+    table = pa.table({name: pa.array([r[name] for r in rows], pa.string()) for name in BASE})
+    verdict = validator.validate(table)
+    kept = [text for text, ok in zip(texts, verdict.valid.tolist(), strict=True) if ok]
+    expected = [Decimal(text).quantize(Decimal("0.01")) if text.strip() else None
+                for text in kept]
+    assert verdict.typed.column("amount").to_pylist() == expected
