@@ -5,7 +5,8 @@ split planner's bytes read per chunk, and (optionally) `etlgen run` end to end. 
 
 The process step runs in a fresh interpreter: "cold" is the first call there including the
 handlers' imports (module init and warm-up), "warm" the best of the next calls (a Lambda
-container handles many chunks and pays init once). Peak RSS is taken after the first call.
+container handles many chunks and pays init once). Peak RSS is taken after the first call
+and again after all calls.
 
 Everything printed is measured in this run (nothing is copied from elsewhere).
 """
@@ -91,8 +92,10 @@ def process_child(csv_path: str, warm_runs: int) -> None:
             warm.append(time.perf_counter() - started)
             if again != {**result, "index": index}:
                 raise SystemExit(f"warm run {index} gave {again}, first gave {result}")
+    peak_all_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"imports": imports, "first": first, "warm": min(warm) if warm else first,
                       "bytes": size - head.data_offset, "peak_rss_mib": peak_kib / 1024,
+                      "peak_rss_all_mib": peak_all_kib / 1024,
                       **result}))
 
 
@@ -224,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"process step, cold (fresh process: handlers imports {proc['imports']:.2f} s + "
           f"first call {proc['first']:.2f} s): {cold_mbs:.0f} MB/s; first call alone "
           f"{proc['bytes'] / proc['first'] / MB:.0f} MB/s; peak RSS after it "
-          f"{proc['peak_rss_mib']:.0f} MiB")
+          f"{proc['peak_rss_mib']:.0f} MiB, after all {args.warm_runs + 1} calls "
+          f"{proc['peak_rss_all_mib']:.0f} MiB")
     print(f"raw pyarrow.csv parse: {raw_mbs:.0f} MB/s")
     print(f"per-row jsonschema ({cut / MIB:.1f} MiB slice): {schema_mbs:.2f} MB/s")
     print(f"ratios (warm process step): process / jsonschema = {process_mbs / schema_mbs:.0f}x, "

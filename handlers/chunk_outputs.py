@@ -17,24 +17,63 @@ from handlers.objects import ObjectStore
 CONTENT_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv"}
 
 
-def write_valid_rows(objects: ObjectStore, key: str, table: pa.Table, fmt: str,
-                     dictionary_columns: list[str] | None = None) -> None:
-    """Write through a temporary file so large outputs go up as a multipart upload.
+class ValidRowsFile:
+    """The valid rows written into a temporary file piece by piece, in row order, so a
+    piece's Parquet row group is encoded while later pieces are still being checked and no
+    table of the whole chunk is ever built. Uploaded through the file so large outputs go
+    up as a multipart upload.
 
     Dictionary encoding only for the columns likely to repeat (enums): trying it on ids
     costs time for nothing.
     """
-    handle, path = tempfile.mkstemp(suffix=f".{fmt}")
-    os.close(handle)
-    try:
-        if fmt == "csv":
-            pv.write_csv(table, path)
-        else:
-            pq.write_table(table, path, compression="snappy",
-                           use_dictionary=dictionary_columns or False)
-        objects.put_file(key, path, CONTENT_TYPES[fmt])
-    finally:
-        os.unlink(path)
+
+    def __init__(self, fmt: str, schema: pa.Schema,
+                 dictionary_columns: list[str] | None = None) -> None:
+        self.fmt = fmt
+        self.schema = schema
+        self.dictionary_columns = dictionary_columns or False
+        handle, self.path = tempfile.mkstemp(suffix=f".{fmt}")
+        os.close(handle)
+        self._writer: pq.ParquetWriter | pv.CSVWriter | None = None
+        self.rows = 0
+
+    def __enter__(self) -> ValidRowsFile:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._close()
+        os.unlink(self.path)
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        if self._writer is None:
+            self._writer = self._open()
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def restart(self) -> None:
+        """Forget everything written so far (the chunk is being redone whole)."""
+        self._close()
+        self.rows = 0
+
+    def upload(self, objects: ObjectStore, key: str) -> None:
+        if self._writer is None:  # no valid row: a file with the columns only
+            self._writer = self._open()
+            self._writer.write_table(self.schema.empty_table())
+        self._close()
+        objects.put_file(key, self.path, CONTENT_TYPES[self.fmt])
+
+    def _open(self) -> pq.ParquetWriter | pv.CSVWriter:
+        if self.fmt == "csv":
+            return pv.CSVWriter(self.path, self.schema)
+        return pq.ParquetWriter(self.path, self.schema, compression="snappy",
+                                use_dictionary=self.dictionary_columns)
+
+    def _close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
 
 def reject_lines(rejects: Iterable[dict[str, Any]]) -> bytes:

@@ -3,7 +3,11 @@
 glibc raises its mmap threshold after large blocks are freed, after which big temporaries
 come from the heap and are not given back: a 50 MB chunk then peaks near 650 MB instead of
 about 350 MB. Fixing the threshold (and letting Arrow allocate through malloc) returns
-large temporaries to the system as soon as they are freed.
+large temporaries to the system as soon as they are freed. The threshold is 4 MiB: the
+process step's pieces are a few MiB each, so its column temporaries mostly reuse heap
+memory instead of each being mapped and zero-faulted afresh (faster, and less munmap
+contention between the piece threads) while the peak stays well under 400 MiB for a
+50 MiB chunk.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import pyarrow as pa
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
-THRESHOLD = 256 * 1024
+THRESHOLD = 4 * 1024 * 1024
 
 
 def tune_allocator() -> bool:

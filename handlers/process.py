@@ -7,14 +7,14 @@ back unchanged. Output keys are fixed per chunk, so a retry overwrites instead o
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
-from handlers.chunk_outputs import write_rejects, write_valid_rows
+from handlers.chunk_outputs import ValidRowsFile, write_rejects
 from handlers.chunk_parse import parse_chunk, raw_text
 from handlers.deps import Deps
 from handlers.errors import CountMismatch, SourceChanged
@@ -31,9 +31,18 @@ warm_up()
 
 
 PIECE_MIN_BYTES = 4 * 1024 * 1024
+PIECE_TARGET_BYTES = 7 * 1024 * 1024
 PIECES = max(1, min(4, os.cpu_count() or 1))
 _PIECE_POOL = ThreadPoolExecutor(max_workers=PIECES, thread_name_prefix="chunk-piece")
 _QUOTE = b'"'
+
+
+class RowSink(Protocol):
+    """Where valid rows go, piece by piece in row order."""
+
+    def write(self, table: pa.Table) -> None: ...
+
+    def restart(self) -> None: ...
 
 
 @dataclass
@@ -41,42 +50,72 @@ class ChunkResult:
     rows_in: int
     rows_valid: int
     rows_rejected: int
-    valid_table: Any
+    valid_table: Any  # None when the rows went to a sink
     rejects: list[dict[str, Any]]
     dictionary_columns: list[str]
 
 
 def process_bytes(data: bytes, start: int, header: list[str], validator: RowValidator, *,
-                  delimiter: str, encoding: str, label: str,
-                  at_end_of_file: bool) -> ChunkResult:
+                  delimiter: str, encoding: str, label: str, at_end_of_file: bool,
+                  sink: RowSink | None = None) -> ChunkResult:
     """The chunk's verdict; `start` is the chunk's offset in the source object.
 
-    A large chunk is cut on record boundaries into one piece per core, parsed and checked
-    side by side (pyarrow and numpy release the GIL). Any error in a piece sends the whole
-    chunk down the one-piece path, so errors read exactly as for an uncut chunk.
+    A large chunk is cut on record boundaries into pieces of a few MiB, parsed and checked
+    on one thread per core (pyarrow and numpy release the GIL) while this thread hands
+    the finished pieces, in order, to `sink` (or joins them into one table without one).
+    Small pieces keep the peak of memory low and leave little work after the last check.
+    Any error in a piece sends the whole chunk down the one-piece path, so errors read
+    exactly as for an uncut chunk.
     """
-    cuts = _piece_cuts(data, PIECES if len(data) >= 2 * PIECE_MIN_BYTES else 1)
+    cuts = _piece_cuts(data, _piece_count(len(data)))
     if len(cuts) > 2:
         view = memoryview(data)
         jobs = [_PIECE_POOL.submit(_piece, view[a:b], a, header, validator, delimiter=delimiter,
                                    encoding=encoding, label=label, at_end_of_file=False)
                 for a, b in pairwise(cuts)]
+        pieces: list[_Piece] | None = []
         try:
-            pieces = [job.result() for job in jobs]
-        except Exception:  # redone whole below, which raises the real error
-            pieces = None
+            for job in jobs:
+                try:
+                    piece = job.result()
+                except Exception:  # redone whole below, which raises the real error
+                    pieces = None
+                    break
+                _deliver(piece, sink)
+                pieces.append(piece)
+        finally:
+            if pieces is None or len(pieces) < len(jobs):  # no piece left running
+                for job in jobs:
+                    job.cancel()
+                wait(jobs)
         if pieces is not None:
-            return _joined(pieces, start, validator, label)
-    return _joined([_piece(data, 0, header, validator, delimiter=delimiter, encoding=encoding,
-                           label=label, at_end_of_file=at_end_of_file, parallel=True)],
-                   start, validator, label)
+            return _joined(pieces, start, validator, label, sink)
+        if sink is not None:
+            sink.restart()
+    whole = _piece(data, 0, header, validator, delimiter=delimiter, encoding=encoding,
+                   label=label, at_end_of_file=at_end_of_file, parallel=True)
+    _deliver(whole, sink)
+    return _joined([whole], start, validator, label, sink)
+
+
+def _piece_count(size: int) -> int:
+    if size < 2 * PIECE_MIN_BYTES:
+        return 1
+    return max(PIECES, -(-size // PIECE_TARGET_BYTES))
+
+
+def _deliver(piece: _Piece, sink: RowSink | None) -> None:
+    if sink is not None:
+        sink.write(piece.typed)
+        piece.typed = None  # written: let its memory go
 
 
 @dataclass
 class _Piece:
     rows_in: int
     rows_valid: int
-    typed: Any
+    typed: Any  # None once handed to a sink
+    typed_rows: int
     rejects: list[tuple[int, dict[str, Any]]]  # (offset in the chunk, reject)
 
 
@@ -102,18 +141,19 @@ def _piece(data: bytes | memoryview, offset: int, header: list[str], validator: 
                                          "errors": errors}))
     rejects.sort(key=lambda pair: pair[0])
     return _Piece(rows_in=parsed.rows_in, rows_valid=verdict.rows_valid, typed=verdict.typed,
-                  rejects=rejects)
+                  typed_rows=verdict.typed.num_rows, rejects=rejects)
 
 
-def _joined(pieces: list[_Piece], start: int, validator: RowValidator,
-            label: str) -> ChunkResult:
+def _joined(pieces: list[_Piece], start: int, validator: RowValidator, label: str,
+            sink: RowSink | None) -> ChunkResult:
     rows_in = sum(piece.rows_in for piece in pieces)
     rows_valid = sum(piece.rows_valid for piece in pieces)
     rejects = [{"offset": start + at, **reject}
                for piece in pieces for at, reject in piece.rejects]
-    typed = pieces[0].typed if len(pieces) == 1 else \
+    typed = None if sink is not None else pieces[0].typed if len(pieces) == 1 else \
         pa.concat_tables([piece.typed for piece in pieces])
-    if rows_in != rows_valid + len(rejects) or typed.num_rows != rows_valid:
+    typed_rows = sum(piece.typed_rows for piece in pieces)
+    if rows_in != rows_valid + len(rejects) or typed_rows != rows_valid:
         raise CountMismatch(f"{label}: {rows_in} rows in but {rows_valid} valid and "
                             f"{len(rejects)} rejected")
     return ChunkResult(rows_in=rows_in, rows_valid=rows_valid, rows_rejected=len(rejects),
@@ -154,10 +194,12 @@ def handle(event: dict, deps: Deps) -> dict:
         logger.info("chunk already succeeded: nothing to do", **_counts(item, index))
         return _counts(item, index)
     try:
-        result = _run(deps, file, index, start, end)
         layout = OutputLayout.of(deps.settings, key, version_id)
-        write_valid_rows(deps.objects, layout.output_key(index), result.valid_table,
-                         layout.data_extension, result.dictionary_columns)
+        validator = compiled_validator(deps.schema)
+        with ValidRowsFile(layout.data_extension, validator.output_schema,
+                           validator.dictionary_columns) as valid_rows:
+            result = _run(deps, file, index, start, end, validator, valid_rows)
+            valid_rows.upload(deps.objects, layout.output_key(index))
         rejected_key = ""
         if result.rejects:
             rejected_key = layout.rejected_key(index)
@@ -176,7 +218,8 @@ def handle(event: dict, deps: Deps) -> dict:
     return _counts(item, index)
 
 
-def _run(deps: Deps, file: dict, index: int, start: int, end: int) -> ChunkResult:
+def _run(deps: Deps, file: dict, index: int, start: int, end: int, validator: RowValidator,
+         sink: RowSink) -> ChunkResult:
     key, version_id = file["key"], file.get("version_id") or None
     try:
         data = deps.objects.read_range(key, start, end, version_id)
@@ -185,12 +228,11 @@ def _run(deps: Deps, file: dict, index: int, start: int, end: int) -> ChunkResul
     if len(data) != end - start:
         raise SourceChanged(f"{key}: expected bytes {start}-{end} but the object returned "
                             f"{len(data)} bytes: it changed after it was planned")
-    validator = compiled_validator(deps.schema)
     return process_bytes(data, start, list(file["header"]), validator,
                          delimiter=deps.settings.csv_delimiter,
                          encoding=deps.settings.csv_encoding,
                          label=f"{key} chunk {index} (bytes {start}-{end})",
-                         at_end_of_file=end >= int(file["size"]))
+                         at_end_of_file=end >= int(file["size"]), sink=sink)
 
 
 def lambda_handler(event: dict, context: Any) -> dict:

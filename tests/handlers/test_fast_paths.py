@@ -1,20 +1,25 @@
-"""The fast paths give exactly what the plain ones give: cutting a chunk into pieces, the
-fixed-shape pattern check (against RE2, the engine it replaces) and the date parser."""
+"""The fast paths give exactly what the plain ones give: cutting a chunk into pieces (and
+writing them as they finish), the fixed-shape pattern check (against RE2, the engine it
+replaces) and the date parser."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers import process
+from handlers.chunk_outputs import ValidRowsFile
 from handlers.fixed_width import fixed_shape, matches_shape, parse_dates
+from handlers.objects import LocalObjectStore
 from handlers.row_validator import compiled_validator
 from tests.handlers.handler_oracle import SCHEMA_PATH
 from tests.handlers.handler_rows import HEADER, build_file, mixed_rows
@@ -40,6 +45,66 @@ def test_pieces_give_the_same_rows_and_rejects(monkeypatch: pytest.MonkeyPatch, 
     cut = verdict(body, monkeypatch, 64)
     assert cut == whole
     assert whole[0] == 400 and whole[0] > whole[1]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_pieces_written_as_they_finish_give_the_same_file(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fmt: str) -> None:
+    data, _ = build_file(mixed_rows(400, seed=5))
+    body = data[data.index(b"\n") + 1:]
+    store = LocalObjectStore(tmp_path)
+    for name, piece_bytes in (("whole", 1 << 40), ("cut", 64)):
+        monkeypatch.setattr(process, "PIECE_MIN_BYTES", piece_bytes)
+        monkeypatch.setattr(process, "PIECES", 3)
+        with ValidRowsFile(fmt, VALIDATOR.output_schema,
+                           VALIDATOR.dictionary_columns) as valid_rows:
+            result = process.process_bytes(body, 1000, HEADER, VALIDATOR, delimiter=",",
+                                           encoding="utf-8", label="k", at_end_of_file=True,
+                                           sink=valid_rows)
+            valid_rows.upload(store, f"{name}.{fmt}")
+        assert result.valid_table is None and valid_rows.rows == result.rows_valid > 0
+    if fmt == "csv":
+        assert (tmp_path / "cut.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    else:
+        cut, whole = (pq.read_table(tmp_path / f"{n}.parquet") for n in ("cut", "whole"))
+        assert cut.schema == whole.schema == VALIDATOR.output_schema
+        assert cut.to_pylist() == whole.to_pylist()
+        assert pq.ParquetFile(tmp_path / "cut.parquet").metadata.num_row_groups == 3
+
+
+def test_a_failed_piece_is_redone_whole_and_each_row_written_once(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    data, _ = build_file(mixed_rows(400, seed=6))
+    body = data[data.index(b"\n") + 1:]
+    monkeypatch.setattr(process, "PIECE_MIN_BYTES", 64)
+    monkeypatch.setattr(process, "PIECES", 3)
+    real_piece = process._piece
+
+    def last_piece_fails(data: bytes, offset: int, *args: object, **kwargs: object) -> object:
+        if offset > len(body) // 2:
+            raise RuntimeError("piece failed")
+        return real_piece(data, offset, *args, **kwargs)
+
+    monkeypatch.setattr(process, "_piece", last_piece_fails)
+    store = LocalObjectStore(tmp_path)
+    with ValidRowsFile("parquet", VALIDATOR.output_schema) as valid_rows:
+        result = process.process_bytes(body, 1000, HEADER, VALIDATOR, delimiter=",",
+                                       encoding="utf-8", label="k", at_end_of_file=True,
+                                       sink=valid_rows)
+        valid_rows.upload(store, "out.parquet")
+    monkeypatch.setattr(process, "_piece", real_piece)
+    whole = verdict(body, monkeypatch, 1 << 40)
+    assert pq.read_table(tmp_path / "out.parquet").to_pylist() == whole[2]
+    assert (result.rows_in, result.rows_valid, result.rejects) == (whole[0], whole[1], whole[3])
+
+
+def test_a_chunk_without_valid_rows_still_writes_the_columns(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path)
+    with ValidRowsFile("parquet", VALIDATOR.output_schema) as valid_rows:
+        valid_rows.write(VALIDATOR.output_schema.empty_table())
+        valid_rows.upload(store, "empty.parquet")
+    table = pq.read_table(tmp_path / "empty.parquet")
+    assert table.num_rows == 0 and table.schema == VALIDATOR.output_schema
 
 
 def test_an_error_in_a_piece_reads_as_for_the_whole_chunk(
