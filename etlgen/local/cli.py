@@ -51,7 +51,7 @@ def summary_text(report: RunReport) -> str:
         ("retries", f"{report.retries}"
          + (f" ({report.worker_restarts} worker restarts)" if report.worker_restarts else "")),
         ("time", f"{report.seconds:.2f} s"),
-        ("throughput", f"{report.mb_per_second:.1f} MB/s ({_size(report.size_bytes)})"),
+        ("throughput", f"{report.mb_per_second:.3g} MB/s ({_size(report.size_bytes)})"),
     ]
     if report.status == "FAILED":
         rows.append(("error", failure_reason(report)))
