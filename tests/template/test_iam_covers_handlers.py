@@ -8,13 +8,10 @@ statements: action and, for S3, the object key's prefix.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
-from moto import mock_aws
 
 from handlers import finalize, process, split, validate
 from handlers.deps import Deps
@@ -24,7 +21,8 @@ from handlers.results_queue import SqsResultsQueue
 from handlers.schema_file import load_schema
 from handlers.settings import Settings
 from handlers.status import DynamoStatusStore
-from tests.handlers.conftest import BUCKET, TABLE, base_env, create_status_table
+from tests.handlers.conftest import BUCKET, TABLE, Pipeline, base_env
+from tests.handlers.conftest import pipeline as pipeline  # moto bucket, table and queue
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "transactions.csv"
@@ -86,17 +84,6 @@ class Recorder:
         self.calls.append((model.service_model.endpoint_prefix, model.name, dict(params)))
 
 
-@pytest.fixture
-def aws() -> Iterator[str]:
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        create_status_table(boto3.client("dynamodb"))
-        yield boto3.client("sqs").create_queue(
-            QueueName="results.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
-
-
 def _deps(recorder: Recorder, queue_url: str) -> Deps:
     settings = Settings.from_env(base_env(RESULTS_QUEUE_URL=queue_url, CHUNK_SIZE_BYTES="4096"))
     return Deps(settings=settings, objects=S3ObjectStore(recorder.client("s3"), BUCKET),
@@ -106,13 +93,10 @@ def _deps(recorder: Recorder, queue_url: str) -> Deps:
 
 
 def test_each_handler_only_calls_what_its_role_allows(
-        aws: str, base_template: dict[str, Any]) -> None:
-    upload = boto3.client("s3").put_object(
-        Bucket=BUCKET, Key="incoming/transactions.csv", Body=SAMPLE.read_bytes())
-    source = {"bucket": BUCKET, "key": "incoming/transactions.csv",
-              "version_id": upload["VersionId"], "size": SAMPLE.stat().st_size}
+        pipeline: Pipeline, base_template: dict[str, Any]) -> None:
+    source = pipeline.upload(SAMPLE.read_bytes(), key="incoming/transactions.csv")
     recorders = {name: Recorder() for name in ("Validate", "Split", "Process", "Finalize")}
-    deps = {name: _deps(recorder, aws) for name, recorder in recorders.items()}
+    deps = {name: _deps(recorder, pipeline.queue_url) for name, recorder in recorders.items()}
 
     file = validate.handle({"source": source, "execution_id": "e"}, deps["Validate"])
     plan = split.handle({"file": file}, deps["Split"])
