@@ -68,9 +68,10 @@ class WorkFolder:
         return self.root / "handlers.log"
 
 
-@dataclass
-class RunReport:
-    """What a run did, for the summary table and `--json`."""
+@dataclass(kw_only=True)
+class RunReport(ChunkTally):
+    """What a run did, for the summary table and `--json`: the tally of its history plus
+    where it ran and how it ended."""
 
     status: str  # SUCCEEDED | FAILED | ALREADY_PROCESSED
     file: str
@@ -78,12 +79,6 @@ class RunReport:
     version_id: str
     size_bytes: int
     seconds: float
-    chunks: int = 0
-    chunks_done: int = 0
-    rows_in: int = 0
-    rows_valid: int = 0
-    rows_rejected: int = 0
-    retries: int = 0
     worker_restarts: int = 0
     error: str | None = None
     cause: str | None = None
@@ -291,18 +286,16 @@ def _report(result: ExecutionResult, csv: Path, key: str, version_id: str, size:
     report = RunReport(status=result.status, file=str(csv), key=key, version_id=version_id,
                        size_bytes=size, seconds=seconds, error=result.error, cause=result.cause,
                        execution=result)
-    tally = ChunkTally()
     for event in result.history:
-        tally.add(event)
-    report.chunks, report.chunks_done, report.retries = (
-        tally.chunks, tally.chunks_done, tally.retries)
+        report.add(event)
     summary = result.output if isinstance(result.output, dict) else {}
     if result.status == "SUCCEEDED" and ALREADY_PROCESSED_STATE in result.states_entered():
         report.status = "ALREADY_PROCESSED"
         summary = {}
-    for name in ROW_COUNTS:
+    for name in ROW_COUNTS:  # finalize's reconciled counts win over the chunk tally
         recorded = summary.get(name)
-        setattr(report, name, recorded if isinstance(recorded, int) else getattr(tally, name))
+        if isinstance(recorded, int):
+            setattr(report, name, recorded)
     layout = OutputLayout.of(Settings.from_env(environment), key, version_id)
     processed = folder.bucket / layout.processed_prefix
     rejected = folder.bucket / layout.rejected_prefix
