@@ -53,8 +53,7 @@ def event_pattern(config: PipelineConfig) -> dict[str, Any]:
 def add_events(template: Template, config: PipelineConfig) -> None:
     template.add_resource(Queue(
         names.DEAD_LETTER_QUEUE,
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
+        **names.RETAINED,
         QueueName=Sub(names.dead_letter_queue_name_text(config)),
         SqsManagedSseEnabled=True,
         MessageRetentionPeriod=DEAD_LETTER_RETENTION_SECONDS,

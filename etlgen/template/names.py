@@ -13,6 +13,10 @@ from troposphere import GetAtt, Sub
 
 from etlgen.model import PipelineConfig
 
+# Stateful resources (data, status, keys, queued messages) outlive the stack and its
+# replacements: CloudFormation keeps them on delete and on replacing updates.
+RETAINED = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+
 FUNCTIONS: tuple[str, ...] = ("validate", "split", "process", "finalize")
 
 ENVIRONMENT_SUFFIX = "EnvironmentSuffix"

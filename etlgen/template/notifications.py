@@ -58,8 +58,7 @@ def _results_queue(config: PipelineConfig) -> Queue:
     # id (file id), so content-based deduplication stays off.
     return Queue(
         names.RESULTS_QUEUE,
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
+        **names.RETAINED,
         QueueName=Sub(f"{names.name_text(config, 'results')}.fifo"),
         FifoQueue=True,
         ContentBasedDeduplication=False,
@@ -92,8 +91,7 @@ def _alert_key(config: PipelineConfig) -> Key:
         ))
     return Key(
         names.ALERT_KEY,
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
+        **names.RETAINED,
         Description=Sub(f"Encrypts the alerts topic of etlgen pipeline {names.base_name(config)}"),
         EnableKeyRotation=True,
         KeyPolicy=document(*statements),

@@ -22,8 +22,7 @@ TTL_ATTRIBUTE = "expires_at"
 def add_status_table(template: Template, config: PipelineConfig) -> None:
     template.add_resource(Table(
         names.STATUS_TABLE,
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
+        **names.RETAINED,
         TableName=Sub(names.table_name_text(config)),
         AttributeDefinitions=[
             AttributeDefinition(AttributeName="pk", AttributeType="S"),

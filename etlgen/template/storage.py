@@ -36,8 +36,6 @@ from etlgen.template import names
 from etlgen.template.policy import deny_insecure_transport, document, service_principal
 from etlgen.template.tags import resource_tags
 
-RETAIN = "Retain"
-
 
 def add_storage(template: Template, config: PipelineConfig) -> None:
     template.add_resource(_access_log_bucket(config))
@@ -69,8 +67,7 @@ def _data_bucket(config: PipelineConfig) -> Bucket:
         names.DATA_BUCKET,
         # The log bucket's policy must exist before S3 starts delivering access logs.
         DependsOn=[names.ACCESS_LOG_BUCKET_POLICY],
-        DeletionPolicy=RETAIN,
-        UpdateReplacePolicy=RETAIN,
+        **names.RETAINED,
         BucketName=Sub(names.bucket_name_text(config)),
         BucketEncryption=_encryption(),
         PublicAccessBlockConfiguration=_public_access_block(),
@@ -116,8 +113,7 @@ def _data_bucket(config: PipelineConfig) -> Bucket:
 def _access_log_bucket(config: PipelineConfig) -> Bucket:
     return Bucket(
         names.ACCESS_LOG_BUCKET,
-        DeletionPolicy=RETAIN,
-        UpdateReplacePolicy=RETAIN,
+        **names.RETAINED,
         BucketName=Sub(names.access_log_bucket_name_text(config)),
         BucketEncryption=_encryption(),
         PublicAccessBlockConfiguration=_public_access_block(),
