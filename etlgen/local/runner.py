@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -131,6 +132,29 @@ def check_csv_path(path: Path) -> None:
         raise RunInputError(f"{path}: not readable")
 
 
+def check_csv_name(csv: Path, config: PipelineConfig) -> None:
+    if config.input.suffix and not csv.name.endswith(config.input.suffix):
+        raise RunInputError(f"{csv}: the pipeline only picks up files ending with "
+                            f"{config.input.suffix!r}")
+
+
+def prepare_work_folder(folder: WorkFolder) -> None:
+    """Create the work folder, or say in one line why it cannot be used."""
+    for path in (folder.root, folder.bucket):
+        if path.exists() and not path.is_dir():
+            raise RunInputError(f"--workdir {folder.root}: {path} is a file, expected a folder")
+    try:
+        folder.bucket.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunInputError(f"--workdir {folder.root}: cannot create the folder: "
+                            f"{error.strerror or error}") from None
+    if not os.access(folder.root, os.W_OK | os.X_OK):
+        raise RunInputError(f"--workdir {folder.root}: not writable")
+    for path in (folder.status, folder.results, folder.alerts, folder.logs):
+        if path.exists() and not path.is_file():
+            raise RunInputError(f"--workdir {folder.root}: {path} is not a file; move it away")
+
+
 def stage_source(csv: Path, config: PipelineConfig, bucket: Path) -> tuple[str, str, int]:
     """Put the CSV at `<incoming prefix><file name>` in the local bucket.
 
@@ -138,9 +162,7 @@ def stage_source(csv: Path, config: PipelineConfig, bucket: Path) -> tuple[str, 
     are the same version, as S3 would report for an unchanged object. The file is hard-linked
     when the work folder is on the same file system (a copy costs about a second per 500 MB),
     and copied otherwise."""
-    if config.input.suffix and not csv.name.endswith(config.input.suffix):
-        raise RunInputError(f"{csv}: the pipeline only picks up files ending with "
-                            f"{config.input.suffix!r}")
+    check_csv_name(csv, config)
     key = f"{config.input.prefix}{csv.name}"
     target = bucket / key
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -224,13 +246,14 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
              chunk_size_bytes: int | None = None) -> RunReport:
     """Stage the CSV, run the state machine over it, and report what happened."""
     check_csv_path(csv)
+    check_csv_name(csv, config)
     if workers < 1:
         raise RunInputError(f"--workers must be at least 1, got {workers}")
-    if retry_scale < 0:
-        raise RunInputError(f"--retry-scale must not be negative, got {retry_scale}")
+    if not (math.isfinite(retry_scale) and retry_scale >= 0):
+        raise RunInputError(f"--retry-scale must be a number of at least 0, got {retry_scale}")
     machine = load_state_machine(config)
     folder = WorkFolder(workdir)
-    folder.bucket.mkdir(parents=True, exist_ok=True)
+    prepare_work_folder(folder)
     environment = handler_environment(config, folder)
     chunk_size = chunk_size_bytes or os.environ.get(CHUNK_SIZE_VARIABLE)
     if chunk_size:
@@ -246,6 +269,8 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
         fault_plan=faults.plan_path(),
         log_path=str(folder.logs),
     )
+    # more processes than the Map may run at once would only cost memory and start-up time
+    workers = min(workers, config.processing.max_concurrency)
     pool = LambdaPool(spec, workers)
     started = time.monotonic()
     try:
@@ -276,9 +301,15 @@ def _check_settings(environment: dict[str, str]) -> None:
 
 
 def _status_store(folder: WorkFolder, config: PipelineConfig) -> Any:
+    import sqlite3
+
     from handlers.status import SqliteStatusStore
 
-    return SqliteStatusStore(str(folder.status), ttl_days=config.retention.status_ttl_days)
+    try:
+        return SqliteStatusStore(str(folder.status), ttl_days=config.retention.status_ttl_days)
+    except sqlite3.DatabaseError as error:
+        raise RunInputError(f"--workdir {folder.root}: {folder.status} is not a status "
+                            f"store ({error}); move it away or use another --workdir") from None
 
 
 def _report(result: ExecutionResult, csv: Path, key: str, version_id: str, size: int,
