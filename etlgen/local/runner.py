@@ -8,12 +8,10 @@ Work folder layout: `bucket/` (incoming/, processed/, rejected/ as in the S3 buc
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import re
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -29,6 +27,7 @@ from etlgen.local.asl import ExecutionResult, Interpreter, Options
 from etlgen.local.errors import RunInputError
 from etlgen.local.integrations import LocalTasks, StateMachineSpec, state_machine_from_template
 from etlgen.local.pool import LambdaPool
+from etlgen.local.staging import stage_file
 from etlgen.local.tally import ROW_COUNTS, ChunkTally
 from etlgen.local.worker import WorkerSpec
 from etlgen.model import PipelineConfig
@@ -36,7 +35,6 @@ from handlers.layout import OutputLayout
 from handlers.settings import Settings, SettingsError
 
 LOCAL_BUCKET = "local"
-COPY_BLOCK = 8 * 1024 * 1024
 VERSION_ID_LENGTH = 32
 # Local runs only: a chunk size in bytes overriding the config's MiB (tests, experiments).
 CHUNK_SIZE_VARIABLE = "ETLGEN_CHUNK_SIZE_BYTES"
@@ -156,45 +154,14 @@ def prepare_work_folder(folder: WorkFolder) -> None:
 
 
 def stage_source(csv: Path, config: PipelineConfig, bucket: Path) -> tuple[str, str, int]:
-    """Put the CSV at `<incoming prefix><file name>` in the local bucket.
+    """Put a snapshot of the CSV at `<incoming prefix><file name>` in the local bucket.
 
-    Returns (key, version id, size). The version id is a content hash, so the same bytes
-    are the same version, as S3 would report for an unchanged object. The file is hard-linked
-    when the work folder is on the same file system (a copy costs about a second per 500 MB),
-    and copied otherwise."""
+    Returns (key, version id, size). The version id is a hash of the staged bytes, so the
+    same bytes are the same version, as S3 would report for an unchanged object."""
     check_csv_name(csv, config)
     key = f"{config.input.prefix}{csv.name}"
-    target = bucket / key
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    os.close(handle)
-    try:
-        digest, size = _link_and_hash(csv, Path(temporary))
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    digest, size = stage_file(csv, bucket / key)
     return key, digest[:VERSION_ID_LENGTH], size
-
-
-def _link_and_hash(source: Path, target: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        target.unlink()
-        os.link(source, target)
-    except OSError:
-        with source.open("rb") as reader, target.open("wb") as out:
-            while block := reader.read(COPY_BLOCK):
-                digest.update(block)
-                out.write(block)
-                size += len(block)
-        return digest.hexdigest(), size
-    with target.open("rb") as reader:
-        while block := reader.read(COPY_BLOCK):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
 
 
 def object_created_event(key: str, version_id: str, size: int) -> dict[str, Any]:
