@@ -54,9 +54,14 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser(
         "validate", help="check the config and lint the rendered template with cfn-lint; "
-        "exit 0 clean, 1 findings, 2 bad config"
+        "exit 0 clean, 1 findings or a region without the layer, 2 bad config"
     )
     _config_argument(validate)
+    validate.add_argument(
+        "--region", action="append", metavar="REGION",
+        help="also check for this AWS region (repeatable): cfn-lint's rules for it and "
+        "whether the functions' AWS SDK for pandas layer is published there",
+    )
 
     package = commands.add_parser(
         "package", help="build the handlers zip named as the template's default HandlersKey"
@@ -110,16 +115,34 @@ def _render(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from etlgen.config import load_config
-    from etlgen.lint import lint_template
+    from etlgen.layer_regions import check_layer
+    from etlgen.lint import lint_template, region_problem
     from etlgen.render import render
 
-    problems = lint_template(render(load_config(args.config)))
+    regions = list(dict.fromkeys(args.region or []))
+    for region in regions:
+        problem = region_problem(region)
+        if problem:
+            raise UsageError(f"--region {region}: {problem}")
+    config = load_config(args.config)
+    problems = lint_template(render(config), regions=regions or None)
     for problem in problems:
         print(problem, file=sys.stderr)
+    functions = config.functions
+    checks = [check_layer(functions.pandas_layer_version, functions.runtime,
+                          functions.architecture, region) for region in regions]
+    for check in checks:
+        if check.status != "ok":
+            print(f"etlgen: {args.config}: {check.message}", file=sys.stderr)
     if problems:
         print(f"{args.config}: template has {len(problems)} cfn-lint finding(s)", file=sys.stderr)
+    if problems or any(check.status == "missing" for check in checks):
         return 1
-    print(f"{args.config}: config valid, template passes cfn-lint")
+    where = f" for {', '.join(regions)}" if regions else ""
+    print(f"{args.config}: config valid, template passes cfn-lint{where}")
+    for check in checks:
+        if check.status == "ok":
+            print(f"{args.config}: {check.message}")
     return 0
 
 

@@ -61,6 +61,8 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], int, str]] = {
                                  "file not found"),
     "validate: not YAML": (lambda t: ["validate", str(_file(t, "bad.yaml", "a: [\n"))], 2,
                            "invalid YAML"),
+    "validate: unknown region": (lambda t: ["validate", str(CONFIG), "--region", "mars-1"],
+                                 2, "--region mars-1: not an AWS region"),
     "package: -o is a file": (lambda t: ["package", str(CONFIG), "-o", str(README)], 2,
                               "is a file, expected a folder"),
     "package: handlers/ is a file": (

@@ -45,3 +45,14 @@ def test_readme_documents_every_config_key() -> None:
         return found
 
     assert sorted(set(keys(PIPELINE_SCHEMA))) == sorted(set(schema_keys))
+
+
+def test_readme_lists_the_regions_of_the_default_layer() -> None:
+    from etlgen.layer_regions import RELEASES
+
+    listed = re.search(r"Regions with the default layer \(([0-9.]+)\): (.*?)\.\n", README,
+                       re.DOTALL)
+    assert listed, "README lost the list of regions of the default layer"
+    version = load_config(ROOT / "pipeline.yaml").functions.pandas_layer_version
+    assert listed.group(1) == version
+    assert set(re.findall(r"`([a-z0-9-]+)`", listed.group(2))) == RELEASES[version].regions
