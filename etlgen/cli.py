@@ -1,4 +1,4 @@
-"""`etlgen` command line: render, validate, package, run, graph.
+"""`etlgen` command line: render, validate, package, run, graph, diff.
 
 Every user-facing failure is an `EtlgenError`: one line on stderr and its exit code. Bad
 arguments exit 2 with one line too (argparse would print the usage block first).
@@ -91,6 +91,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    diff = commands.add_parser(
+        "diff", help="what deploying NEW over OLD changes: resources added, removed and "
+        "changed, replacements and removals that orphan or lose data (exit 1), bad input "
+        "(exit 2)",
+        description="Compare two templates the way `cdk diff` does. OLD and NEW are "
+        "CloudFormation templates (JSON or YAML) or pipeline configs (rendered first). "
+        "Default: the committed templates/pipeline.json against a fresh render of "
+        "pipeline.yaml. Exit 0 no data at risk, 1 a stateful resource would be replaced, "
+        "orphaned or deleted (or the update would fail), 2 bad input.",
+    )
+    diff.add_argument("old", nargs="?", type=Path, metavar="OLD",
+                      help="what is deployed now: a template or a config (default: "
+                      "templates/pipeline.json next to the config)")
+    diff.add_argument("new", nargs="?", type=Path, metavar="NEW",
+                      help="what would be deployed: a template or a config (default: the "
+                      "render of --config)")
+    diff.add_argument("--config", type=Path, metavar="CONFIG",
+                      help="the pipeline config whose render is NEW (default: pipeline.yaml)")
+
     graph = commands.add_parser("graph", help="print the state machine as a Mermaid diagram")
     _config_argument(graph)
     return parser
@@ -179,6 +198,28 @@ def _check_run_paths(args: argparse.Namespace) -> None:
     raise UsageError(f"{args.csv} is a config, not a CSV file: etlgen run [CONFIG] FILE.csv")
 
 
+def _diff(args: argparse.Namespace) -> int:
+    from etlgen.diff.compare import compare
+    from etlgen.diff.report import diff_text
+    from etlgen.diff.sources import load_side, rendered
+
+    if args.new is not None and args.config is not None:
+        raise UsageError("give NEW or --config, not both")
+    config = args.config or DEFAULT_CONFIG
+    if args.old is not None:
+        old = load_side(args.old)
+    else:
+        committed = config.parent / "templates" / "pipeline.json"
+        if not committed.is_file():
+            raise UsageError(f"{committed}: file not found (name the deployed template: "
+                             "etlgen diff OLD.json)")
+        old = load_side(committed)
+    new = load_side(args.new) if args.new is not None else rendered(config)
+    difference = compare(old.template, new.template)
+    sys.stdout.write(diff_text(difference, old.label, new.label))
+    return 1 if difference.at_risk else 0
+
+
 def _graph(args: argparse.Namespace) -> int:
     from etlgen.config import load_config
     from etlgen.graph import to_mermaid
@@ -194,6 +235,7 @@ _COMMANDS = {
     "package": _package,
     "run": _run,
     "graph": _graph,
+    "diff": _diff,
 }
 
 

@@ -68,6 +68,18 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], int, str]] = {
     "package: handlers/ is a file": (
         lambda t: ["package", str(CONFIG), "-o", str(_file(t, "dist/handlers").parent)], 2,
         "is a file, expected a folder"),
+    "diff: missing OLD": (lambda t: ["diff", str(t / "deployed.json")], 2, "file not found"),
+    "diff: no committed template": (lambda t: ["diff"], 2,
+                                    "templates/pipeline.json: file not found"),
+    "diff: unparseable": (lambda t: ["diff", str(_file(t, "d.json", '{"Resources":'))], 2,
+                          "neither JSON"),
+    "diff: neither template nor config": (lambda t: ["diff", str(_file(t, "d.yaml", "a: 1"))],
+                                          2, "neither a CloudFormation template"),
+    "diff: NEW and --config": (lambda t: ["diff", str(CONFIG), str(CONFIG), "--config",
+                                          str(CONFIG)], 2, "give NEW or --config, not both"),
+    "diff: bad config as NEW": (
+        lambda t: ["diff", str(CONFIG), str(_file(t, "p.yaml", "name: demo\nschema: s.json\n"))],
+        2, "p.yaml:2:9: schema: "),
     "graph: missing config": (lambda t: ["graph", str(t / "nope.yaml")], 2, "file not found"),
     "run: nothing to run": (lambda t: ["run"], 2, "required: FILE.csv"),
     "run: only the config": (lambda t: ["run", str(CONFIG)], 2,
