@@ -155,14 +155,13 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"etlgen: {args.config}: {check.message}", file=sys.stderr)
     if problems:
         print(f"{args.config}: template has {len(problems)} cfn-lint finding(s)", file=sys.stderr)
-    if problems or any(check.status == "missing" for check in checks):
-        return 1
-    where = f" for {', '.join(regions)}" if regions else ""
-    print(f"{args.config}: config valid, template passes cfn-lint{where}")
+    else:
+        where = f" for {', '.join(regions)}" if regions else ""
+        print(f"{args.config}: config valid, template passes cfn-lint{where}")
     for check in checks:
         if check.status == "ok":
             print(f"{args.config}: {check.message}")
-    return 0
+    return 1 if problems or any(check.status == "missing" for check in checks) else 0
 
 
 def _package(args: argparse.Namespace) -> int:

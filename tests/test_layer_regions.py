@@ -67,8 +67,10 @@ def test_validate_for_a_region_with_the_layer(capsys: pytest.CaptureFixture[str]
 
 def test_validate_for_a_region_without_the_layer_exits_1_with_one_line(
         capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _validate([str(ROOT / "pipeline.yaml"), "--region", "ca-west-1"], capsys)
-    assert (code, out) == (1, "")
+    code, out, err = _validate([str(ROOT / "pipeline.yaml"), "--region", "ca-west-1",
+                                "--region", "eu-west-1"], capsys)
+    assert code == 1
+    assert out.splitlines()[-1].endswith("published in eu-west-1")
     (line,) = err.strip().splitlines()
     assert "no AWS SDK for pandas 3.11.0 layer for python3.12 arm64 in ca-west-1" in line
     assert "versions with one there: 3.16.1, 3.17.0" in line
