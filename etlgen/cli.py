@@ -1,59 +1,123 @@
-"""`etlgen` command line: render, validate, package, run, graph.
+"""`etlgen` command line: render, validate, package, run, graph, diff.
 
-Every user-facing failure is an `EtlgenError`: one line on stderr and its exit code.
+Every user-facing failure is an `EtlgenError`: one line on stderr and its exit code. Bad
+arguments exit 2 with one line too (argparse would print the usage block first).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from etlgen.errors import EtlgenError
+from etlgen import __version__
+from etlgen.errors import EtlgenError, UsageError
+from etlgen.output import write_output
+
+DEFAULT_CONFIG = Path("pipeline.yaml")
+CONFIG_HELP = "the pipeline config (default: pipeline.yaml)"
+# Set to see the traceback of an unexpected error instead of its one-line summary.
+TRACEBACK_VARIABLE = "ETLGEN_TRACEBACK"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors in one line, naming the command and where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="etlgen",
         description="Generate, check and run serverless CSV ETL pipelines from pipeline.yaml.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"etlgen {__version__}",
+                        help="print the etlgen version and exit")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=_Parser)
 
     render = commands.add_parser("render", help="print the CloudFormation template")
-    render.add_argument("config", nargs="?", default="pipeline.yaml", type=Path)
+    _config_argument(render)
     render.add_argument(
         "--format", choices=["json", "json-pretty", "yaml"], default="json",
         help="json (default): one line per resource, small enough for "
-        "`aws cloudformation deploy --template-file`; json-pretty: indented, for reading",
+        "`aws cloudformation deploy --template-file`; json-pretty: indented, for reading; "
+        "yaml: YAML (larger than the 51,200 bytes `deploy --template-file` accepts: "
+        "upload it with --s3-bucket)",
     )
-    render.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    render.add_argument("-o", "--output", type=Path, metavar="FILE",
+                        help="write to this file (its folder must exist) instead of stdout")
 
     validate = commands.add_parser(
-        "validate", help="check the config and lint the rendered template with cfn-lint"
+        "validate", help="check the config and lint the rendered template with cfn-lint; "
+        "exit 0 clean, 1 findings or a region without the layer, 2 bad config"
     )
-    validate.add_argument("config", nargs="?", default="pipeline.yaml", type=Path)
+    _config_argument(validate)
+    validate.add_argument(
+        "--region", action="append", metavar="REGION",
+        help="also check for this AWS region (repeatable): cfn-lint's rules for it and "
+        "whether the functions' AWS SDK for pandas layer is published there",
+    )
 
     package = commands.add_parser(
         "package", help="build the handlers zip named as the template's default HandlersKey"
     )
-    package.add_argument("config", nargs="?", default="pipeline.yaml", type=Path)
-    package.add_argument("-o", "--output-dir", type=Path, default=Path("dist"))
+    _config_argument(package)
+    package.add_argument("-o", "--output-dir", type=Path, default=Path("dist"), metavar="DIR",
+                         help="folder to write handlers/<key>.zip under, created when "
+                         "missing (default: dist)")
 
-    run = commands.add_parser("run", help="run the pipeline locally over one CSV file")
-    run.add_argument("config", type=Path)
-    run.add_argument("csv", type=Path)
-    run.add_argument("--workdir", type=Path, default=Path(".etlgen"))
-    run.add_argument("--workers", type=int, default=None, help="parallel chunk workers")
+    run = commands.add_parser(
+        "run", help="run the pipeline locally over one CSV file",
+        description="Run the pipeline locally over one CSV file: `etlgen run FILE.csv` "
+        "(config pipeline.yaml) or `etlgen run CONFIG FILE.csv`. Exit 0 processed, "
+        "1 the file failed, 2 bad input.",
+    )
+    run.add_argument("config", nargs="?", type=Path, default=DEFAULT_CONFIG, help=CONFIG_HELP)
+    run.add_argument("csv", type=Path, metavar="FILE.csv", help="the CSV file to process")
+    run.add_argument("--workdir", type=Path, default=Path(".etlgen"), metavar="DIR",
+                     help="folder standing in for the bucket, table, queue and topic "
+                     "(default: .etlgen)")
+    run.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="parallel chunk workers (default: the number of CPUs, at most "
+                     "processing.max_concurrency)")
     run.add_argument(
-        "--retry-scale", type=float, default=0.01,
-        help="multiply retry waits by this (attempt counts stay as defined)",
+        "--retry-scale", type=float, default=0.01, metavar="S",
+        help="multiply retry waits by this (attempt counts stay as defined; default 0.01)",
     )
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    diff = commands.add_parser(
+        "diff", help="what deploying NEW over OLD changes: resources added, removed and "
+        "changed, replacements and removals that orphan or lose data (exit 1), bad input "
+        "(exit 2)",
+        description="Compare two templates the way `cdk diff` does. OLD and NEW are "
+        "CloudFormation templates (JSON or YAML) or pipeline configs (rendered first). "
+        "Default: the committed templates/pipeline.json against a fresh render of "
+        "pipeline.yaml. Exit 0 no data at risk, 1 a stateful resource would be replaced, "
+        "orphaned or deleted (or the update would fail), 2 bad input.",
+    )
+    diff.add_argument("old", nargs="?", type=Path, metavar="OLD",
+                      help="what is deployed now: a template or a config (default: "
+                      "templates/pipeline.json next to the config)")
+    diff.add_argument("new", nargs="?", type=Path, metavar="NEW",
+                      help="what would be deployed: a template or a config (default: the "
+                      "render of --config)")
+    diff.add_argument("--config", type=Path, metavar="CONFIG",
+                      help="the pipeline config whose render is NEW (default: pipeline.yaml)")
+
     graph = commands.add_parser("graph", help="print the state machine as a Mermaid diagram")
-    graph.add_argument("config", nargs="?", default="pipeline.yaml", type=Path)
+    _config_argument(graph)
     return parser
+
+
+def _config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", default=DEFAULT_CONFIG, type=Path,
+                        help=CONFIG_HELP)
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -62,7 +126,7 @@ def _render(args: argparse.Namespace) -> int:
 
     text = render(load_config(args.config), fmt=args.format)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        write_output(args.output, text, option="-o")
     else:
         sys.stdout.write(text)
     return 0
@@ -70,17 +134,34 @@ def _render(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from etlgen.config import load_config
-    from etlgen.lint import lint_template
+    from etlgen.layer_regions import check_layer
+    from etlgen.lint import lint_template, region_problem
     from etlgen.render import render
 
-    problems = lint_template(render(load_config(args.config)))
+    regions = list(dict.fromkeys(args.region or []))
+    for region in regions:
+        problem = region_problem(region)
+        if problem:
+            raise UsageError(f"--region {region}: {problem}")
+    config = load_config(args.config)
+    problems = lint_template(render(config), regions=regions or None)
     for problem in problems:
         print(problem, file=sys.stderr)
+    functions = config.functions
+    checks = [check_layer(functions.pandas_layer_version, functions.runtime,
+                          functions.architecture, region) for region in regions]
+    for check in checks:
+        if check.status != "ok":
+            print(f"etlgen: {args.config}: {check.message}", file=sys.stderr)
     if problems:
         print(f"{args.config}: template has {len(problems)} cfn-lint finding(s)", file=sys.stderr)
-        return 1
-    print(f"{args.config}: config valid, template passes cfn-lint")
-    return 0
+    else:
+        where = f" for {', '.join(regions)}" if regions else ""
+        print(f"{args.config}: config valid, template passes cfn-lint{where}")
+    for check in checks:
+        if check.status == "ok":
+            print(f"{args.config}: {check.message}")
+    return 1 if problems or any(check.status == "missing" for check in checks) else 0
 
 
 def _package(args: argparse.Namespace) -> int:
@@ -89,8 +170,7 @@ def _package(args: argparse.Namespace) -> int:
 
     bundle = build_package(load_config(args.config))
     target = args.output_dir / bundle.key
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(bundle.data)
+    write_output(target, bundle.data, option="-o", create_folders_under=args.output_dir)
     print(target)
     return 0
 
@@ -98,7 +178,45 @@ def _package(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from etlgen.local.cli import run_command
 
+    _check_run_paths(args)
     return run_command(args)
+
+
+def _check_run_paths(args: argparse.Namespace) -> None:
+    """`etlgen run FILE.csv` and `etlgen run CONFIG FILE.csv`; a config alone or the two
+    swapped get a clear word instead of a YAML error about a CSV file."""
+    config_like = (".yaml", ".yml")
+    if args.csv.suffix.lower() not in config_like:
+        return
+    if args.config.suffix.lower() == ".csv":
+        raise UsageError(f"give the config first, then the CSV file: "
+                         f"etlgen run {args.csv} {args.config}")
+    if args.config == DEFAULT_CONFIG:
+        raise UsageError(f"{args.csv} is a config; say which CSV file to run: "
+                         f"etlgen run {args.csv} FILE.csv")
+    raise UsageError(f"{args.csv} is a config, not a CSV file: etlgen run [CONFIG] FILE.csv")
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from etlgen.diff.compare import compare
+    from etlgen.diff.report import diff_text
+    from etlgen.diff.sources import load_side, rendered
+
+    if args.new is not None and args.config is not None:
+        raise UsageError("give NEW or --config, not both")
+    config = args.config or DEFAULT_CONFIG
+    if args.old is not None:
+        old = load_side(args.old)
+    else:
+        committed = config.parent / "templates" / "pipeline.json"
+        if not committed.is_file():
+            raise UsageError(f"{committed}: file not found (name the deployed template: "
+                             "etlgen diff OLD.json)")
+        old = load_side(committed)
+    new = load_side(args.new) if args.new is not None else rendered(config)
+    difference = compare(old.template, new.template)
+    sys.stdout.write(diff_text(difference, old.label, new.label))
+    return 1 if difference.at_risk else 0
 
 
 def _graph(args: argparse.Namespace) -> int:
@@ -116,6 +234,7 @@ _COMMANDS = {
     "package": _package,
     "run": _run,
     "graph": _graph,
+    "diff": _diff,
 }
 
 
@@ -129,6 +248,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("etlgen: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`etlgen render | head`): stop quietly, as other tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as error:
+        if os.environ.get(TRACEBACK_VARIABLE):
+            raise
+        print(f"etlgen: unexpected error: {type(error).__name__}: {error} (a bug: set "
+              f"{TRACEBACK_VARIABLE}=1 to see where it happened)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def handle(event: dict, deps: Deps) -> dict:
     common = {"chunk_count": chunk_count, **totals}
     if rate > deps.settings.max_reject_rate:
         cause = (f"{file['key']}: {totals['rows_rejected']} of {totals['rows_in']} rows "
-                 f"rejected ({rate:.2%}), more than MAX_REJECT_RATE "
+                 f"rejected ({rate:.2%}), more than output.max_reject_rate "
                  f"{deps.settings.max_reject_rate:.2%}; rejected rows are under "
                  f"{layout.rejected_prefix}")
         deps.status.finish_file(file_id, FAILED, {**common, "error_name": "RejectRateExceeded",

@@ -19,6 +19,32 @@ COLUMN_KEYWORDS = frozenset(
 )
 COLUMN_TYPES = frozenset({"string", "integer", "number", "boolean"})
 FORMATS = frozenset({"date", "date-time"})
+NULL = "null"
+
+
+def column_kind(column: dict[str, Any]) -> tuple[str, bool]:
+    """(base type, nullable) of a column the checks below accepted.
+
+    `"type": "string"`: an empty field is absent. `"type": ["string", "null"]` (either
+    order): an empty field is a present null, so it is valid even for a required column."""
+    kind = column["type"]
+    if isinstance(kind, list):
+        (base,) = [name for name in kind if name != NULL]
+        return base, True
+    return kind, False
+
+
+def _type_problem(column: dict[str, Any]) -> str | None:
+    kind = column.get("type")
+    if isinstance(kind, str) and kind in COLUMN_TYPES:
+        return None
+    if isinstance(kind, list):
+        bases = [name for name in kind if name != NULL]
+        if len(kind) == 2 and NULL in kind and len(bases) == 1 and bases[0] in COLUMN_TYPES:
+            return None
+        return (f"a type list must be one of {sorted(COLUMN_TYPES)} plus 'null' "
+                f"(e.g. [\"string\", \"null\"]), got {kind}")
+    return f"must be one of {sorted(COLUMN_TYPES)}, or one of them and 'null' in a list"
 
 
 def row_schema_problems(schema: Any) -> list[tuple[str, str]]:
@@ -43,8 +69,14 @@ def row_schema_problems(schema: Any) -> list[tuple[str, str]]:
             continue
         for key in sorted(set(column) - COLUMN_KEYWORDS):
             problems.append((f"{where}/{key}", f"keyword {key!r} is not supported for a column"))
-        if column.get("type") not in COLUMN_TYPES:
-            problems.append((f"{where}/type", f"must be one of {sorted(COLUMN_TYPES)}"))
+        type_problem = _type_problem(column)
+        if type_problem:
+            problems.append((f"{where}/type", type_problem))
+        elif column_kind(column)[1] and isinstance(column.get("enum"), list) \
+                and None not in column["enum"]:
+            problems.append((f"{where}/enum", "the type allows null but the enum does not "
+                             "list it, so an empty field would be rejected: add null to the "
+                             "enum or drop 'null' from the type"))
         if "format" in column and column["format"] not in FORMATS:
             problems.append((f"{where}/format", f"must be one of {sorted(FORMATS)}"))
         if "enum" in column and not (isinstance(column["enum"], list) and column["enum"]):

@@ -2,8 +2,9 @@
 
 `compiled_validator(schema)` builds it once per container (cached by schema hash).
 `RowValidator.validate(table)` takes the parsed chunk (every column a string column, the
-empty text meaning "absent") and gives, per row, whether it is valid, the failing fields with
-a human reason each, and the valid rows coerced to typed columns.
+empty text meaning "absent", or null in a nullable column) and gives, per row, whether it is
+valid, the failing fields with a human reason each, and the valid rows coerced to typed
+columns.
 
 The verdict matches JSON Schema (draft 2020-12) applied to the row as an object whose values
 are converted per `handlers.value_text`: a field fails when any keyword fails. Numeric
@@ -29,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from handlers.fixed_width import fixed_shape, matches_shape, parse_dates, single_array
+from handlers.row_schema_keywords import column_kind
 from handlers.schema_file import schema_sha256
 from handlers.value_text import (
     BOOLEAN_TEXTS,
@@ -110,7 +112,7 @@ class ColumnRule:
     output_type: pa.DataType = field(init=False)
 
     def __post_init__(self) -> None:
-        self.kind = self.spec["type"]
+        self.kind, self.nullable = column_kind(self.spec)
         self.output_type = self._output_type()
         pattern = self.spec.get("pattern")
         self.shape = fixed_shape(pattern) if isinstance(pattern, str) else None
@@ -153,7 +155,7 @@ class ColumnRule:
               present: np.ndarray) -> tuple[list[Failure], pa.Array | None]:
         """The failures, and the typed column for every row when checking already made it."""
         failures: list[Failure] = []
-        if self.required:
+        if self.required and not self.nullable:  # a nullable column's empty field is null
             failures.append(Failure(self.name, ~present, lambda _t: "a value is required"))
         checker = {"string": self._check_string, "integer": self._check_integer,
                    "number": self._check_number, "boolean": self._check_boolean}[self.kind]
@@ -544,7 +546,9 @@ class RowValidator:
         self.schema = schema
         self.rules = [ColumnRule(name, spec, name in required)
                       for name, spec in schema["properties"].items()]
-        self.output_schema = pa.schema([pa.field(r.name, r.output_type) for r in self.rules])
+        # every output column is nullable: an empty field is absent (or null) in any column
+        self.output_schema = pa.schema([pa.field(r.name, r.output_type, nullable=True)
+                                        for r in self.rules])
 
     @property
     def columns(self) -> list[str]:

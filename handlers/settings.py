@@ -17,6 +17,26 @@ MIB = 1024 * 1024
 OUTPUT_FORMATS = ("parquet", "csv")
 
 
+# Where each variable comes from, so a message names what the user edits (pipeline.yaml),
+# not only the variable the generator derived from it.
+SETTING_SOURCES = {
+    "PIPELINE_NAME": "name in pipeline.yaml",
+    "CHUNK_SIZE_MB": "processing.chunk_size_mb in pipeline.yaml",
+    "CHUNK_SIZE_BYTES": "ETLGEN_CHUNK_SIZE_BYTES of a local run",
+    "MAX_CHUNKS": "processing.max_chunks in pipeline.yaml",
+    "CSV_DELIMITER": "input.delimiter in pipeline.yaml",
+    "CSV_ENCODING": "input.encoding in pipeline.yaml",
+    "INCOMING_PREFIX": "input.prefix in pipeline.yaml",
+    "PROCESSED_PREFIX": "output.processed_prefix in pipeline.yaml",
+    "REJECTED_PREFIX": "output.rejected_prefix in pipeline.yaml",
+    "OUTPUT_FORMAT": "output.format in pipeline.yaml",
+    "MAX_REJECT_RATE": "output.max_reject_rate in pipeline.yaml",
+    "STATUS_TTL_DAYS": "retention.status_ttl_days in pipeline.yaml",
+    "METRICS_NAMESPACE": "name in pipeline.yaml",
+    "SCHEMA_FILE": "schema in pipeline.yaml",
+}
+
+
 class SettingsError(ValueError):
     """An environment variable is missing or has a value the handlers cannot use."""
 
@@ -82,11 +102,12 @@ class _Reader:
     def _raw(self, name: str) -> str:
         value = self._env.get(name)
         if value is None:
-            raise SettingsError(f"environment variable {name} is not set")
+            raise SettingsError(f"environment variable {name} is not set{_source(name)}")
         return value
 
     def _fail(self, name: str, value: str, expected: str) -> SettingsError:
-        return SettingsError(f"environment variable {name}={value!r}: {expected}")
+        return SettingsError(f"environment variable {name}={value!r}: {expected}"
+                             f"{_source(name)}")
 
     def text(self, name: str, allow_empty: bool = False) -> str:
         value = self._raw(name).strip()
@@ -146,3 +167,8 @@ class _Reader:
             raise self._fail(name, value, "must be an ASCII-compatible encoding "
                                           "(utf-8, latin-1, cp1252, ...)")
         return codec.name
+
+
+def _source(name: str) -> str:
+    source = SETTING_SOURCES.get(name)
+    return f" (set from {source})" if source else ""

@@ -27,7 +27,7 @@ def handle(event: dict, deps: Deps) -> dict:
     plan = plan_chunks(read, int(file["data_offset"]), int(file["size"]),
                        settings.chunk_size_bytes, settings.max_chunks, settings.csv_delimiter)
     if plan.chunk_size != settings.chunk_size_bytes:
-        logger.info("chunk size grown to stay within MAX_CHUNKS",
+        logger.info("chunk size grown to stay within processing.max_chunks",
                     configured_chunk_size=settings.chunk_size_bytes,
                     chunk_size=plan.chunk_size, max_chunks=settings.max_chunks)
     logger.info("chunks planned", chunk_count=len(plan.ranges), chunk_size=plan.chunk_size,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -44,3 +47,46 @@ def test_ruff_reports_nothing() -> None:
         [ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _distribution_key(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirement_name(spec: str) -> str:
+    return _distribution_key(re.split(r"[\s<>=!~;\[(]", spec.strip(), maxsplit=1)[0])
+
+
+def _with_requirements(names: set[str]) -> set[str]:
+    """The distributions plus everything they install (markers without extras)."""
+    found, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        try:
+            requirements = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:  # not for this platform
+            continue
+        for spec in requirements:
+            if "extra ==" not in spec:
+                todo.append(_requirement_name(spec))
+    return found
+
+
+def test_the_installed_package_imports_only_its_runtime_dependencies() -> None:
+    """`pip install -e .` (no dev extra) must be enough for every command, e.g. `validate`
+    needs cfn-lint."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = _with_requirements({_requirement_name(spec) for spec in project["dependencies"]})
+    providers = importlib.metadata.packages_distributions()
+    first_party = {"etlgen", "handlers"}
+    missing: dict[str, set[str]] = {}
+    for package in first_party:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for name in _top_level_imports(path) - first_party - set(sys.stdlib_module_names):
+                distributions = {_distribution_key(d) for d in providers.get(name, [name])}
+                if not distributions & declared:
+                    missing.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    assert not missing, f"imported but not in [project].dependencies: {missing}"

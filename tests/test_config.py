@@ -136,10 +136,10 @@ BROKEN: list[tuple[str, str, str, int]] = [
      "schema: broken.json:3:1: invalid JSON: Expecting property name enclosed in double quotes",
      2),
     ("schema-not-a-json-schema", "name: demo\nschema: not_schema.json\n",
-     "schema: not_schema.json: /properties/id/minLength: not a valid JSON Schema: -1 is less "
+     "schema: not_schema.json:1:104: /properties/id/minLength: not a valid JSON Schema: -1 is less "
      "than the minimum of 0", 2),
     ("schema-unsupported-keyword", "name: demo\nschema: unsupported.json\n",
-     "schema: unsupported.json: /properties/id/oneOf: keyword 'oneOf' is not supported for a "
+     "schema: unsupported.json:1:100: /properties/id/oneOf: keyword 'oneOf' is not supported for a "
      "column", 2),
 ]
 
@@ -247,7 +247,7 @@ def test_schema_problems_name_the_schema_file_relative_to_the_config(
     monkeypatch.chdir(workdir)
 
     assert _errors(Path("conf/p.yaml")) == [
-        "conf/p.yaml:2:9: schema: unsupported.json: /properties/id/oneOf: keyword 'oneOf' "
+        "conf/p.yaml:2:9: schema: unsupported.json:1:100: /properties/id/oneOf: keyword 'oneOf' "
         "is not supported for a column"
     ]
 

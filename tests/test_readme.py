@@ -45,3 +45,34 @@ def test_readme_documents_every_config_key() -> None:
         return found
 
     assert sorted(set(keys(PIPELINE_SCHEMA))) == sorted(set(schema_keys))
+
+
+def test_readme_lists_the_regions_of_the_default_layer() -> None:
+    from etlgen.layer_regions import RELEASES
+
+    listed = re.search(r"Regions with the default layer \(([0-9.]+)\): (.*?)\.\n", README,
+                       re.DOTALL)
+    assert listed, "README lost the list of regions of the default layer"
+    version = load_config(ROOT / "pipeline.yaml").functions.pandas_layer_version
+    assert listed.group(1) == version
+    assert set(re.findall(r"`([a-z0-9-]+)`", listed.group(2))) == RELEASES[version].regions
+
+
+def test_readme_commands_table_shows_every_command_and_option() -> None:
+    import argparse
+
+    from etlgen.cli import _parser
+
+    table = README.split("## Commands", 1)[1].split("\n## ", 1)[0]
+    rows = {match.group(1): match.group(0) for match in
+            re.finditer(r"^\| `etlgen ([^\s`]+)[^|]*\|.*$", table, re.MULTILINE)}
+    parser = _parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(rows) == {*commands.choices, "--version"}
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            options = [o for o in action.option_strings if o not in ("-h", "--help")]
+            if options:
+                usage = re.split(r"(?<!\\)\|", rows[name])[1]
+                assert any(option in usage for option in options), \
+                    f"README Commands: etlgen {name} lacks {options[-1]}"

@@ -13,6 +13,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from etlgen.config.json_positions import pointer_position
 from etlgen.config.problems import Position, Problem
 from handlers.row_schema_keywords import row_schema_problems
 
@@ -49,18 +50,30 @@ def load_row_schema(
         return path, None, [Problem(position, _FIELD,
                                     f"{shown}:{error.lineno}:{error.colno}: invalid JSON: "
                                     f"{error.msg}")]
+    def located(parts: list[str | int], message: str) -> Problem:
+        """`file:line:col: /pointer: message`, the line and column of the value in the file."""
+        where = pointer_position(text, parts)
+        place = f"{shown}:{where.line}:{where.column}" if where else shown
+        return Problem(position, _FIELD, f"{place}: {_pointer(parts)}: {message}")
+
     problems = [
-        problem(f"{_pointer(list(error.absolute_path))}: not a valid JSON Schema: "
-                f"{error.message}")
+        located(list(error.absolute_path), f"not a valid JSON Schema: {error.message}")
         for error in _META_VALIDATOR.iter_errors(schema)
     ]
     if isinstance(schema, dict) and schema.get("$schema", _SUPPORTED_DIALECT) != (
         _SUPPORTED_DIALECT
     ):
-        problems.append(problem(f"/$schema: only {_SUPPORTED_DIALECT} is supported"))
-    problems.extend(problem(f"{pointer or '(root)'}: {message}")
+        problems.append(located(["$schema"], f"only {_SUPPORTED_DIALECT} is supported"))
+    problems.extend(located(_parts(pointer), message)
                     for pointer, message in row_schema_problems(schema))
     return path, schema if isinstance(schema, dict) else None, problems
+
+
+def _parts(pointer: str) -> list[str | int]:
+    """'/properties/a~1b' -> ['properties', 'a/b'] (object keys only in these pointers)."""
+    if not pointer:
+        return []
+    return [part.replace("~1", "/").replace("~0", "~") for part in pointer[1:].split("/")]
 
 
 def _pointer(parts: list[str | int]) -> str:

@@ -8,11 +8,10 @@ Work folder layout: `bucket/` (incoming/, processed/, rejected/ as in the S3 buc
 
 from __future__ import annotations
 
-import hashlib
 import json
+import math
 import os
 import re
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from etlgen.local.asl import ExecutionResult, Interpreter, Options
 from etlgen.local.errors import RunInputError
 from etlgen.local.integrations import LocalTasks, StateMachineSpec, state_machine_from_template
 from etlgen.local.pool import LambdaPool
+from etlgen.local.staging import stage_file
 from etlgen.local.tally import ROW_COUNTS, ChunkTally
 from etlgen.local.worker import WorkerSpec
 from etlgen.model import PipelineConfig
@@ -35,7 +35,6 @@ from handlers.layout import OutputLayout
 from handlers.settings import Settings, SettingsError
 
 LOCAL_BUCKET = "local"
-COPY_BLOCK = 8 * 1024 * 1024
 VERSION_ID_LENGTH = 32
 # Local runs only: a chunk size in bytes overriding the config's MiB (tests, experiments).
 CHUNK_SIZE_VARIABLE = "ETLGEN_CHUNK_SIZE_BYTES"
@@ -131,48 +130,38 @@ def check_csv_path(path: Path) -> None:
         raise RunInputError(f"{path}: not readable")
 
 
-def stage_source(csv: Path, config: PipelineConfig, bucket: Path) -> tuple[str, str, int]:
-    """Put the CSV at `<incoming prefix><file name>` in the local bucket.
-
-    Returns (key, version id, size). The version id is a content hash, so the same bytes
-    are the same version, as S3 would report for an unchanged object. The file is hard-linked
-    when the work folder is on the same file system (a copy costs about a second per 500 MB),
-    and copied otherwise."""
+def check_csv_name(csv: Path, config: PipelineConfig) -> None:
     if config.input.suffix and not csv.name.endswith(config.input.suffix):
         raise RunInputError(f"{csv}: the pipeline only picks up files ending with "
                             f"{config.input.suffix!r}")
+
+
+def prepare_work_folder(folder: WorkFolder) -> None:
+    """Create the work folder, or say in one line why it cannot be used."""
+    for path in (folder.root, folder.bucket):
+        if path.exists() and not path.is_dir():
+            raise RunInputError(f"--workdir {folder.root}: {path} is a file, expected a folder")
+    try:
+        folder.bucket.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunInputError(f"--workdir {folder.root}: cannot create the folder: "
+                            f"{error.strerror or error}") from None
+    if not os.access(folder.root, os.W_OK | os.X_OK):
+        raise RunInputError(f"--workdir {folder.root}: not writable")
+    for path in (folder.status, folder.results, folder.alerts, folder.logs):
+        if path.exists() and not path.is_file():
+            raise RunInputError(f"--workdir {folder.root}: {path} is not a file; move it away")
+
+
+def stage_source(csv: Path, config: PipelineConfig, bucket: Path) -> tuple[str, str, int]:
+    """Put a snapshot of the CSV at `<incoming prefix><file name>` in the local bucket.
+
+    Returns (key, version id, size). The version id is a hash of the staged bytes, so the
+    same bytes are the same version, as S3 would report for an unchanged object."""
+    check_csv_name(csv, config)
     key = f"{config.input.prefix}{csv.name}"
-    target = bucket / key
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    os.close(handle)
-    try:
-        digest, size = _link_and_hash(csv, Path(temporary))
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    digest, size = stage_file(csv, bucket / key)
     return key, digest[:VERSION_ID_LENGTH], size
-
-
-def _link_and_hash(source: Path, target: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        target.unlink()
-        os.link(source, target)
-    except OSError:
-        with source.open("rb") as reader, target.open("wb") as out:
-            while block := reader.read(COPY_BLOCK):
-                digest.update(block)
-                out.write(block)
-                size += len(block)
-        return digest.hexdigest(), size
-    with target.open("rb") as reader:
-        while block := reader.read(COPY_BLOCK):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
 
 
 def object_created_event(key: str, version_id: str, size: int) -> dict[str, Any]:
@@ -224,13 +213,14 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
              chunk_size_bytes: int | None = None) -> RunReport:
     """Stage the CSV, run the state machine over it, and report what happened."""
     check_csv_path(csv)
+    check_csv_name(csv, config)
     if workers < 1:
         raise RunInputError(f"--workers must be at least 1, got {workers}")
-    if retry_scale < 0:
-        raise RunInputError(f"--retry-scale must not be negative, got {retry_scale}")
+    if not (math.isfinite(retry_scale) and retry_scale >= 0):
+        raise RunInputError(f"--retry-scale must be a number of at least 0, got {retry_scale}")
     machine = load_state_machine(config)
     folder = WorkFolder(workdir)
-    folder.bucket.mkdir(parents=True, exist_ok=True)
+    prepare_work_folder(folder)
     environment = handler_environment(config, folder)
     chunk_size = chunk_size_bytes or os.environ.get(CHUNK_SIZE_VARIABLE)
     if chunk_size:
@@ -246,6 +236,8 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
         fault_plan=faults.plan_path(),
         log_path=str(folder.logs),
     )
+    # more processes than the Map may run at once would only cost memory and start-up time
+    workers = min(workers, config.processing.max_concurrency)
     pool = LambdaPool(spec, workers)
     started = time.monotonic()
     try:
@@ -276,9 +268,15 @@ def _check_settings(environment: dict[str, str]) -> None:
 
 
 def _status_store(folder: WorkFolder, config: PipelineConfig) -> Any:
+    import sqlite3
+
     from handlers.status import SqliteStatusStore
 
-    return SqliteStatusStore(str(folder.status), ttl_days=config.retention.status_ttl_days)
+    try:
+        return SqliteStatusStore(str(folder.status), ttl_days=config.retention.status_ttl_days)
+    except sqlite3.DatabaseError as error:
+        raise RunInputError(f"--workdir {folder.root}: {folder.status} is not a status "
+                            f"store ({error}); move it away or use another --workdir") from None
 
 
 def _report(result: ExecutionResult, csv: Path, key: str, version_id: str, size: int,

@@ -1,8 +1,8 @@
 """The reference verdict for one row: jsonschema on the row as a JSON object.
 
-Cell text becomes a JSON value by the documented rules (empty = absent, integer/number/
-boolean grammars); numbers are Decimal (so multipleOf 0.01 is exact) and the date formats
-are checked strictly.
+Cell text becomes a JSON value by the documented rules (empty = absent, or null when the
+column's type list allows "null"; integer/number/boolean grammars); numbers are Decimal (so
+multipleOf 0.01 is exact) and the date formats are checked strictly.
 """
 
 from __future__ import annotations
@@ -71,9 +71,14 @@ def decimal_schema(value: Any) -> Any:
 def instance(fields: dict[str, str], schema: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for name, text in fields.items():
-        if text == "":
-            continue
         kind = schema["properties"].get(name, {}).get("type")
+        nullable = isinstance(kind, list) and "null" in kind
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), None)
+        if text == "":
+            if nullable:
+                row[name] = None
+            continue
         if kind == "integer" and INTEGER.match(text) and -(2**63) <= int(text) < 2**63:
             row[name] = int(text)
         elif kind == "number" and NUMBER.match(text):

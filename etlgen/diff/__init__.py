@@ -1,0 +1,1 @@
+"""`etlgen diff`: what deploying a render would change, and what it would do to data."""
