@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("config", nargs="?", default="pipeline.yaml", type=Path)
 
     package = commands.add_parser(
-        "package", help="build the handlers zip named as the template's default HandlersKey"
+        "package", help="build the handlers zip under the key the template's functions load"
     )
     package.add_argument("config", nargs="?", default="pipeline.yaml", type=Path)
     package.add_argument("-o", "--output-dir", type=Path, default=Path("dist"))

@@ -53,12 +53,12 @@ def build_template(config: PipelineConfig, handlers_key: str | None = None) -> T
     template.set_metadata({
         "etlgen": {"version": __version__, "pipeline": config.name},
     })
-    add_parameters(template, config, handlers_key)
+    add_parameters(template, config)
     add_storage(template, config)
     add_status_table(template, config)
     add_notifications(template, config)
     add_roles(template, config)
-    add_functions(template, config)
+    add_functions(template, config, handlers_key)
     add_state_machine(template, config)
     add_events(template, config)
     add_monitoring(template, config)

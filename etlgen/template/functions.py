@@ -26,6 +26,7 @@ from troposphere.logs import LogGroup
 from etlgen.environment import function_environment
 from etlgen.model import PipelineConfig
 from etlgen.template import names
+from etlgen.template.parameters import pandas_layer_parameter_id
 from etlgen.template.tags import resource_tags
 
 SMALL_FUNCTION_MEMORY_MB = 1024
@@ -54,10 +55,10 @@ def function_variables(config: PipelineConfig) -> dict[str, object]:
     return variables
 
 
-def add_functions(template: Template, config: PipelineConfig) -> None:
+def add_functions(template: Template, config: PipelineConfig, handlers_key: str) -> None:
     for function in names.FUNCTIONS:
         template.add_resource(_log_group(config, function))
-        template.add_resource(_function(config, function))
+        template.add_resource(_function(config, function, handlers_key))
 
 
 def _log_group(config: PipelineConfig, function: str) -> LogGroup:
@@ -73,7 +74,7 @@ def _log_group(config: PipelineConfig, function: str) -> LogGroup:
     )
 
 
-def _function(config: PipelineConfig, function: str) -> Function:
+def _function(config: PipelineConfig, function: str, handlers_key: str) -> Function:
     settings = config.functions
     return Function(
         names.function_id(function),
@@ -85,8 +86,11 @@ def _function(config: PipelineConfig, function: str) -> Function:
         MemorySize=function_memory_mb(config, function),
         Timeout=settings.timeout_seconds,
         Role=GetAtt(names.function_role_id(function), "Arn"),
-        Code=Code(S3Bucket=Ref(names.ARTIFACT_BUCKET), S3Key=Ref(names.HANDLERS_KEY)),
-        Layers=[Ref(names.PANDAS_LAYER)],
+        # A literal key holding the content hash: a code or schema change is a new key, so
+        # every deploy of a new render updates the functions (a parameter default would
+        # not reach an existing stack).
+        Code=Code(S3Bucket=Ref(names.ARTIFACT_BUCKET), S3Key=handlers_key),
+        Layers=[Ref(pandas_layer_parameter_id(config))],
         TracingConfig=TracingConfig(Mode="Active"),
         Environment=Environment(Variables=function_variables(config)),
         LoggingConfig=LoggingConfig(LogGroup=Ref(names.function_log_group_id(function))),

@@ -21,10 +21,7 @@ FUNCTIONS: tuple[str, ...] = ("validate", "split", "process", "finalize")
 
 ENVIRONMENT_SUFFIX = "EnvironmentSuffix"
 ARTIFACT_BUCKET = "ArtifactBucket"
-HANDLERS_KEY = "HandlersKey"
-PANDAS_LAYER = "PandasLayerParameter"
-ALERT_EMAIL = "AlertEmail"
-HAS_ALERT_EMAIL = "HasAlertEmail"
+PANDAS_LAYER_PREFIX = "PandasLayer"
 
 DATA_BUCKET = "DataBucket"
 DATA_BUCKET_POLICY = "DataBucketPolicy"

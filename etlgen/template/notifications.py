@@ -44,13 +44,15 @@ def add_notifications(template: Template, config: PipelineConfig) -> None:
             KmsMasterKeyId=GetAtt(names.ALERT_KEY, "Arn"),
             Tags=resource_tags(config),
         ))
-        template.add_resource(SubscriptionResource(
-            names.ALERT_SUBSCRIPTION,
-            Condition=names.HAS_ALERT_EMAIL,
-            Protocol="email",
-            Endpoint=Ref(names.ALERT_EMAIL),
-            TopicArn=Ref(names.ALERT_TOPIC),
-        ))
+        if config.alerts.email:
+            # The address is the config's, a literal: a parameter default would not reach
+            # an existing stack (see `etlgen.template.parameters`).
+            template.add_resource(SubscriptionResource(
+                names.ALERT_SUBSCRIPTION,
+                Protocol="email",
+                Endpoint=config.alerts.email,
+                TopicArn=Ref(names.ALERT_TOPIC),
+            ))
 
 
 def _results_queue(config: PipelineConfig) -> Queue:

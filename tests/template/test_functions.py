@@ -11,7 +11,7 @@ from etlgen.environment import function_environment
 from etlgen.model import PipelineConfig, ResultsQueueConfig
 from etlgen.template.functions import SMALL_FUNCTION_MEMORY_MB
 
-from .conftest import changed, template_of
+from .conftest import HANDLERS_KEY, changed, template_of
 
 FUNCTIONS = ("Validate", "Split", "Process", "Finalize")
 
@@ -27,12 +27,11 @@ def test_function_code_runtime_layer_tracing_and_logging(
     props = _function(base_template, name)
     assert props["FunctionName"] == {"Fn::Sub": f"minimal-${{EnvironmentSuffix}}-{name.lower()}"}
     assert props["Handler"] == f"handlers.{name.lower()}.lambda_handler"
-    assert props["Code"] == {"S3Bucket": {"Ref": "ArtifactBucket"},
-                             "S3Key": {"Ref": "HandlersKey"}}
+    assert props["Code"] == {"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": HANDLERS_KEY}
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["arm64"]
     assert props["Timeout"] == 900
-    assert props["Layers"] == [{"Ref": "PandasLayerParameter"}]
+    assert props["Layers"] == [{"Ref": "PandasLayerV3x11x0Py312Arm64"}]
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["Role"] == {"Fn::GetAtt": [f"{name}Role", "Arn"]}
     assert props["LoggingConfig"] == {"LogGroup": {"Ref": f"{name}LogGroup"}}
