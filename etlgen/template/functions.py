@@ -47,6 +47,9 @@ def function_memory_mb(config: PipelineConfig, function: str) -> int:
 
 def function_variables(config: PipelineConfig) -> dict[str, object]:
     variables: dict[str, object] = dict(function_environment(config))
+    # The deployed name carries the environment: metrics of dev and prod never mix.
+    variables["PIPELINE_NAME"] = Sub(names.deployed_pipeline_name_text(config))
+    variables["METRICS_NAMESPACE"] = Sub(names.metrics_namespace_text(config))
     variables["BUCKET_NAME"] = Ref(names.DATA_BUCKET)
     variables["STATUS_TABLE"] = Ref(names.STATUS_TABLE)
     variables["RESULTS_QUEUE_URL"] = (

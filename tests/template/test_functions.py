@@ -83,6 +83,9 @@ def test_environment_is_the_shared_settings_plus_resource_names(
     variables = _function(template_of(config), name)["Environment"]["Variables"]
     expected = {
         **function_environment(config),
+        # the deployed name, with the environment, so environments never share metrics
+        "PIPELINE_NAME": {"Fn::Sub": "minimal-${EnvironmentSuffix}"},
+        "METRICS_NAMESPACE": {"Fn::Sub": "etlgen/minimal-${EnvironmentSuffix}"},
         "BUCKET_NAME": {"Ref": "DataBucket"},
         "STATUS_TABLE": {"Ref": "StatusTable"},
         "RESULTS_QUEUE_URL": {"Ref": "ResultsQueue"},
