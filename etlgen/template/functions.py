@@ -17,13 +17,14 @@ from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.awslambda import (
     Code,
     Environment,
+    EphemeralStorage,
     Function,
     LoggingConfig,
     TracingConfig,
 )
 from troposphere.logs import LogGroup
 
-from etlgen.environment import function_environment
+from etlgen.environment import function_environment, process_storage_mb
 from etlgen.model import PipelineConfig
 from etlgen.template import names
 from etlgen.template.parameters import pandas_layer_parameter_id
@@ -79,6 +80,9 @@ def _log_group(config: PipelineConfig, function: str) -> LogGroup:
 
 def _function(config: PipelineConfig, function: str, handlers_key: str) -> Function:
     settings = config.functions
+    storage = {}
+    if function == "process":  # writes each chunk's valid rows to /tmp before uploading
+        storage["EphemeralStorage"] = EphemeralStorage(Size=process_storage_mb(config))
     return Function(
         names.function_id(function),
         FunctionName=Sub(names.function_name_text(config, function)),
@@ -97,5 +101,6 @@ def _function(config: PipelineConfig, function: str, handlers_key: str) -> Funct
         TracingConfig=TracingConfig(Mode="Active"),
         Environment=Environment(Variables=function_variables(config)),
         LoggingConfig=LoggingConfig(LogGroup=Ref(names.function_log_group_id(function))),
+        **storage,
         Tags=resource_tags(config),
     )

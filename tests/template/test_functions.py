@@ -100,3 +100,19 @@ def test_results_queue_url_is_empty_when_the_queue_is_off(base_config: PipelineC
     template = template_of(config)
     for name in FUNCTIONS:
         assert _function(template, name)["Environment"]["Variables"]["RESULTS_QUEUE_URL"] == ""
+
+
+@pytest.mark.parametrize(("memory_mb", "storage_mb"), [
+    (128, 512), (3072, 768), (4096, 1024), (10240, 2560)])
+def test_process_tmp_holds_the_outputs_of_the_largest_chunk_its_memory_takes(
+    base_config: PipelineConfig, memory_mb: int, storage_mb: int,
+) -> None:
+    # The process step writes a chunk's valid rows to /tmp (2 x the chunk at most) and
+    # takes chunks of up to memory_mb / 8: 512 MB, Lambda's default, is too small past that.
+    template = template_of(changed(base_config, "functions", memory_mb=memory_mb))
+    assert _function(template, "Process")["EphemeralStorage"] == {"Size": storage_mb}
+    for name in ("Validate", "Split", "Finalize"):
+        assert "EphemeralStorage" not in _function(template, name)
+    variables = _function(template, "Split")["Environment"]["Variables"]
+    assert (variables["PROCESS_MEMORY_MB"], variables["PROCESS_STORAGE_MB"]) == (
+        str(memory_mb), str(storage_mb))
