@@ -23,6 +23,7 @@ from etlgen.template.monitoring import add_monitoring
 from etlgen.template.notifications import add_notifications
 from etlgen.template.outputs import add_outputs
 from etlgen.template.parameters import add_parameters
+from etlgen.template.scanner import add_scanner_notes
 from etlgen.template.statemachine import add_state_machine
 from etlgen.template.status import add_status_table
 from etlgen.template.storage import add_storage
@@ -63,6 +64,7 @@ def build_template(config: PipelineConfig, handlers_key: str | None = None) -> T
     add_events(template, config)
     add_monitoring(template, config)
     add_outputs(template, config)
+    add_scanner_notes(template)
     return template
 
 
