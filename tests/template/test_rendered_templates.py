@@ -13,7 +13,7 @@ import yaml
 from etlgen.model import PipelineConfig
 from etlgen.render import render
 
-from .conftest import CONFIG_FILES
+from .conftest import CONFIG_FILES, ROOT
 
 FORMATS = ("json", "json-pretty", "yaml")
 
@@ -68,3 +68,20 @@ def test_every_arn_takes_the_stacks_partition(label: str, fmt: str, every_render
 
 def test_the_null_walk_finds_a_null_where_there_is_one() -> None:
     assert list(_nulls({"a": [{"ResultPath": None}]})) == ["a[0].ResultPath"]
+
+
+DIRECT_UPLOAD_LIMIT = 51_200  # `deploy --template-file` without --s3-bucket
+
+
+def test_the_readme_states_which_formats_fit_a_direct_deploy(
+        configs: dict[str, PipelineConfig]) -> None:
+    """README: the default JSON fits for every config; json-pretty and yaml of the
+    bundled pipeline.yaml do not (deploy them with --s3-bucket)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "`--format\n  json-pretty` and `--format yaml` are for reading" in readme
+    assert "--s3-bucket" in readme
+    for label, config in configs.items():
+        assert len(render(config).encode()) < DIRECT_UPLOAD_LIMIT, label
+    bundled = configs["defaults"]
+    for fmt in ("json-pretty", "yaml"):
+        assert len(render(bundled, fmt).encode()) > DIRECT_UPLOAD_LIMIT, fmt
