@@ -36,6 +36,8 @@ import pytest
 
 from .conftest import ROOT
 
+# One worker runs the whole module, in order (pytest-xdist `--dist loadfile`, in
+# pyproject): one server, one stack, one sequence of deploys.
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 # Not us-east-1: awscli v1 sends SQS commands in the regions it knows to their legacy
