@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     package = commands.add_parser(
-        "package", help="build the handlers zip named as the template's default HandlersKey"
+        "package", help="build the handlers zip under the key the template's functions load"
     )
     _config_argument(package)
     package.add_argument("-o", "--output-dir", type=Path, default=Path("dist"), metavar="DIR",

@@ -35,7 +35,7 @@ class OutputConfig:
 class ProcessingConfig:
     chunk_size_mb: int = 64
     max_concurrency: int = 10
-    max_chunks: int = 1000
+    max_chunks: int = 700
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from etlgen.template.monitoring import add_monitoring
 from etlgen.template.notifications import add_notifications
 from etlgen.template.outputs import add_outputs
 from etlgen.template.parameters import add_parameters
+from etlgen.template.scanner import add_scanner_notes
 from etlgen.template.statemachine import add_state_machine
 from etlgen.template.status import add_status_table
 from etlgen.template.storage import add_storage
@@ -53,16 +54,17 @@ def build_template(config: PipelineConfig, handlers_key: str | None = None) -> T
     template.set_metadata({
         "etlgen": {"version": __version__, "pipeline": config.name},
     })
-    add_parameters(template, config, handlers_key)
+    add_parameters(template, config)
     add_storage(template, config)
     add_status_table(template, config)
     add_notifications(template, config)
     add_roles(template, config)
-    add_functions(template, config)
+    add_functions(template, config, handlers_key)
     add_state_machine(template, config)
     add_events(template, config)
     add_monitoring(template, config)
     add_outputs(template, config)
+    add_scanner_notes(template)
     return template
 
 

@@ -15,6 +15,12 @@ from dataclasses import dataclass
 
 MIB = 1024 * 1024
 OUTPUT_FORMATS = ("parquet", "csv")
+MEMORY_PER_CHUNK = 8
+"""The process step holds the raw chunk, its Arrow table, the validation masks and the
+encoded outputs at once: its memory must be 8 x the chunk."""
+STORAGE_PER_CHUNK = 2
+"""The process step writes the chunk's valid rows to a file in /tmp before uploading it:
+CSV output re-quotes strings and prints typed values, so /tmp must hold 2 x the chunk."""
 
 
 # Where each variable comes from, so a message names what the user edits (pipeline.yaml),
@@ -59,6 +65,21 @@ class Settings:
     bucket_name: str = ""
     status_table: str = ""
     results_queue_url: str = ""
+    process_memory_mb: int = 0  # 0: unknown, grown chunks are not checked
+    process_storage_mb: int = 0
+
+    def largest_chunk_bytes(self) -> tuple[int, str] | None:
+        """The largest chunk the process function can take, and what limits it."""
+        limits = []
+        if self.process_memory_mb:
+            limits.append((self.process_memory_mb * MIB // MEMORY_PER_CHUNK,
+                           f"functions.memory_mb {self.process_memory_mb} "
+                           f"({MEMORY_PER_CHUNK} x the chunk)"))
+        if self.process_storage_mb:
+            limits.append((self.process_storage_mb * MIB // STORAGE_PER_CHUNK,
+                           f"the process function's /tmp of {self.process_storage_mb} MB "
+                           f"({STORAGE_PER_CHUNK} x the chunk)"))
+        return min(limits) if limits else None
 
     @property
     def is_utf8(self) -> bool:
@@ -90,6 +111,8 @@ class Settings:
             bucket_name=env.get("BUCKET_NAME", "").strip(),
             status_table=env.get("STATUS_TABLE", "").strip(),
             results_queue_url=env.get("RESULTS_QUEUE_URL", "").strip(),
+            process_memory_mb=reader.optional_integer("PROCESS_MEMORY_MB"),
+            process_storage_mb=reader.optional_integer("PROCESS_STORAGE_MB"),
         )
 
 
@@ -128,6 +151,12 @@ class _Reader:
         if number < minimum:
             raise self._fail(name, value, f"must be at least {minimum}")
         return number
+
+    def optional_integer(self, name: str) -> int:
+        """0 when the variable is absent or empty."""
+        if not self._env.get(name, "").strip():
+            return 0
+        return self.integer(name, minimum=1)
 
     def rate(self, name: str) -> float:
         value = self._raw(name)

@@ -6,10 +6,11 @@ from typing import Any
 
 from handlers.chunk_plan import plan_chunks
 from handlers.deps import Deps
-from handlers.errors import SourceChanged
+from handlers.errors import ChunkPlanError, SourceChanged
 from handlers.logs import log
 from handlers.objects import ObjectMissing
 from handlers.runtime import container_deps
+from handlers.settings import MIB, Settings
 
 
 def handle(event: dict, deps: Deps) -> dict:
@@ -33,7 +34,23 @@ def handle(event: dict, deps: Deps) -> dict:
     logger.info("chunks planned", chunk_count=len(plan.ranges), chunk_size=plan.chunk_size,
                 plan="exact" if plan.exact else "fast", bytes_read=plan.bytes_read,
                 assumed_cuts=plan.assumed_cuts)
-    return plan.as_result()
+    result = plan.as_result()
+    _check_process_can_take(result, int(file["size"]), settings)
+    return result
+
+
+def _check_process_can_take(result: dict, size: int, settings: Settings) -> None:
+    """A file larger than chunk_size_mb x max_chunks gets larger chunks: refuse, at plan
+    time and for good, chunks the process function has no memory or /tmp for."""
+    limit = settings.largest_chunk_bytes()
+    largest = max((c["end"] - c["start"] for c in result["chunks"]), default=0)
+    if limit is None or largest <= limit[0]:
+        return
+    raise ChunkPlanError(
+        f"a file of {size / MIB:,.0f} MiB needs chunks of up to {largest / MIB:,.1f} MiB "
+        f"to stay within processing.max_chunks {settings.max_chunks}, more than the "
+        f"{limit[0] / MIB:,.0f} MiB that {limit[1]} allows: raise functions.memory_mb or "
+        "processing.max_chunks, or split the file")
 
 
 def lambda_handler(event: dict, context: Any) -> dict:

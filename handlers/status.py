@@ -59,7 +59,14 @@ class StatusStore(Protocol):
     def finish_file(self, file_id: str, status: str, attributes: dict[str, Any]) -> dict: ...
 
     def update_item(self, key: dict[str, Any], update_expression: str,
-                    names: dict[str, str], values: dict[str, Any]) -> None: ...
+                    names: dict[str, str], values: dict[str, Any],
+                    condition: str | None = None) -> None:
+        """The state machine's `dynamodb:updateItem`; raises
+        `ConditionalCheckFailedException` when `condition` does not hold."""
+
+
+class ConditionalCheckFailedException(Exception):
+    """The item did not meet the update's ConditionExpression (DynamoDB's error name)."""
 
 
 @dataclass
@@ -273,7 +280,8 @@ class DynamoStatusStore(_StatusRules):
         return sorted(items, key=lambda item: item["sk"])
 
     def update_item(self, key: dict[str, Any], update_expression: str,
-                    names: dict[str, str], values: dict[str, Any]) -> None:
+                    names: dict[str, str], values: dict[str, Any],
+                    condition: str | None = None) -> None:
         key = _typed_key(key)
         if not self.typed:
             key = {k: _DESERIALIZER.deserialize(v) for k, v in key.items()}
@@ -285,7 +293,16 @@ class DynamoStatusStore(_StatusRules):
             request["ExpressionAttributeNames"] = names
         if values:
             request["ExpressionAttributeValues"] = values
-        self.client.update_item(**request)
+        if condition:
+            request["ConditionExpression"] = condition
+        try:
+            self.client.update_item(**request)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            raise ConditionalCheckFailedException(
+                error.response["Error"].get("Message", "The conditional request failed")
+            ) from None
 
 
 def _typed_key(key: dict[str, Any]) -> dict[str, Any]:
@@ -326,6 +343,51 @@ def parse_simple_set(update_expression: str, names: dict[str, str],
         assignments[name] = _plain(_DESERIALIZER.deserialize(value)) if _is_typed(value) \
             else value
     return assignments
+
+
+_CONDITION_TERM = re.compile(
+    r"^(?:(?P<function>attribute_exists|attribute_not_exists)\s*\(\s*(?P<path>#?[A-Za-z_]\w*)"
+    r"\s*\)|(?P<left>#?[A-Za-z_]\w*)\s*(?P<operator>=|<>)\s*(?P<value>:\w+))$")
+
+
+def condition_holds(condition: str, item: dict[str, Any] | None, names: dict[str, str],
+                    values: dict[str, Any]) -> bool:
+    """A ConditionExpression of `attribute_exists(a)`, `attribute_not_exists(a)`,
+    `a = :v` and `a <> :v` terms joined by AND / OR (AND first, as in DynamoDB), against
+    the item as it is (None: no item). Anything else is refused, never guessed."""
+    item = item or {}
+
+    def attribute(token: str) -> str:
+        if token.startswith("#"):
+            if token not in names:
+                raise ValueError(f"{token} is not in the expression attribute names")
+            return names[token]
+        return token
+
+    def parsed(text: str) -> re.Match[str]:
+        match = _CONDITION_TERM.match(text.strip())
+        if match is None:
+            raise ValueError(f"unsupported condition {text.strip()!r} in {condition!r}")
+        if match["value"] and match["value"] not in values:
+            raise ValueError(f"{match['value']} is not in the expression attribute values")
+        attribute(match["path"] or match["left"])
+        return match
+
+    def holds(match: re.Match[str]) -> bool:
+        if match["function"]:
+            present = attribute(match["path"]) in item
+            return present if match["function"] == "attribute_exists" else not present
+        expected = values[match["value"]]
+        if _is_typed(expected):
+            expected = _plain(_DESERIALIZER.deserialize(expected))
+        name = attribute(match["left"])
+        # A missing attribute equals nothing, so `<>` holds (as moto's DynamoDB answers).
+        equal = name in item and item[name] == expected
+        return equal if match["operator"] == "=" else not equal
+
+    alternatives = [[parsed(part) for part in re.split(r"\s+AND\s+", alternative)]
+                    for alternative in re.split(r"\s+OR\s+", condition.strip())]
+    return any(all(holds(match) for match in terms) for terms in alternatives)
 
 
 class SqliteStatusStore(_StatusRules):
@@ -405,12 +467,17 @@ class SqliteStatusStore(_StatusRules):
         return [json.loads(row[0]) for row in rows]
 
     def update_item(self, key: dict[str, Any], update_expression: str,
-                    names: dict[str, str], values: dict[str, Any]) -> None:
+                    names: dict[str, str], values: dict[str, Any],
+                    condition: str | None = None) -> None:
         plain_key = {k: _plain(_DESERIALIZER.deserialize(v)) if isinstance(v, dict) else v
                      for k, v in key.items()}
         assignments = parse_simple_set(update_expression, names, values)
+        if condition:  # refuse an unsupported condition before touching the store
+            condition_holds(condition, None, names, values)
 
         def mutate(existing: dict[str, Any] | None) -> dict[str, Any]:
+            if condition and not condition_holds(condition, existing, names, values):
+                raise ConditionalCheckFailedException("The conditional request failed")
             item = dict(existing or {})
             item.update(plain_key)
             item.update(assignments)

@@ -93,9 +93,10 @@ def test_every_transition_of_the_workflow_is_drawn(alerts: bool) -> None:
         if "Default" in state:
             expected.add((source, id_of(nodes, state["Default"]), "default"))
         for choice in state.get("Choices", []):
-            expected.add(
-                (source, id_of(nodes, choice["Next"]), '$.file.status == #quot;COMPLETED#quot;')
-            )
+            target = id_of(nodes, choice["Next"])
+            labels = [label for start, end, label in edges if (start, end) == (source, target)]
+            assert len(labels) == 1 and labels[0] not in (None, "default"), name
+            expected.add((source, target, labels[0]))
         for catcher in state.get("Catch", []):
             expected.add((source, id_of(nodes, catcher["Next"]), "States.ALL"))
     assert expected <= edges
@@ -105,7 +106,9 @@ def test_every_transition_of_the_workflow_is_drawn(alerts: bool) -> None:
 
 def test_catch_edges_are_dotted_and_normal_edges_solid() -> None:
     text = to_mermaid(make_definition())
-    assert 's_ValidateHeader -.->|"States.ALL"| s_RecordFailure' in text
+    assert 's_ValidateHeader -.->|"States.ALL"| s_StampFailure' in text
+    assert ('s_IsAlreadyProcessed -->|"$.file.status == #quot;COMPLETED#quot;"| '
+            's_AlreadyProcessed') in text
     assert "s_ValidateHeader --> s_IsAlreadyProcessed" in text
 
 

@@ -43,11 +43,14 @@ def test_unknown_format_is_refused(config: PipelineConfig) -> None:
         render(config, fmt="toml")  # type: ignore[arg-type]
 
 
-def test_handlers_key_defaults_to_the_package_key(config: PipelineConfig) -> None:
+def test_functions_load_the_package_key(config: PipelineConfig) -> None:
     template = json.loads(render(config))
-    assert template["Parameters"]["HandlersKey"]["Default"] == build_package(config).key
+    keys = {r["Properties"]["Code"]["S3Key"] for r in template["Resources"].values()
+            if r["Type"] == "AWS::Lambda::Function"}
+    assert keys == {build_package(config).key}
     given = build_template(config, handlers_key="handlers/x.zip").to_dict()
-    assert given["Parameters"]["HandlersKey"]["Default"] == "handlers/x.zip"
+    assert given["Resources"]["ProcessFunction"]["Properties"]["Code"]["S3Key"] == (
+        "handlers/x.zip")
 
 
 def test_render_reexports_the_workflow_definition() -> None:
@@ -58,7 +61,8 @@ def test_committed_template_is_current(config: PipelineConfig) -> None:
     assert COMMITTED.exists(), f"templates/pipeline.json is missing: run `{RENDER_COMMAND}`"
     assert COMMITTED.read_text(encoding="utf-8") == render(config), (
         f"templates/pipeline.json is stale (pipeline.yaml, the generator or the handlers "
-        f"changed): run `{RENDER_COMMAND}`"
+        f"changed; the handlers' content hash is in every function's S3Key): run "
+        f"`{RENDER_COMMAND}`"
     )
 
 

@@ -12,11 +12,9 @@ from typing import Any
 
 from etlgen.config.problems import Path, Problem, dotted
 from etlgen.config.yaml_source import YamlDocument
+from etlgen.history import HISTORY_LIMIT, max_chunks_bound
 from etlgen.model import PipelineConfig
-
-MEMORY_PER_CHUNK_MB = 8
-"""The process step holds the raw chunk, its Arrow table, the validation masks and the
-encoded outputs at once; 8 x the chunk size is what that needs with headroom."""
+from handlers.settings import MEMORY_PER_CHUNK as MEMORY_PER_CHUNK_MB
 
 _FORBIDDEN_DELIMITERS = {'"': "the quote character", "\r": "carriage return (CR)",
                          "\n": "line feed (LF)"}
@@ -54,6 +52,7 @@ def semantic_problems(document: YamlDocument, invalid: Iterable[Path]) -> list[P
     values = _Values(document, invalid)
     checks: list[Callable[[_Values], list[Problem]]] = [
         _prefixes_do_not_overlap, _delimiter_is_usable, _memory_fits_chunk,
+        _chunks_fit_the_history,
     ]
     return [problem for check in checks for problem in check(values)]
 
@@ -123,6 +122,25 @@ def _memory_fits_chunk(values: _Values) -> list[Problem]:
         f"{_number(memory)} MB is too little for processing.chunk_size_mb {chunk}: need at least "
         f"{needed} ({MEMORY_PER_CHUNK_MB} x the chunk size, because the process step holds "
         "the chunk, its Arrow table and the outputs in memory at once)",
+    )]
+
+
+def _chunks_fit_the_history(values: _Values) -> list[Problem]:
+    """Every chunk retried to the full must still fit Step Functions' 25,000 events."""
+    chunks_path: Path = ("processing", "max_chunks")
+    retries_path: Path = ("retries", "max_attempts")
+    if not (values.usable(chunks_path) and values.usable(retries_path)):
+        return []
+    chunks, retries = values.get(chunks_path), values.get(retries_path)
+    bound = max_chunks_bound(retries)
+    if chunks <= bound:
+        return []
+    at = chunks_path if values.given(chunks_path) else retries_path
+    return [Problem(
+        values.document.value_position(at), chunks_path,
+        f"{chunks} is more than {bound}, the most chunks whose events (each retried "
+        f"retries.max_attempts {retries} times) fit one execution's history of "
+        f"{HISTORY_LIMIT:,} events",
     )]
 
 

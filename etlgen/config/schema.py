@@ -139,7 +139,13 @@ PIPELINE_SCHEMA: dict[str, Any] = {
                 "Chunks processed at once (inline Map: at most 40)", 10, 1, 40
             ),
             "max_chunks": _integer(
-                "Most chunks per file (Standard workflow history: 25,000 events)", 1000, 1, 2500
+                "Most chunks per file; larger files get larger chunks. A Standard workflow "
+                "execution holds at most 25,000 history events: each chunk takes 7 plus 3 "
+                "per retry (6 Lambda-service retries and retries.max_attempts), the rest of "
+                "the workflow at most 132 + 9 x retries.max_attempts, so max_chunks x (25 + "
+                "3 x retries.max_attempts) + that must stay below 25,000: at most 730 with "
+                "3 retries, 994 with none, 450 with 10",
+                700, 1, 994,
             ),
         }),
         "retries": _section("Retry of transient failures of each Lambda task", {

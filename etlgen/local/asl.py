@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from etlgen.local import choice, jsonpath, payload
+from etlgen.local import choice, jsonata, jsonpath, payload
 from etlgen.local.check import check_definition
 from etlgen.local.errors import StatesError, runtime_error
 from etlgen.local.retry import first_match, retry_delay
@@ -161,6 +161,9 @@ class Interpreter:
     def _simple_state(self, name: str, state: dict[str, Any], raw: Any,
                       context: dict[str, Any]) -> tuple[Any, str | None]:
         kind = state["Type"]
+        if state.get("QueryLanguage") == "JSONata":  # only Pass, see check.JSONATA_FIELDS
+            output = jsonata.render(state.get("Output", "{% $states.input %}"), raw, context)
+            return output, _next(state)
         effective = _input_path(state, raw, context)
         if kind == "Pass":
             result = effective

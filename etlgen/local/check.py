@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from etlgen.local import choice, intrinsics, jsonpath
+from etlgen.local import choice, intrinsics, jsonata, jsonpath
 from etlgen.local.errors import DefinitionError
 
 _COMMON = {"Type", "Comment"}
@@ -23,6 +23,11 @@ ALLOWED_FIELDS: dict[str, set[str]] = {
     "Fail": _COMMON | {"Error", "Cause", "ErrorPath", "CausePath"},
     "Wait": _COMMON | _IO | _FLOW | {"Seconds", "SecondsPath"},
 }
+# A state may opt into JSONata; locally only a Pass state (its Output) can.
+JSONATA_FIELDS: dict[str, set[str]] = {
+    "Pass": _COMMON | _FLOW | {"QueryLanguage", "Output"},
+}
+_QUERY_LANGUAGES = ("JSONPath", "JSONata")
 _PATH_FIELDS = ("InputPath", "OutputPath", "ResultPath", "ItemsPath", "SecondsPath")
 _NULLABLE_PATHS = ("InputPath", "OutputPath", "ResultPath")
 _RETRY_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate",
@@ -67,7 +72,13 @@ def _check_state(name: str, state: Any, states: dict[str, Any]) -> None:
     if kind not in ALLOWED_FIELDS:
         raise _fail(where, f"Type {kind!r} is not supported locally "
                     f"(supported: {', '.join(ALLOWED_FIELDS)})")
-    extra = set(state) - ALLOWED_FIELDS[kind]
+    language = state.get("QueryLanguage", "JSONPath")
+    if language not in _QUERY_LANGUAGES:
+        raise _fail(where, f"QueryLanguage {language!r} is not JSONPath or JSONata")
+    if language == "JSONata":
+        _check_jsonata_state(where, kind, state, states)
+        return
+    extra = set(state) - ALLOWED_FIELDS[kind] - {"QueryLanguage"}
     if extra:
         raise _fail(where, f"field(s) {sorted(extra)} not supported on a {kind} state")
     if kind not in ("Choice", "Succeed", "Fail"):
@@ -102,6 +113,24 @@ def _check_state(name: str, state: Any, states: dict[str, Any]) -> None:
         _check_target(f"{where} Catch[{position}]", "Next", rule.get("Next"), states)
         if "ResultPath" in rule:
             _check_path(f"{where} Catch[{position}]", "ResultPath", rule["ResultPath"], True)
+
+
+def _check_jsonata_state(where: str, kind: str, state: dict[str, Any],
+                         states: dict[str, Any]) -> None:
+    if kind not in JSONATA_FIELDS:
+        raise _fail(where, f"a JSONata {kind} state is not supported locally "
+                    f"(supported: {', '.join(JSONATA_FIELDS)})")
+    extra = set(state) - JSONATA_FIELDS[kind]
+    if extra:
+        raise _fail(where, f"field(s) {sorted(extra)} not supported on a JSONata {kind} state")
+    if ("Next" in state) == bool(state.get("End")):
+        raise _fail(where, "needs exactly one of Next and End: true")
+    _check_target(where, "Next", state.get("Next"), states, optional=True)
+    for text in jsonata.expressions(state.get("Output")):
+        try:
+            jsonata.parse(text)
+        except jsonata.JsonataSyntaxError as error:
+            raise _fail(where, f"Output: {error}") from None
 
 
 def _check_target(where: str, field: str, target: Any, states: dict[str, Any],

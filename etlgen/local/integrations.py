@@ -27,6 +27,9 @@ LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 DYNAMODB_UPDATE_ITEM = "arn:aws:states:::dynamodb:updateItem"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
 _PLACEHOLDER = re.compile(r"\$\{([^}!]+)\}")
+# Pseudo parameters a substitution's `Fn::Sub` text may use, with their local values.
+LOCAL_PSEUDO_PARAMETERS = {"AWS::Partition": "aws", "AWS::Region": LOCAL_REGION,
+                           "AWS::AccountId": LOCAL_ACCOUNT}
 
 
 @dataclass
@@ -72,6 +75,8 @@ def _local_value(name: str, value: Any, resources: dict[str, Any],
                  local: LocalResources) -> str:
     if isinstance(value, str):
         return value
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return _local_sub(name, value["Fn::Sub"])
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         target, attribute = value["Fn::GetAtt"]
         resource = resources.get(target, {})
@@ -96,7 +101,18 @@ def _local_value(name: str, value: Any, resources: dict[str, Any],
             return arn
     raise DefinitionError(f"substitution {name}: {json.dumps(value)} has no local equivalent "
                           "(supported: GetAtt of a Lambda function's Arn, Ref of a DynamoDB "
-                          "table or SNS topic)")
+                          "table or SNS topic, Fn::Sub of pseudo parameters)")
+
+
+def _local_sub(name: str, text: str) -> str:
+    """`arn:${AWS::Partition}:states:::sns:publish` -> `arn:aws:states:::sns:publish`."""
+    def replace(match: re.Match[str]) -> str:
+        if match.group(1) not in LOCAL_PSEUDO_PARAMETERS:
+            raise DefinitionError(f"substitution {name}: ${{{match.group(1)}}} has no local "
+                                  f"value (supported: {', '.join(LOCAL_PSEUDO_PARAMETERS)})")
+        return LOCAL_PSEUDO_PARAMETERS[match.group(1)]
+
+    return _PLACEHOLDER.sub(replace, text)
 
 
 def _substitute(value: Any, substitutions: dict[str, str], where: str) -> Any:
@@ -149,7 +165,9 @@ class StatusTable:
     """What `dynamodb:updateItem` needs from the local status store."""
 
     def update_item(self, key: dict[str, Any], update_expression: str,
-                    names: dict[str, str], values: dict[str, Any]) -> Any: ...
+                    names: dict[str, str], values: dict[str, Any],
+                    condition: str | None = None) -> Any:
+        """Raises `ConditionalCheckFailedException` when `condition` does not hold."""
 
 
 class LocalTasks:
@@ -183,11 +201,13 @@ class LocalTasks:
                 parameters["UpdateExpression"],
                 parameters.get("ExpressionAttributeNames", {}),
                 parameters.get("ExpressionAttributeValues", {}),
+                parameters.get("ConditionExpression"),
             )
         except KeyError as error:
             raise StatesError("DynamoDB.ValidationException",
                               f"missing parameter {error}") from None
         except Exception as error:  # the store's own failure, named like the AWS integration
+            # (`DynamoDB.ConditionalCheckFailedException` when the condition does not hold)
             raise StatesError(f"DynamoDB.{type(error).__name__}", str(error)) from None
         return {}
 

@@ -80,6 +80,7 @@ def add_events(template: Template, config: PipelineConfig) -> None:
     queue_arn = GetAtt(names.DEAD_LETTER_QUEUE, "Arn")
     template.add_resource(QueuePolicy(
         names.DEAD_LETTER_QUEUE_POLICY,
+        **names.RETAINED,  # kept with its retained queue, which must stay TLS-only
         Queues=[Ref(names.DEAD_LETTER_QUEUE)],
         PolicyDocument=document(
             aws.Statement(

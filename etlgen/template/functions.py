@@ -17,15 +17,17 @@ from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.awslambda import (
     Code,
     Environment,
+    EphemeralStorage,
     Function,
     LoggingConfig,
     TracingConfig,
 )
 from troposphere.logs import LogGroup
 
-from etlgen.environment import function_environment
+from etlgen.environment import function_environment, process_storage_mb
 from etlgen.model import PipelineConfig
 from etlgen.template import names
+from etlgen.template.parameters import pandas_layer_parameter_id
 from etlgen.template.tags import resource_tags
 
 SMALL_FUNCTION_MEMORY_MB = 1024
@@ -46,6 +48,9 @@ def function_memory_mb(config: PipelineConfig, function: str) -> int:
 
 def function_variables(config: PipelineConfig) -> dict[str, object]:
     variables: dict[str, object] = dict(function_environment(config))
+    # The deployed name carries the environment: metrics of dev and prod never mix.
+    variables["PIPELINE_NAME"] = Sub(names.deployed_pipeline_name_text(config))
+    variables["METRICS_NAMESPACE"] = Sub(names.metrics_namespace_text(config))
     variables["BUCKET_NAME"] = Ref(names.DATA_BUCKET)
     variables["STATUS_TABLE"] = Ref(names.STATUS_TABLE)
     variables["RESULTS_QUEUE_URL"] = (
@@ -54,10 +59,10 @@ def function_variables(config: PipelineConfig) -> dict[str, object]:
     return variables
 
 
-def add_functions(template: Template, config: PipelineConfig) -> None:
+def add_functions(template: Template, config: PipelineConfig, handlers_key: str) -> None:
     for function in names.FUNCTIONS:
         template.add_resource(_log_group(config, function))
-        template.add_resource(_function(config, function))
+        template.add_resource(_function(config, function, handlers_key))
 
 
 def _log_group(config: PipelineConfig, function: str) -> LogGroup:
@@ -73,8 +78,11 @@ def _log_group(config: PipelineConfig, function: str) -> LogGroup:
     )
 
 
-def _function(config: PipelineConfig, function: str) -> Function:
+def _function(config: PipelineConfig, function: str, handlers_key: str) -> Function:
     settings = config.functions
+    storage = {}
+    if function == "process":  # writes each chunk's valid rows to /tmp before uploading
+        storage["EphemeralStorage"] = EphemeralStorage(Size=process_storage_mb(config))
     return Function(
         names.function_id(function),
         FunctionName=Sub(names.function_name_text(config, function)),
@@ -85,10 +93,14 @@ def _function(config: PipelineConfig, function: str) -> Function:
         MemorySize=function_memory_mb(config, function),
         Timeout=settings.timeout_seconds,
         Role=GetAtt(names.function_role_id(function), "Arn"),
-        Code=Code(S3Bucket=Ref(names.ARTIFACT_BUCKET), S3Key=Ref(names.HANDLERS_KEY)),
-        Layers=[Ref(names.PANDAS_LAYER)],
+        # A literal key holding the content hash: a code or schema change is a new key, so
+        # every deploy of a new render updates the functions (a parameter default would
+        # not reach an existing stack).
+        Code=Code(S3Bucket=Ref(names.ARTIFACT_BUCKET), S3Key=handlers_key),
+        Layers=[Ref(pandas_layer_parameter_id(config))],
         TracingConfig=TracingConfig(Mode="Active"),
         Environment=Environment(Variables=function_variables(config)),
         LoggingConfig=LoggingConfig(LogGroup=Ref(names.function_log_group_id(function))),
+        **storage,
         Tags=resource_tags(config),
     )

@@ -27,11 +27,6 @@ WIDGET_WIDTH = 12
 WIDGET_HEIGHT = 6
 
 
-def metrics_namespace(config: PipelineConfig) -> str:
-    """The namespace the handlers publish to (`METRICS_NAMESPACE`)."""
-    return f"etlgen/{config.name}"
-
-
 def _same_dimension(namespace: str, dimension: str, value: str,
                     metric_names: tuple[str, ...]) -> list[list[str]]:
     first, *rest = metric_names
@@ -65,7 +60,8 @@ def dashboard_body(config: PipelineConfig) -> dict[str, Any]:
             EXECUTION_METRICS,
         )),
         ("Rows", "Sum", _same_dimension(
-            metrics_namespace(config), "Pipeline", config.name, ROW_METRICS
+            names.metrics_namespace_text(config), "Pipeline",
+            names.deployed_pipeline_name_text(config), ROW_METRICS,
         )),
     ]
     for metric, stat in LAMBDA_METRICS:
@@ -91,15 +87,17 @@ def add_monitoring(template: Template, config: PipelineConfig) -> None:
         DashboardBody=Sub(json.dumps(dashboard_body(config), separators=(",", ":"))),
         Tags=resource_tags(config),
     ))
-    for alarm in _alarms(config):
-        template.add_resource(alarm)
+    # Alarms exist to notify: without the alert topic they would have no action at all.
+    if config.alerts.enabled:
+        for alarm in _alarms(config):
+            template.add_resource(alarm)
 
 
 def _alarm(config: PipelineConfig, title: str, suffix: str, description: str, namespace: str,
            metric: str, dimension: MetricDimension, statistic: str = "Sum") -> Alarm:
-    alarm = Alarm(
+    return Alarm(
         title,
-        AlarmName=names.name(config, suffix),
+        AlarmName=Sub(names.alarm_name_text(config, suffix)),
         AlarmDescription=description,
         Namespace=namespace,
         MetricName=metric,
@@ -110,11 +108,9 @@ def _alarm(config: PipelineConfig, title: str, suffix: str, description: str, na
         Threshold=0,
         ComparisonOperator="GreaterThanThreshold",
         TreatMissingData="notBreaching",
+        AlarmActions=[Ref(names.ALERT_TOPIC)],
         Tags=resource_tags(config),
     )
-    if config.alerts.enabled:
-        alarm.AlarmActions = [Ref(names.ALERT_TOPIC)]
-    return alarm
 
 
 def _alarms(config: PipelineConfig) -> list[Alarm]:

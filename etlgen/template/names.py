@@ -16,15 +16,14 @@ from etlgen.model import PipelineConfig
 # Stateful resources (data, status, keys, queued messages) outlive the stack and its
 # replacements: CloudFormation keeps them on delete and on replacing updates.
 RETAINED = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+# What is useless without the stack goes with it (the alert key only encrypts the topic).
+DELETED = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
 
 FUNCTIONS: tuple[str, ...] = ("validate", "split", "process", "finalize")
 
 ENVIRONMENT_SUFFIX = "EnvironmentSuffix"
 ARTIFACT_BUCKET = "ArtifactBucket"
-HANDLERS_KEY = "HandlersKey"
-PANDAS_LAYER = "PandasLayerParameter"
-ALERT_EMAIL = "AlertEmail"
-HAS_ALERT_EMAIL = "HasAlertEmail"
+PANDAS_LAYER_PREFIX = "PandasLayer"
 
 DATA_BUCKET = "DataBucket"
 DATA_BUCKET_POLICY = "DataBucketPolicy"
@@ -120,6 +119,25 @@ def state_machine_log_group_name_text(config: PipelineConfig) -> str:
 
 def function_log_group_name_text(config: PipelineConfig, function: str) -> str:
     return f"/aws/lambda/{function_name_text(config, function)}"
+
+
+def alarm_name_text(config: PipelineConfig, suffix: str) -> str:
+    return name_text(config, suffix)
+
+
+def alarm_arn_pattern_text(config: PipelineConfig) -> str:
+    """Every alarm of this pipeline and environment (`Fn::Sub` text, for `ArnLike`)."""
+    return f"{ACCOUNT_ARN_PREFIX % 'cloudwatch'}:alarm:{name_text(config, '*')}"
+
+
+def deployed_pipeline_name_text(config: PipelineConfig) -> str:
+    """`<name>-${EnvironmentSuffix}`: the pipeline as deployed, in metrics and dimensions."""
+    return base_name(config)
+
+
+def metrics_namespace_text(config: PipelineConfig) -> str:
+    """One namespace per environment, so dev and prod in one account never mix figures."""
+    return f"etlgen/{deployed_pipeline_name_text(config)}"
 
 
 def table_name_text(config: PipelineConfig) -> str:

@@ -1,10 +1,16 @@
 """The optional results queue and the optional alerts topic with its key.
 
-The topic is encrypted with a customer-managed key whose policy lets CloudWatch and
-EventBridge use it: with the AWS-managed `alias/aws/sns` key their publishes fail and the
-alarms never deliver. Step Functions publishes through its role, which the root statement
-lets IAM grant. No topic policy: the default one already admits this account's alarms and
-roles, and a replacement could only narrow that.
+The topic is encrypted with a customer-managed key whose policy lets CloudWatch alarms use
+it: with the AWS-managed `alias/aws/sns` key their publishes fail and the alarms never
+deliver. Only the services that publish get a statement: CloudWatch for this pipeline's
+alarms (`aws:SourceAccount` and `aws:SourceArn` on the alarm ARNs, the keys CloudWatch
+sends with its KMS requests for an encrypted topic); nothing routes EventBridge events to
+this topic, so EventBridge has no grant. Step Functions publishes through its role, which
+the root statement lets IAM grant. No topic policy: the default one already admits this
+account's alarms and roles, and a replacement could only narrow that.
+
+The key is deleted with the stack (after the shortest KMS waiting period) together with
+the topic it encrypts: retained alone it would only cost money.
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ from etlgen.template.tags import resource_tags
 PUBLISH_KEY_ACTIONS = [kms.GenerateDataKey, kms.Decrypt]
 ACCOUNT_ROOT = "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"
 RESULTS_RETENTION_SECONDS = 1_209_600  # the SQS maximum: consumers may be away for days
-PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+ALARMS_SERVICE = "cloudwatch.amazonaws.com"
+KEY_DELETION_WAITING_DAYS = 7  # the KMS minimum
 
 
 def add_notifications(template: Template, config: PipelineConfig) -> None:
@@ -44,13 +51,15 @@ def add_notifications(template: Template, config: PipelineConfig) -> None:
             KmsMasterKeyId=GetAtt(names.ALERT_KEY, "Arn"),
             Tags=resource_tags(config),
         ))
-        template.add_resource(SubscriptionResource(
-            names.ALERT_SUBSCRIPTION,
-            Condition=names.HAS_ALERT_EMAIL,
-            Protocol="email",
-            Endpoint=Ref(names.ALERT_EMAIL),
-            TopicArn=Ref(names.ALERT_TOPIC),
-        ))
+        if config.alerts.email:
+            # The address is the config's, a literal: a parameter default would not reach
+            # an existing stack (see `etlgen.template.parameters`).
+            template.add_resource(SubscriptionResource(
+                names.ALERT_SUBSCRIPTION,
+                Protocol="email",
+                Endpoint=config.alerts.email,
+                TopicArn=Ref(names.ALERT_TOPIC),
+            ))
 
 
 def _results_queue(config: PipelineConfig) -> Queue:
@@ -81,17 +90,21 @@ def _alert_key(config: PipelineConfig) -> Key:
             Resource=["*"],
         ),
     ]
-    for service in PUBLISHING_SERVICES:
-        statements.append(aws.Statement(
-            Sid=f"Allow{service.split('.')[0].capitalize()}ToPublish",
-            Effect=aws.Allow,
-            Principal=service_principal(service),
-            Action=PUBLISH_KEY_ACTIONS,
-            Resource=["*"],
-        ))
+    statements.append(aws.Statement(
+        Sid="AllowAlarmsToPublish",
+        Effect=aws.Allow,
+        Principal=service_principal(ALARMS_SERVICE),
+        Action=PUBLISH_KEY_ACTIONS,
+        Resource=["*"],
+        Condition=aws.Condition([
+            aws.StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
+            aws.ArnLike("aws:SourceArn", Sub(names.alarm_arn_pattern_text(config))),
+        ]),
+    ))
     return Key(
         names.ALERT_KEY,
-        **names.RETAINED,
+        **names.DELETED,
+        PendingWindowInDays=KEY_DELETION_WAITING_DAYS,
         Description=Sub(f"Encrypts the alerts topic of etlgen pipeline {names.base_name(config)}"),
         EnableKeyRotation=True,
         KeyPolicy=document(*statements),

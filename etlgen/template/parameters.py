@@ -1,13 +1,19 @@
-"""Template parameters: what differs per deployment rather than per pipeline."""
+"""Template parameters: only what differs per deployment of one render.
+
+`aws cloudformation deploy` sends `UsePreviousValue` for every parameter of an existing
+stack that is not in `--parameter-overrides` (awscli `merge_parameters`), so a changed
+parameter *default* never reaches a stack that exists. Whatever the render decides is
+therefore a literal in the resources (the handlers key, the alert address), never a
+default, with one keyed exception: the pandas layer (see `pandas_layer_parameter_id`).
+"""
 
 from __future__ import annotations
 
-from troposphere import Equals, Not, Parameter, Ref, Template
+from troposphere import Parameter, Template
 
 from etlgen.model import PipelineConfig
 from etlgen.template import names
 
-EMAIL_OR_EMPTY_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 BUCKET_NAME_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 
 
@@ -24,7 +30,25 @@ def pandas_layer_parameter_path(config: PipelineConfig) -> str:
     )
 
 
-def add_parameters(template: Template, config: PipelineConfig, handlers_key: str) -> None:
+def pandas_layer_parameter_id(config: PipelineConfig) -> str:
+    """`PandasLayerV3x11x0Py312Arm64`: the parameter's name carries its SSM path.
+
+    The layer ARN comes from the public SSM parameter through a parameter of type
+    `AWS::SSM::Parameter::Value<String>`, the documented way to read public parameters
+    (the CloudFormation guide long said dynamic references do not support public
+    parameters). Its default is the path, and the path is part of the parameter's name: a
+    runtime, architecture or layer version change renames the parameter, `deploy` drops
+    `UsePreviousValue` for a parameter the stack does not have yet (awscli
+    `create_changeset`), and CloudFormation takes the new default. A `UsePreviousValue`
+    can only ever keep the same path.
+    """
+    functions = config.functions
+    version = functions.pandas_layer_version.replace(".", "x")
+    return (f"{names.PANDAS_LAYER_PREFIX}V{version}Py3{functions.python_minor}"
+            f"{functions.architecture.replace('_', '').capitalize()}")
+
+
+def add_parameters(template: Template, config: PipelineConfig) -> None:
     template.add_parameter(Parameter(
         names.ENVIRONMENT_SUFFIX,
         Type="String",
@@ -41,30 +65,10 @@ def add_parameters(template: Template, config: PipelineConfig, handlers_key: str
         Description="S3 bucket holding the handlers zip (`etlgen package`)",
     ))
     template.add_parameter(Parameter(
-        names.HANDLERS_KEY,
-        Type="String",
-        Default=handlers_key,
-        MinLength=1,
-        Description="Key of the handlers zip; its name holds the content hash, so a code "
-        "change is a new key and CloudFormation redeploys the functions",
-    ))
-    template.add_parameter(Parameter(
-        names.PANDAS_LAYER,
+        pandas_layer_parameter_id(config),
         Type="AWS::SSM::Parameter::Value<String>",
         Default=pandas_layer_parameter_path(config),
-        Description="SSM parameter holding the AWS SDK for pandas layer ARN (pandas, numpy, "
-        "pyarrow) for this runtime and architecture; point it at your own parameter to pin "
-        "another layer",
+        Description="Public SSM parameter of the AWS SDK for pandas layer ARN for this "
+        "runtime, architecture and layer version (the name says which: a change is a new "
+        "parameter)",
     ))
-    if config.alerts.enabled:
-        template.add_parameter(Parameter(
-            names.ALERT_EMAIL,
-            Type="String",
-            Default=config.alerts.email or "",
-            AllowedPattern=EMAIL_OR_EMPTY_PATTERN,
-            ConstraintDescription="an e-mail address, or empty for no subscription",
-            Description="E-mail address subscribed to the alerts topic (empty: none)",
-        ))
-        template.add_condition(
-            names.HAS_ALERT_EMAIL, Not(Equals(Ref(names.ALERT_EMAIL), ""))
-        )

@@ -1,7 +1,8 @@
 """The Step Functions state machine resource and its log group.
 
 The definition stays a JSON object (`Definition`), not a string: cfn-lint then checks the
-states (E3601), and the task ARNs come in through `DefinitionSubstitutions`.
+states (E3601), and the task ARNs (functions and the partition's service integrations)
+come in through `DefinitionSubstitutions`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from troposphere.stepfunctions import (
 from etlgen.model import PipelineConfig
 from etlgen.template import names
 from etlgen.template.tags import resource_tags
-from etlgen.template.workflow import definition_substitution_names, state_machine_definition
+from etlgen.template.workflow import (
+    INTEGRATIONS,
+    definition_substitution_names,
+    state_machine_definition,
+)
 
 
 def definition_substitutions(config: PipelineConfig) -> dict[str, object]:
@@ -30,6 +35,8 @@ def definition_substitutions(config: PipelineConfig) -> dict[str, object]:
         "ProcessFunctionArn": names.function_arn("process"),
         "FinalizeFunctionArn": names.function_arn("finalize"),
         "StatusTableName": Ref(names.STATUS_TABLE),
+        **{name: Sub(f"arn:${{AWS::Partition}}:states:::{integration}")
+           for name, integration in INTEGRATIONS.items()},
     }
     if config.alerts.enabled:
         available["AlertTopicArn"] = Ref(names.ALERT_TOPIC)

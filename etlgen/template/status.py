@@ -34,6 +34,8 @@ def add_status_table(template: Template, config: PipelineConfig) -> None:
         ],
         # Files arrive in bursts and idle in between: pay per request, no capacity planning.
         BillingMode="PAY_PER_REQUEST",
+        # Retained on stack deletion anyway; this also stops a console or CLI delete.
+        DeletionProtectionEnabled=True,
         PointInTimeRecoverySpecification=PointInTimeRecoverySpecification(
             PointInTimeRecoveryEnabled=True
         ),

@@ -155,6 +155,8 @@ def _access_log_bucket_policy(config: PipelineConfig) -> BucketPolicy:
     )
     return BucketPolicy(
         names.ACCESS_LOG_BUCKET_POLICY,
+        # Kept with its retained bucket: a bucket left behind must stay TLS-only.
+        **names.RETAINED,
         Bucket=Ref(names.ACCESS_LOG_BUCKET),
         PolicyDocument=document(
             allow_log_delivery,
@@ -166,6 +168,7 @@ def _access_log_bucket_policy(config: PipelineConfig) -> BucketPolicy:
 def _data_bucket_policy() -> BucketPolicy:
     return BucketPolicy(
         names.DATA_BUCKET_POLICY,
+        **names.RETAINED,  # kept with its retained bucket, as the log bucket's
         Bucket=Ref(names.DATA_BUCKET),
         PolicyDocument=document(
             deny_insecure_transport(s3.Action("*"), _bucket_and_objects(names.DATA_BUCKET)),

@@ -23,6 +23,20 @@ LAMBDA_SUBSTITUTIONS = (
 )
 STATUS_TABLE_SUBSTITUTION = "StatusTableName"
 ALERT_TOPIC_SUBSTITUTION = "AlertTopicArn"
+# Service integrations are ARNs of the stack's partition (`arn:aws-us-gov:states:::...` in
+# GovCloud): they come in whole through substitutions, as cfn-lint only accepts a Resource
+# that is an `arn:aws:` literal or a single `${...}`.
+UPDATE_ITEM_SUBSTITUTION = "DynamoDbUpdateItem"
+PUBLISH_SUBSTITUTION = "SnsPublish"
+INTEGRATIONS = {
+    UPDATE_ITEM_SUBSTITUTION: "dynamodb:updateItem",
+    PUBLISH_SUBSTITUTION: "sns:publish",
+}
+SECONDS_PER_DAY = 86_400
+# Lambda's error object, as the Python runtime serializes it into a task failure's Cause:
+# `{"errorMessage": ..., "errorType": ..., "requestId": ..., "stackTrace": [...]}`; errors
+# raised by the Lambda service itself (Runtime.ExitError) start with errorType.
+LAMBDA_CAUSE_PATTERNS = ('{"errorMessage"*', '{"errorType"*')
 
 LAMBDA_TRANSIENT_ERRORS = (
     "Lambda.ServiceException",
@@ -50,18 +64,17 @@ SNS_TRANSIENT_ERRORS = (
 SNS_SUBJECT_LIMIT = 100
 
 
-
 def definition_substitution_names(config: PipelineConfig) -> list[str]:
     """The `${...}` names the definition uses, so the template provides exactly these."""
-    names = [*LAMBDA_SUBSTITUTIONS, STATUS_TABLE_SUBSTITUTION]
+    names = [*LAMBDA_SUBSTITUTIONS, STATUS_TABLE_SUBSTITUTION, UPDATE_ITEM_SUBSTITUTION]
     if config.alerts.enabled:
-        names.append(ALERT_TOPIC_SUBSTITUTION)
+        names += [ALERT_TOPIC_SUBSTITUTION, PUBLISH_SUBSTITUTION]
     return names
 
 
 def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
     """The whole workflow: validate, plan, process chunks in parallel, finalize, or fail."""
-    after_record = "NotifyFailure" if config.alerts.enabled else "Failed"
+    after_record = "DescribeFailure" if config.alerts.enabled else "Failed"
     states: dict[str, State] = {
         "Init": _init(),
         "ValidateHeader": _lambda_task(
@@ -110,9 +123,11 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         # The summary becomes the execution output through Finalize's OutputPath: the
         # Amazon States Language allows OutputPath on Succeed, but cfn-lint rejects it.
         "Succeeded": {"Type": "Succeed", "Comment": "The execution output is the file summary."},
+        "StampFailure": _stamp_failure(config.retention.status_ttl_days),
         "RecordFailure": _record_failure(after_record),
     }
     if config.alerts.enabled:
+        states.update(_describe_failure())
         states["NotifyFailure"] = _notify_failure(config.name)
     states["Failed"] = {
         "Type": "Fail",
@@ -197,9 +212,9 @@ def _process_chunks(config: PipelineConfig) -> State:
         "Comment": "Validates one byte range; writes its valid and rejected rows.",
         "Resource": "${ProcessFunctionArn}",
         "Retry": _lambda_retry(config.retries),
-        # Counts live in the status table; an empty output keeps the Map's collected
-        # results tiny however many chunks there are.
-        "OutputPath": None,
+        # Counts live in the status table: each iteration outputs only its index, so the
+        # Map's collected results stay small however many chunks there are.
+        "ResultSelector": {"index.$": "$.index"},
         "End": True,
     }
     return {
@@ -213,17 +228,33 @@ def _process_chunks(config: PipelineConfig) -> State:
             "StartAt": "ProcessChunk",
             "States": {"ProcessChunk": process_chunk},
         },
-        "ResultPath": None,
+        # The file keeps its state data; only the number of chunks done is added.
+        "ResultSelector": {"chunks_done.$": "States.ArrayLength($)"},
+        "ResultPath": "$.processed",
         "Catch": _failure_catch(),
         "Next": "Finalize",
+    }
+
+
+def _stamp_failure(ttl_days: int) -> State:
+    """The status item's expiry, epoch seconds: JSONPath intrinsics cannot read a clock or
+    do arithmetic on a timestamp, so this one state is JSONata (`$millis()`)."""
+    ttl_seconds = ttl_days * SECONDS_PER_DAY
+    return {
+        "Type": "Pass",
+        "QueryLanguage": "JSONata",
+        "Comment": "Adds when the failure record expires (now + retention.status_ttl_days).",
+        "Output": "{% $merge([$states.input, {'failure': {'expires_at': "
+        f"$string($floor($millis() / 1000) + {ttl_seconds})}}}}]) %}}",
+        "Next": "RecordFailure",
     }
 
 
 def _record_failure(next_state: str) -> State:
     return {
         "Type": "Task",
-        "Comment": "Marks the file FAILED with the error name and cause in the status table.",
-        "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "Comment": "Marks the file FAILED with the error name and cause, unless it COMPLETED.",
+        "Resource": f"${{{UPDATE_ITEM_SUBSTITUTION}}}",
         "Parameters": {
             "TableName": f"${{{STATUS_TABLE_SUBSTITUTION}}}",
             "Key": {
@@ -231,18 +262,25 @@ def _record_failure(next_state: str) -> State:
                 "sk": {"S": "FILE"},
             },
             "UpdateExpression": "SET #status = :failed, error_name = :error, "
-            "error_cause = :cause, updated_at = :now",
+            "error_cause = :cause, updated_at = :now, expires_at = :expires",
+            # A version that completed stays completed: a late failure (a duplicate
+            # execution, a lost Finalize answer) never overwrites it.
+            "ConditionExpression": "attribute_not_exists(pk) OR #status <> :completed",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
                 ":failed": {"S": "FAILED"},
+                ":completed": {"S": "COMPLETED"},
                 ":error": {"S.$": "$.error.Error"},
                 ":cause": {"S.$": "$.error.Cause"},
                 ":now": {"S.$": "$$.State.EnteredTime"},
+                ":expires": {"N.$": "$.failure.expires_at"},
             },
         },
-        "ResultPath": None,
+        "ResultSelector": {"recorded": True},
+        "ResultPath": "$.failure.record",
         "Retry": [_service_retry(DYNAMODB_TRANSIENT_ERRORS)],
-        # Losing the status write must not lose the original error: carry on to the end.
+        # Losing the status write (or finding the version COMPLETED) must not lose the
+        # original error: carry on to the end.
         "Catch": [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.record_error", "Next": next_state}
         ],
@@ -250,20 +288,53 @@ def _record_failure(next_state: str) -> State:
     }
 
 
+def _describe_failure() -> dict[str, State]:
+    """The alert's reason: Lambda's errorMessage when the cause is its JSON error object
+    (never its stack trace), else the cause text as it is. Both branches leave the same
+    shape, `$.failure.reason.cause.errorMessage`."""
+    return {
+        "DescribeFailure": {
+            "Type": "Choice",
+            "Comment": "Is the cause Lambda's JSON error object?",
+            "Choices": [{
+                "Or": [{"Variable": "$.error.Cause", "StringMatches": pattern}
+                       for pattern in LAMBDA_CAUSE_PATTERNS],
+                "Next": "UseLambdaMessage",
+            }],
+            "Default": "UseCauseText",
+        },
+        "UseLambdaMessage": {
+            "Type": "Pass",
+            "Comment": "Parses Lambda's error object; the alert uses its errorMessage.",
+            "Parameters": {"cause.$": "States.StringToJson($.error.Cause)"},
+            "ResultPath": "$.failure.reason",
+            "Next": "NotifyFailure",
+        },
+        "UseCauseText": {
+            "Type": "Pass",
+            "Comment": "A plain-text cause is the message itself.",
+            "Parameters": {"cause": {"errorMessage.$": "$.error.Cause"}},
+            "ResultPath": "$.failure.reason",
+            "Next": "NotifyFailure",
+        },
+    }
+
+
 def _notify_failure(pipeline_name: str) -> State:
     return {
         "Type": "Task",
         "Comment": "Alerts the operators; the message names the file and the error.",
-        "Resource": "arn:aws:states:::sns:publish",
+        "Resource": f"${{{PUBLISH_SUBSTITUTION}}}",
         "Parameters": {
             "TopicArn": f"${{{ALERT_TOPIC_SUBSTITUTION}}}",
             "Subject": _sns_subject(f"etlgen {pipeline_name}: CSV file failed"),
             "Message.$": "States.Format('etlgen pipeline "
             + _intrinsic_literal(pipeline_name)
             + " failed on {}. Error: {}. Cause: {}', $.source.key, $.error.Error, "
-            "$.error.Cause)",
+            "$.failure.reason.cause.errorMessage)",
         },
-        "ResultPath": None,
+        "ResultSelector": {"message_id.$": "$.MessageId"},
+        "ResultPath": "$.failure.notification",
         "Retry": [_service_retry(SNS_TRANSIENT_ERRORS)],
         "Catch": [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.notify_error", "Next": "Failed"}
@@ -274,7 +345,7 @@ def _notify_failure(pipeline_name: str) -> State:
 
 def _failure_catch() -> list[State]:
     """Every failure keeps the execution input and adds the error under `$.error`."""
-    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}]
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "StampFailure"}]
 
 
 def _service_retry(errors: tuple[str, ...]) -> State:

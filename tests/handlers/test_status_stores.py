@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handlers.status import DynamoStatusStore, SqliteStatusStore, StatusStore
+from handlers.status import (
+    ConditionalCheckFailedException,
+    DynamoStatusStore,
+    SqliteStatusStore,
+    StatusStore,
+)
 from tests.handlers.conftest import create_status_table
 
 FILE = "incoming/a.csv#v1"
@@ -97,6 +103,42 @@ def test_generic_update_item_as_the_state_machine_sends_it(store: StatusStore) -
     store.update_item({"pk": {"S": "new#v"}, "sk": {"S": "FILE"}}, "SET n = :n", {},
                       {":n": {"N": "5"}})
     assert store.get_file("new#v")["n"] == 5
+
+
+RECORD_FAILURE = ("SET #status = :failed, expires_at = :expires",
+                  "attribute_not_exists(pk) OR #status <> :completed", {"#status": "status"},
+                  {":failed": {"S": "FAILED"}, ":completed": {"S": "COMPLETED"},
+                   ":expires": {"N": "2000000000"}})
+
+
+def test_conditional_update_as_the_state_machine_sends_it(store: StatusStore) -> None:
+    expression, condition, names, values = RECORD_FAILURE
+    key = {"pk": {"S": FILE}, "sk": {"S": "FILE"}}
+    store.update_item(key, expression, names, values, condition)  # no item yet: created
+    assert store.get_file(FILE)["status"] == "FAILED"
+    assert store.get_file(FILE)["expires_at"] == 2_000_000_000
+    store.start_file(FILE, {"execution_id": "e2"})
+    store.update_item(key, expression, names, values, condition)  # RUNNING: overwritten
+    assert store.get_file(FILE)["status"] == "FAILED"
+    store.start_file(FILE, {"execution_id": "e3"})
+    store.finish_file(FILE, "COMPLETED", {"rows_in": 4})
+    with pytest.raises(ConditionalCheckFailedException):
+        store.update_item(key, expression, names, values, condition)
+    item = store.get_file(FILE)
+    assert (item["status"], item["rows_in"]) == ("COMPLETED", 4)
+    assert item["expires_at"] != 2_000_000_000
+
+
+def test_sqlite_rejects_conditions_it_cannot_evaluate(tmp_path: Path) -> None:
+    store = SqliteStatusStore(tmp_path / "s.sqlite")
+    key = {"pk": "a", "sk": "FILE"}
+    for condition, message in [("begins_with(pk, :p)", "unsupported condition"),
+                               ("(a = :v)", "unsupported condition"),
+                               ("a = :v OR b <> :missing", ":missing"),
+                               ("#nope = :v", "#nope")]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            store.update_item(key, "SET x = :v", {}, {":v": {"S": "1"}}, condition)
+    assert store.get_file("a") is None
 
 
 def test_sqlite_rejects_expressions_it_cannot_apply(tmp_path: Path) -> None:

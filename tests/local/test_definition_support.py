@@ -67,3 +67,26 @@ def test_an_unknown_resource_is_a_clear_error_before_running(resource: str,
                                                              message: str) -> None:
     with pytest.raises(DefinitionError, match=re.escape(message)):
         state_machine_from_template(_template(resource))
+
+
+def _integration_template(substitution: object) -> dict:
+    template = _template("${Integration}")
+    machine = template["Resources"]["Machine"]["Properties"]
+    machine["Definition"]["States"]["Call"]["Parameters"] = {"TableName": "${Table}"}
+    machine["DefinitionSubstitutions"].update(
+        {"Integration": substitution, "Table": {"Ref": "Status"}})
+    template["Resources"]["Status"] = {"Type": "AWS::DynamoDB::Table"}
+    return template
+
+
+def test_a_partition_aware_integration_arn_is_recognised() -> None:
+    machine = state_machine_from_template(_integration_template(
+        {"Fn::Sub": "arn:${AWS::Partition}:states:::dynamodb:updateItem"}))
+    assert machine.definition["States"]["Call"]["Resource"] == (
+        "arn:aws:states:::dynamodb:updateItem")
+
+
+def test_a_substitution_with_a_variable_of_no_local_value_is_refused() -> None:
+    with pytest.raises(DefinitionError, match=re.escape("${Unknown} has no local value")):
+        state_machine_from_template(_integration_template(
+            {"Fn::Sub": "arn:${Unknown}:states:::dynamodb:updateItem"}))

@@ -456,9 +456,12 @@ def test_local_interpreter_matches_moto(sfn: Any, case: Case) -> None:
 
 def test_cases_cover_the_flow_constructs_the_generator_uses() -> None:
     text = json.dumps([case.definition for case in CASES])
-    for construct in ("ItemSelector", "MaxConcurrency", "ResultPath\": null", "Catch",
+    # The generated failure path (Task ResultSelector, condition expressions, Choice Or with
+    # StringMatches, States.StringToJson) is compared with moto in test_failure_path.py.
+    for construct in ("ItemSelector", "MaxConcurrency", "ResultSelector", "Catch",
                       "Retry", "States.Format", "$$.Map.Item.Value", "$$.Execution.Name",
-                      "ErrorPath", "CausePath", "OutputPath", "\"MaxAttempts\": 0"):
+                      "ErrorPath", "CausePath", "OutputPath", "\"MaxAttempts\": 0",
+                      "States.ArrayLength", "StringMatches", "States.StringToJson"):
         assert construct in text, construct
     assert len(CASES) >= 8
 

@@ -5,6 +5,7 @@ store that says what happened."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -114,13 +115,18 @@ def test_a_chunk_that_always_fails_fails_the_file_without_finalizing(
     assert report.retries == 2  # the config's max_attempts
     entered = report.execution.states_entered()
     assert "Finalize" not in entered
-    assert entered[-3:] == ["RecordFailure", "NotifyFailure", "Failed"]
+    assert entered[-6:] == ["StampFailure", "RecordFailure", "DescribeFailure",
+                            "UseLambdaMessage", "NotifyFailure", "Failed"]
     item = _file_item(report, workdir)
     assert (item["status"], item["error_name"]) == ("FAILED", "InjectedOutage")
     assert "manifest" not in report.outputs
     alerts = [json.loads(line) for line in (workdir / "alerts.jsonl").read_text().splitlines()]
     assert len(alerts) == 1
-    assert report.key in alerts[0]["Message"] and "InjectedOutage" in alerts[0]["Message"]
+    message = alerts[0]["Message"]
+    assert report.key in message and "InjectedOutage" in message
+    # Lambda's error object is reduced to its errorMessage: no stack trace in the alert.
+    assert message.endswith("Cause: storage is down")
+    assert "stackTrace" not in message and "Traceback" not in message
     results = workdir / "results.jsonl"
     assert not results.exists() or "COMPLETED" not in results.read_text()
 
@@ -137,6 +143,40 @@ def test_a_worker_killed_mid_chunk_is_retried_in_a_fresh_pool(
     assert report.worker_restarts == 1
     errors = {e["error"] for e in report.execution.history if e["type"] == "RetryScheduled"}
     assert errors == {"Runtime.ExitError"}
+
+
+def test_a_completed_file_stays_completed_when_a_late_failure_is_recorded(
+        pipeline_yaml: Path, write_csv: Callable[..., Path], workdir: Path,
+        plan_faults: Callable[..., None]) -> None:
+    # Finalize marks the file COMPLETED, then its answer is lost every time: the execution
+    # fails, but RecordFailure's condition keeps the item COMPLETED and the original error
+    # still ends the execution.
+    plan_faults({"state": "Finalize", "action": "exit_after"})
+    report = _run(pipeline_yaml, write_csv(), workdir)
+    assert (report.status, report.error) == ("FAILED", "Runtime.ExitError")
+    item = _file_item(report, workdir)
+    assert item["status"] == "COMPLETED" and "error_name" not in item
+    record = next(e for e in report.execution.history
+                  if e["type"] == "TaskFailed" and e["name"] == "RecordFailure")
+    assert record["error"] == "DynamoDB.ConditionalCheckFailedException"
+    assert report.execution.states_entered()[-1] == "Failed"
+    alerts = (workdir / "alerts.jsonl").read_text().splitlines()
+    assert len(alerts) == 1 and "Runtime.ExitError" in json.loads(alerts[0])["Message"]
+
+
+def test_a_failure_before_the_file_is_started_expires_like_every_item(
+        pipeline_yaml: Path, write_csv: Callable[..., Path], workdir: Path,
+        plan_faults: Callable[..., None]) -> None:
+    plan_faults({"state": "ValidateHeader", "error": "InjectedOutage", "message": "down"})
+    before = time.time()
+    report = _run(pipeline_yaml, write_csv(), workdir)
+    after = time.time()
+    assert (report.status, report.error) == ("FAILED", "InjectedOutage")
+    item = _file_item(report, workdir)
+    assert item["status"] == "FAILED" and "started_at" not in item
+    ttl = load_config(pipeline_yaml).retention.status_ttl_days * 86400
+    assert int(before) + ttl <= item["expires_at"] <= int(after) + ttl
+    assert isinstance(item["expires_at"], int)
 
 
 def test_a_header_mismatch_fails_at_once(pipeline_yaml: Path, write_csv: Callable[..., Path],

@@ -43,7 +43,9 @@ def moto_compatible(template: dict[str, Any]) -> dict[str, Any]:
     machine["DefinitionString"] = {"Fn::Sub": [
         json.dumps(machine.pop("Definition")), machine.pop("DefinitionSubstitutions")
     ]}
-    adapted["Parameters"]["PandasLayerParameter"]["Default"] = TEST_LAYER_PARAMETER
+    for name, parameter in adapted["Parameters"].items():
+        if name.startswith("PandasLayer"):
+            parameter["Default"] = TEST_LAYER_PARAMETER
     if "AlertKey" in adapted["Resources"]:
         adapted["Resources"]["AlertKey"]["Properties"].pop("Tags", None)
     return adapted

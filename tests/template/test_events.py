@@ -62,7 +62,9 @@ def test_dead_letter_queue_is_encrypted_and_only_this_rule_may_send(
     queue = base_template["Resources"]["EventsDeadLetterQueue"]
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
     assert queue["DeletionPolicy"] == queue["UpdateReplacePolicy"] == "Retain"
-    policy = base_template["Resources"]["EventsDeadLetterQueuePolicy"]["Properties"]
+    resource = base_template["Resources"]["EventsDeadLetterQueuePolicy"]
+    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+    policy = resource["Properties"]
     assert policy["Queues"] == [{"Ref": "EventsDeadLetterQueue"}]
     allow, deny = policy["PolicyDocument"]["Statement"]
     assert allow["Principal"] == {"Service": ["events.amazonaws.com"]}

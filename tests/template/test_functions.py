@@ -11,7 +11,7 @@ from etlgen.environment import function_environment
 from etlgen.model import PipelineConfig, ResultsQueueConfig
 from etlgen.template.functions import SMALL_FUNCTION_MEMORY_MB
 
-from .conftest import changed, template_of
+from .conftest import HANDLERS_KEY, changed, template_of
 
 FUNCTIONS = ("Validate", "Split", "Process", "Finalize")
 
@@ -27,12 +27,11 @@ def test_function_code_runtime_layer_tracing_and_logging(
     props = _function(base_template, name)
     assert props["FunctionName"] == {"Fn::Sub": f"minimal-${{EnvironmentSuffix}}-{name.lower()}"}
     assert props["Handler"] == f"handlers.{name.lower()}.lambda_handler"
-    assert props["Code"] == {"S3Bucket": {"Ref": "ArtifactBucket"},
-                             "S3Key": {"Ref": "HandlersKey"}}
+    assert props["Code"] == {"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": HANDLERS_KEY}
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["arm64"]
     assert props["Timeout"] == 900
-    assert props["Layers"] == [{"Ref": "PandasLayerParameter"}]
+    assert props["Layers"] == [{"Ref": "PandasLayerV3x11x0Py312Arm64"}]
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["Role"] == {"Fn::GetAtt": [f"{name}Role", "Arn"]}
     assert props["LoggingConfig"] == {"LogGroup": {"Ref": f"{name}LogGroup"}}
@@ -84,6 +83,9 @@ def test_environment_is_the_shared_settings_plus_resource_names(
     variables = _function(template_of(config), name)["Environment"]["Variables"]
     expected = {
         **function_environment(config),
+        # the deployed name, with the environment, so environments never share metrics
+        "PIPELINE_NAME": {"Fn::Sub": "minimal-${EnvironmentSuffix}"},
+        "METRICS_NAMESPACE": {"Fn::Sub": "etlgen/minimal-${EnvironmentSuffix}"},
         "BUCKET_NAME": {"Ref": "DataBucket"},
         "STATUS_TABLE": {"Ref": "StatusTable"},
         "RESULTS_QUEUE_URL": {"Ref": "ResultsQueue"},
@@ -98,3 +100,19 @@ def test_results_queue_url_is_empty_when_the_queue_is_off(base_config: PipelineC
     template = template_of(config)
     for name in FUNCTIONS:
         assert _function(template, name)["Environment"]["Variables"]["RESULTS_QUEUE_URL"] == ""
+
+
+@pytest.mark.parametrize(("memory_mb", "storage_mb"), [
+    (128, 512), (3072, 768), (4096, 1024), (10240, 2560)])
+def test_process_tmp_holds_the_outputs_of_the_largest_chunk_its_memory_takes(
+    base_config: PipelineConfig, memory_mb: int, storage_mb: int,
+) -> None:
+    # The process step writes a chunk's valid rows to /tmp (2 x the chunk at most) and
+    # takes chunks of up to memory_mb / 8: 512 MB, Lambda's default, is too small past that.
+    template = template_of(changed(base_config, "functions", memory_mb=memory_mb))
+    assert _function(template, "Process")["EphemeralStorage"] == {"Size": storage_mb}
+    for name in ("Validate", "Split", "Finalize"):
+        assert "EphemeralStorage" not in _function(template, name)
+    variables = _function(template, "Split")["Environment"]["Variables"]
+    assert (variables["PROCESS_MEMORY_MB"], variables["PROCESS_STORAGE_MB"]) == (
+        str(memory_mb), str(storage_mb))

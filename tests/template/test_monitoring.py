@@ -6,8 +6,6 @@ import dataclasses
 import json
 from typing import Any
 
-import pytest
-
 from etlgen.model import AlertsConfig, PipelineConfig
 
 from .conftest import resources_of, template_of
@@ -50,7 +48,8 @@ def test_dashboard_shows_executions_functions_table_and_rows(
     for name in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"):
         assert ["AWS/DynamoDB", name, "TableName", "minimal-${EnvironmentSuffix}-status"] in metrics
     for name in ("RowsIn", "RowsValid", "RowsRejected"):
-        assert ["etlgen/minimal", name, "Pipeline", "minimal"] in metrics
+        assert ["etlgen/minimal-${EnvironmentSuffix}", name, "Pipeline",
+                "minimal-${EnvironmentSuffix}"] in metrics
     regions = {w["properties"]["region"] for w in _dashboard(base_template)["widgets"]}
     assert regions == {"${AWS::Region}"}
 
@@ -60,15 +59,21 @@ def test_row_metrics_namespace_matches_the_handlers_setting(
 ) -> None:
     variables = base_template["Resources"]["ProcessFunction"]["Properties"]["Environment"][
         "Variables"]
-    namespaces = {row[0] for row in _all_metrics(base_template) if row[1].startswith("Rows")}
-    assert namespaces == {variables["METRICS_NAMESPACE"]}
+    rows = [row for row in _all_metrics(base_template) if row[1].startswith("Rows")]
+    assert {row[0] for row in rows} == {variables["METRICS_NAMESPACE"]["Fn::Sub"]}
+    assert {row[3] for row in rows} == {variables["PIPELINE_NAME"]["Fn::Sub"]}
+    # Each environment publishes and shows its own figures.
+    assert variables["METRICS_NAMESPACE"] == {"Fn::Sub": "etlgen/minimal-${EnvironmentSuffix}"}
 
 
-@pytest.mark.parametrize("alerts", [True, False])
-def test_alarms_cover_failures_errors_and_dead_letters(
-    base_config: PipelineConfig, alerts: bool,
-) -> None:
-    config = dataclasses.replace(base_config, alerts=AlertsConfig(enabled=alerts))
+def test_no_alarms_without_alerts(base_config: PipelineConfig) -> None:
+    config = dataclasses.replace(base_config, alerts=AlertsConfig(enabled=False))
+    assert resources_of(template_of(config), "AWS::CloudWatch::Alarm") == {}
+    assert "Dashboard" in template_of(config)["Resources"]
+
+
+def test_alarms_cover_failures_errors_and_dead_letters(base_config: PipelineConfig) -> None:
+    config = dataclasses.replace(base_config, alerts=AlertsConfig(enabled=True))
     alarms = {
         (a["Properties"]["Namespace"], a["Properties"]["MetricName"],
          json.dumps(a["Properties"]["Dimensions"][0]["Value"])): a["Properties"]
@@ -86,4 +91,4 @@ def test_alarms_cover_failures_errors_and_dead_letters(
     for alarm in alarms.values():
         assert alarm["TreatMissingData"] == "notBreaching"
         assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
-        assert alarm.get("AlarmActions", []) == ([{"Ref": "AlertTopic"}] if alerts else [])
+        assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]

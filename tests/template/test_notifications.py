@@ -22,24 +22,42 @@ def test_results_queue_is_fifo_encrypted_without_content_deduplication(
     assert queue["DeletionPolicy"] == queue["UpdateReplacePolicy"] == "Retain"
 
 
-def test_alert_topic_uses_a_rotating_customer_key_alarms_can_use(
+def test_alert_topic_uses_a_rotating_customer_key_only_this_pipelines_alarms_can_use(
     base_template: dict[str, Any],
 ) -> None:
-    topic = base_template["Resources"]["AlertTopic"]["Properties"]
-    assert topic["TopicName"] == {"Fn::Sub": "minimal-${EnvironmentSuffix}-alerts"}
-    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": ["AlertKey", "Arn"]}
+    topic = base_template["Resources"]["AlertTopic"]
+    assert topic["Properties"]["TopicName"] == {"Fn::Sub": "minimal-${EnvironmentSuffix}-alerts"}
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["AlertKey", "Arn"]}
     key = base_template["Resources"]["AlertKey"]
     assert key["Properties"]["EnableKeyRotation"] is True
-    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+    # Deleted with the topic it encrypts (a retained key alone would only cost money).
+    assert "DeletionPolicy" not in topic
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Delete"
+    assert key["Properties"]["PendingWindowInDays"] == 7
     statements = {s["Sid"]: s for s in key["Properties"]["KeyPolicy"]["Statement"]}
+    assert set(statements) == {"EnableIamPolicies", "AllowAlarmsToPublish"}
     assert statements["EnableIamPolicies"]["Principal"] == {
         "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
     }
-    for sid, service in (("AllowCloudwatchToPublish", "cloudwatch.amazonaws.com"),
-                         ("AllowEventsToPublish", "events.amazonaws.com")):
-        assert statements[sid]["Principal"] == {"Service": [service]}
-        assert statements[sid]["Action"] == ["kms:GenerateDataKey", "kms:Decrypt"]
-        assert statements[sid]["Resource"] == ["*"]  # in a key policy: this key
+    alarms = statements["AllowAlarmsToPublish"]
+    assert alarms["Principal"] == {"Service": ["cloudwatch.amazonaws.com"]}
+    assert alarms["Action"] == ["kms:GenerateDataKey", "kms:Decrypt"]
+    assert alarms["Resource"] == ["*"]  # in a key policy: this key
+    assert alarms["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": {"Fn::Sub": (
+            "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+            "minimal-${EnvironmentSuffix}-*")}},
+    }
+
+
+def test_every_alarm_name_matches_the_keys_source_arn_pattern(
+    base_template: dict[str, Any],
+) -> None:
+    alarms = [r["Properties"]["AlarmName"]["Fn::Sub"] for r in base_template["Resources"].values()
+              if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert len(alarms) == 7
+    assert all(name.startswith("minimal-${EnvironmentSuffix}-") for name in alarms)
 
 
 def test_optional_parts_switch_off(base_config: PipelineConfig) -> None:

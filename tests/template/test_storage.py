@@ -97,7 +97,11 @@ def test_longest_bucket_names_fit_the_s3_limit(base_config: PipelineConfig) -> N
 def test_both_buckets_refuse_plain_http(base_template: dict[str, Any]) -> None:
     for policy_id, bucket in (("DataBucketPolicy", "DataBucket"),
                               ("AccessLogBucketPolicy", "AccessLogBucket")):
-        policy = base_template["Resources"][policy_id]["Properties"]
+        resource = base_template["Resources"][policy_id]
+        # A bucket left behind by a stack deletion keeps its TLS-only policy.
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+        assert base_template["Resources"][bucket]["DeletionPolicy"] == "Retain"
+        policy = resource["Properties"]
         assert policy["Bucket"] == {"Ref": bucket}
         [deny] = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
         assert deny["Principal"] == "*"

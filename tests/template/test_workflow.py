@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 from cfnlint.api import lint
 
-from etlgen.model import AlertsConfig, PipelineConfig, ProcessingConfig, RetryConfig
+from etlgen.model import (
+    AlertsConfig,
+    PipelineConfig,
+    ProcessingConfig,
+    RetentionConfig,
+    RetryConfig,
+)
 from etlgen.template.workflow import definition_substitution_names, state_machine_definition
 from handlers.errors import PERMANENT_ERRORS
 
@@ -137,56 +143,86 @@ def test_init_reads_the_object_version_from_the_eventbridge_event() -> None:
 # --- failure handling ------------------------------------------------------------------
 
 
+FAILURE_PATH = ("StampFailure", "RecordFailure", "DescribeFailure", "UseLambdaMessage",
+                "UseCauseText", "NotifyFailure")
+
+
 def test_every_task_and_the_map_record_the_failure(definition: dict) -> None:
     states = definition["States"]
     guarded = [n for n, s in states.items() if s["Type"] in ("Task", "Map")]
     for name in guarded:
-        if name in ("RecordFailure", "NotifyFailure"):
+        if name in FAILURE_PATH:
             continue
         assert states[name]["Catch"] == [
-            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "StampFailure"}
         ], name
     assert set(guarded) >= {*LAMBDA_TASKS, "ProcessChunks", "RecordFailure"}
+    assert states["StampFailure"]["Next"] == "RecordFailure"
 
 
-def test_failure_recording_keeps_the_original_error(definition: dict) -> None:
+def test_failure_path_keeps_the_original_error(definition: dict) -> None:
+    """Nothing after the Catch writes `$` or `$.error`: `Failed` ends with the original."""
     states = definition["States"]
-    for name in ("RecordFailure", "NotifyFailure"):
-        if name in states:
-            for catcher in states[name]["Catch"]:
-                assert catcher["ResultPath"] not in ("$", "$.error"), name
-            assert states[name]["ResultPath"] is None, name
+    for name in FAILURE_PATH:
+        if name not in states:
+            continue
+        for catcher in states[name].get("Catch", []):
+            assert catcher["ResultPath"] not in ("$", "$.error"), name
+        if states[name]["Type"] != "Choice" and "QueryLanguage" not in states[name]:
+            assert states[name]["ResultPath"].startswith("$.failure."), name
 
 
-def test_record_failure_marks_the_file_item_failed() -> None:
+def test_the_failure_stamp_keeps_the_input_and_adds_the_expiry() -> None:
+    config = make_config(retention=RetentionConfig(status_ttl_days=30))
+    stamp = state_machine_definition(config)["States"]["StampFailure"]
+    assert stamp["QueryLanguage"] == "JSONata"
+    assert stamp["Output"] == (
+        "{% $merge([$states.input, {'failure': {'expires_at': "
+        "$string($floor($millis() / 1000) + 2592000)}}]) %}"
+    )
+
+
+def test_record_failure_marks_the_file_item_failed_unless_completed() -> None:
     record = state_machine_definition(make_config())["States"]["RecordFailure"]
-    assert record["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+    assert record["Resource"] == "${DynamoDbUpdateItem}"
     params = record["Parameters"]
     assert params["Key"]["pk"] == {
         "S.$": "States.Format('{}#{}', $.source.key, $.source.version_id)"
     }
     assert params["Key"]["sk"] == {"S": "FILE"}
-    assert params["ExpressionAttributeValues"][":failed"] == {"S": "FAILED"}
+    values = params["ExpressionAttributeValues"]
+    assert values[":failed"] == {"S": "FAILED"}
+    assert values[":expires"] == {"N.$": "$.failure.expires_at"}
+    assert "expires_at = :expires" in params["UpdateExpression"]
+    assert params["ConditionExpression"] == "attribute_not_exists(pk) OR #status <> :completed"
+    assert values[":completed"] == {"S": "COMPLETED"}
     retried = {e for r in record["Retry"] for e in r["ErrorEquals"]}
     assert "DynamoDB.ProvisionedThroughputExceededException" in retried
     assert "States.ALL" not in retried
+    assert "DynamoDB.ConditionalCheckFailedException" not in retried
+    assert [c["ErrorEquals"] for c in record["Catch"]] == [["States.ALL"]]
 
 
 @pytest.mark.parametrize("enabled", [True, False])
 def test_alerts_are_published_only_when_enabled(enabled: bool) -> None:
     states = state_machine_definition(make_config(alerts=AlertsConfig(enabled=enabled)))["States"]
     assert ("NotifyFailure" in states) is enabled
-    assert states["RecordFailure"]["Next"] == ("NotifyFailure" if enabled else "Failed")
+    assert states["RecordFailure"]["Next"] == ("DescribeFailure" if enabled else "Failed")
 
 
-def test_alert_message_names_the_file_and_the_error() -> None:
-    notify = state_machine_definition(make_config())["States"]["NotifyFailure"]
-    assert notify["Resource"] == "arn:aws:states:::sns:publish"
+def test_alert_message_names_the_file_and_the_error_never_a_stack_trace() -> None:
+    states = state_machine_definition(make_config())["States"]
+    notify = states["NotifyFailure"]
+    assert notify["Resource"] == "${SnsPublish}"
     message = notify["Parameters"]["Message.$"]
     assert message.startswith("States.Format(")
-    for path in ("$.source.key", "$.error.Error", "$.error.Cause"):
+    for path in ("$.source.key", "$.error.Error", "$.failure.reason.cause.errorMessage"):
         assert path in message
+    assert "$.error.Cause" not in message
     assert len(notify["Parameters"]["Subject"]) <= 100
+    assert states["UseLambdaMessage"]["Parameters"] == {
+        "cause.$": "States.StringToJson($.error.Cause)"}
+    assert states["UseCauseText"]["Parameters"] == {"cause": {"errorMessage.$": "$.error.Cause"}}
 
 
 def test_pipeline_names_with_quotes_and_braces_cannot_break_the_alert_message() -> None:
@@ -268,12 +304,28 @@ def test_map_concurrency_follows_the_config(concurrency: int) -> None:
 
 def test_chunk_results_never_travel_through_the_state_data() -> None:
     chunks = state_machine_definition(make_config())["States"]["ProcessChunks"]
-    assert chunks["ResultPath"] is None
+    assert chunks["ResultSelector"] == {"chunks_done.$": "States.ArrayLength($)"}
+    assert chunks["ResultPath"] == "$.processed"
     assert chunks["ItemsPath"] == "$.plan.chunks"
     assert chunks["ItemSelector"] == {"file.$": "$.file", "chunk.$": "$$.Map.Item.Value"}
     assert chunks["ItemProcessor"]["ProcessorConfig"] == {"Mode": "INLINE"}
     for name, state in chunks["ItemProcessor"]["States"].items():
-        assert "OutputPath" in state and state["OutputPath"] is None, name
+        assert state["ResultSelector"] == {"index.$": "$.index"}, name
+        assert "ResultPath" not in state and "OutputPath" not in state, name
+
+
+def test_no_null_anywhere_in_the_definition(definition: dict) -> None:
+    def nulls(value: Any, where: str) -> Iterator[str]:
+        if value is None:
+            yield where
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield from nulls(item, f"{where}.{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from nulls(item, f"{where}[{index}]")
+
+    assert list(nulls(definition, "$")) == []
 
 
 # --- size, determinism, substitutions --------------------------------------------------
