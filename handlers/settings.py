@@ -38,8 +38,10 @@ SETTING_SOURCES = {
     "OUTPUT_FORMAT": "output.format in pipeline.yaml",
     "MAX_REJECT_RATE": "output.max_reject_rate in pipeline.yaml",
     "STATUS_TTL_DAYS": "retention.status_ttl_days in pipeline.yaml",
-    "METRICS_NAMESPACE": "name in pipeline.yaml",
+    "METRICS_NAMESPACE": "name in pipeline.yaml and the EnvironmentSuffix parameter",
     "SCHEMA_FILE": "schema in pipeline.yaml",
+    "PROCESS_MEMORY_MB": "functions.memory_mb in pipeline.yaml",
+    "PROCESS_STORAGE_MB": "functions.memory_mb in pipeline.yaml (the process function's /tmp)",
 }
 
 
