@@ -70,8 +70,9 @@ def process_bytes(data: bytes, start: int, header: list[str], validator: RowVali
     cuts = _piece_cuts(data, _piece_count(len(data)))
     if len(cuts) > 2:
         view = memoryview(data)
-        jobs = [_PIECE_POOL.submit(_piece, view[a:b], a, header, validator, delimiter=delimiter,
-                                   encoding=encoding, label=label, at_end_of_file=False)
+        jobs = [_PIECE_POOL.submit(_piece, view[a:b], a, start, header, validator,
+                                   delimiter=delimiter, encoding=encoding, label=label,
+                                   at_end_of_file=at_end_of_file and b == len(data))
                 for a, b in pairwise(cuts)]
         pieces: list[_Piece] | None = []
         try:
@@ -92,7 +93,7 @@ def process_bytes(data: bytes, start: int, header: list[str], validator: RowVali
             return _joined(pieces, start, validator, label, sink)
         if sink is not None:
             sink.restart()
-    whole = _piece(data, 0, header, validator, delimiter=delimiter, encoding=encoding,
+    whole = _piece(data, 0, start, header, validator, delimiter=delimiter, encoding=encoding,
                    label=label, at_end_of_file=at_end_of_file, parallel=True)
     _deliver(whole, sink)
     return _joined([whole], start, validator, label, sink)
@@ -119,12 +120,13 @@ class _Piece:
     rejects: list[tuple[int, dict[str, Any]]]  # (offset in the chunk, reject)
 
 
-def _piece(data: bytes | memoryview, offset: int, header: list[str], validator: RowValidator,
-           *, delimiter: str, encoding: str, label: str, at_end_of_file: bool,
-           parallel: bool = False) -> _Piece:
-    """One run of whole records; `offset` is where it sits in the chunk."""
-    parsed = parse_chunk(data, header, delimiter, encoding, base_offset=offset, label=label,
-                         at_end_of_file=at_end_of_file)
+def _piece(data: bytes | memoryview, offset: int, start: int, header: list[str],
+           validator: RowValidator, *, delimiter: str, encoding: str, label: str,
+           at_end_of_file: bool, parallel: bool = False) -> _Piece:
+    """One run of whole records; `offset` is where it sits in the chunk, `start` where the
+    chunk sits in the source object (messages name source offsets)."""
+    parsed = parse_chunk(data, header, delimiter, encoding, base_offset=start + offset,
+                         label=label, at_end_of_file=at_end_of_file)
     verdict = validator.validate(parsed.table, parallel=parallel)
     rejects: list[tuple[int, dict[str, Any]]] = []
     expected = len(header)
@@ -135,6 +137,11 @@ def _piece(data: bytes | memoryview, offset: int, header: list[str], validator: 
             "errors": [{"field": None,
                         "message": f"row has {fields} field{'s' if fields != 1 else ''}, "
                                    f"expected {expected}"}]}))
+    unclosed = parsed.open_record
+    if unclosed is not None:
+        rejects.append((offset + unclosed.start, {
+            "raw": raw_text(data, unclosed.start, unclosed.stop, encoding),
+            "errors": [{"field": None, "message": unclosed.message(start + offset)}]}))
     for row, errors in verdict.reasons(parsed.table):
         begin, stop = int(parsed.row_starts[row]), int(parsed.row_stops[row])
         rejects.append((offset + begin, {"raw": raw_text(data, begin, stop, encoding),
