@@ -31,8 +31,9 @@ def handle(event: dict, deps: Deps) -> dict:
                     configured_chunk_size=settings.chunk_size_bytes,
                     chunk_size=plan.chunk_size, max_chunks=settings.max_chunks)
     logger.info("chunks planned", chunk_count=len(plan.ranges), chunk_size=plan.chunk_size,
-                plan="exact" if plan.exact else "fast", bytes_read=plan.bytes_read,
-                assumed_cuts=plan.assumed_cuts)
+                bytes_read=plan.bytes_read, requests=plan.requests,
+                proven_by_window=plan.proven_by_window,
+                proven_by_reading_back=plan.proven_by_reading_back)
     return plan.as_result()
 
 
