@@ -43,7 +43,8 @@ def environment(chunk_bytes: int) -> dict[str, str]:
     return {"PIPELINE_NAME": "bench", "CHUNK_SIZE_MB": "64", "CHUNK_SIZE_BYTES": str(chunk_bytes),
             "MAX_CHUNKS": "2000", "CSV_DELIMITER": ",", "CSV_ENCODING": "utf-8",
             "INCOMING_PREFIX": "incoming/", "PROCESSED_PREFIX": "processed/",
-            "REJECTED_PREFIX": "rejected/", "OUTPUT_FORMAT": "parquet",
+            "REJECTED_PREFIX": "rejected/", "STAGING_PREFIX": "staging/",
+            "OUTPUT_FORMAT": "parquet",
             "MAX_REJECT_RATE": "1", "STATUS_TTL_DAYS": "1", "METRICS_NAMESPACE": "bench",
             "SCHEMA_FILE": str(SCHEMA_FILE)}
 

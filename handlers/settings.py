@@ -31,6 +31,7 @@ class Settings:
     incoming_prefix: str
     processed_prefix: str
     rejected_prefix: str
+    staging_prefix: str
     output_format: str
     max_reject_rate: float
     status_ttl_days: int
@@ -62,6 +63,7 @@ class Settings:
             incoming_prefix=reader.text("INCOMING_PREFIX", allow_empty=True),
             processed_prefix=reader.prefix("PROCESSED_PREFIX"),
             rejected_prefix=reader.prefix("REJECTED_PREFIX"),
+            staging_prefix=reader.prefix("STAGING_PREFIX"),
             output_format=reader.choice("OUTPUT_FORMAT", OUTPUT_FORMATS),
             max_reject_rate=reader.rate("MAX_REJECT_RATE"),
             status_ttl_days=reader.integer("STATUS_TTL_DAYS", minimum=1),
