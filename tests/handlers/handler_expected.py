@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +29,7 @@ def records_with_offsets(data: bytes, encoding: str = "utf-8") -> tuple[list[str
             yield line.decode(encoding)
 
     records: list[Row] = []
+    csv.field_size_limit(sys.maxsize)  # quoted values of several MiB are one field
     reader = csv.reader(feed(), strict=False)
     first_line = 0
     for fields in reader:

@@ -89,6 +89,7 @@ def instance(fields: dict[str, str], schema: dict[str, Any]) -> dict[str, Any]:
 def decimal_column_digits(spec: dict[str, Any]) -> tuple[int, int] | None:
     """(precision, scale) of the decimal column a number is stored in (docs/architecture.md:
     `multipleOf` 10^-k gives decimal128 with k places, bounds give the precision)."""
+    spec = decimal_schema(spec)
     divisor = spec.get("multipleOf")
     if spec.get("type") != "number" or divisor is None:
         return None
