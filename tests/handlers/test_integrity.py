@@ -6,20 +6,24 @@ outcome against Python's `csv` module and `jsonschema` (tests/handlers/handler_e
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import time
+import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
-from handlers import chunk_parse, process
+from handlers import chunk_parse, finalize, process
 from handlers.chunk_parse import parse_chunk
-from handlers.errors import EncodingError
+from handlers.errors import PERMANENT_ERRORS, EncodingError, IdentityChanged, PublishConflict
+from handlers.identity import HANDLERS_VERSION, source_version
 from handlers.row_validator import RowValidator, compiled_validator
 from handlers.value_text import is_multiple
-from tests.handlers.conftest import Pipeline
+from tests.handlers.conftest import ROOT, Pipeline
 from tests.handlers.handler_expected import split_expected
 from tests.handlers.handler_oracle import SCHEMA_PATH, Oracle
 from tests.handlers.handler_rows import HEADER, build_file, mixed_rows, valid_row
@@ -219,3 +223,153 @@ def test_an_unterminated_quote_at_the_end_is_one_rejected_row(pipeline: Pipeline
             f"the quoted field opened at byte {quote} is never closed (an unterminated "
             "quote): the row runs to the end of the file")}]
         assert outcome.summary["rows_in"] == len(rows) + 1
+
+
+# --- 2. Re-run identity ----------------------------------------------------------------
+
+def test_a_rerun_under_another_identity_is_new_work(pipeline: Pipeline) -> None:
+    """Same bytes, same ranges, another schema: nothing of the first run is reused."""
+    strict = json.loads(json.dumps(TRANSACTIONS))
+    strict["properties"]["currency"]["enum"].remove("EUR")
+    data, rows = build_file(mixed_rows(60, seed=12))
+    source = pipeline.upload(data)
+    strict_deps = pipeline.deps(CHUNK_SIZE_BYTES="500", MAX_REJECT_RATE="1")
+    strict_deps.schema = strict
+    first = pipeline.run(source, strict_deps)
+    assert first.error is None
+    fixed = pipeline.deps(CHUNK_SIZE_BYTES="500", MAX_REJECT_RATE="1")
+    second = pipeline.run(source, fixed)
+    assert second.error is None and second.file["status"] == "RUNNING"
+    assert second.plan == first.plan
+    assert second.summary["rows_valid"] > first.summary["rows_valid"]
+    valid, rejects = split_expected(rows)
+    assert pipeline.valid_rows(source) == valid
+    assert [(r["offset"], r["raw"]) for r in pipeline.rejects(source)] == rejects
+    manifest = json.loads(pipeline.body(pipeline.layout(source).manifest_key))
+    assert manifest["identity"]["file"] == second.file["identity"]
+    assert manifest["identity"]["schema_sha256"] == manifest["schema_sha256"]
+    third = pipeline.run(source, fixed)
+    assert third.file["status"] == "COMPLETED" and third.plan is None
+
+
+def test_a_step_running_other_code_or_config_than_validation_refuses(
+        pipeline: Pipeline) -> None:
+    data, _ = build_file(mixed_rows(10))
+    source = pipeline.upload(data)
+    deps = pipeline.deps()
+    from handlers import split, validate
+
+    file = validate.handle({"source": source, "execution_id": "e"}, deps)
+    plan = split.handle({"file": file}, deps)
+    with pytest.raises(IdentityChanged, match="changed during the run"):
+        process.handle({"file": file, "chunk": plan["chunks"][0]},
+                       pipeline.deps(OUTPUT_FORMAT="csv"))
+
+
+def test_the_handlers_version_is_the_same_from_the_deployed_zip(tmp_path: Path) -> None:
+    """The zip the template deploys holds the same sources, so a Lambda container computes
+    the same handlers version as a local run."""
+    from etlgen.config import load_config
+    from etlgen.packaging import build_package
+
+    package = build_package(load_config(ROOT / "pipeline.yaml"))
+    with zipfile.ZipFile(io.BytesIO(package.data)) as archive:
+        archive.extractall(tmp_path)
+    assert source_version(tmp_path / "handlers") == HANDLERS_VERSION
+    (tmp_path / "handlers" / "split.py").write_text("# changed\n", encoding="utf-8")
+    assert source_version(tmp_path / "handlers") != HANDLERS_VERSION
+
+
+# --- 3. Committed prefixes hold exactly the manifest's parts (moto S3) -------------------
+
+def committed_keys(pipeline: Pipeline, source: dict) -> tuple[set[str], set[str]]:
+    """(keys under the file's output prefixes, keys the manifest names + the manifest)."""
+    layout = pipeline.layout(source)
+    listed = set(pipeline.keys(layout.processed_prefix)) | set(
+        pipeline.keys(layout.rejected_prefix))
+    manifest = json.loads(pipeline.body(layout.manifest_key))
+    named = {layout.manifest_key} | {p["output_key"] for p in manifest["parts"]} | {
+        p["rejected_key"] for p in manifest["parts"] if p["rejected_key"]}
+    return listed, named
+
+
+def test_a_failed_run_leaves_nothing_under_the_output_prefixes(pipeline: Pipeline) -> None:
+    data, _ = build_file(mixed_rows(80, seed=13))
+    source = pipeline.upload(data)
+    outcome = pipeline.run(source, pipeline.deps(CHUNK_SIZE_BYTES="300",
+                                                 MAX_REJECT_RATE="0.01"))
+    assert type(outcome.error).__name__ == "RejectRateExceeded"
+    assert pipeline.keys("processed/") == pipeline.keys("rejected/") == []
+    assert pipeline.keys("staging/"), "the chunks' parts wait, staged"
+
+
+def test_a_rerun_with_another_plan_and_format_leaves_exactly_the_manifest_parts(
+        pipeline: Pipeline) -> None:
+    data, rows = build_file(mixed_rows(400, seed=14))
+    source = pipeline.upload(data)
+    first = pipeline.run(source, pipeline.deps(CHUNK_SIZE_BYTES="1500", MAX_REJECT_RATE="1"))
+    assert first.error is None and first.plan["chunk_count"] >= 10
+    listed, named = committed_keys(pipeline, source)
+    assert listed == named
+    deps = pipeline.deps(CHUNK_SIZE_BYTES="20000", OUTPUT_FORMAT="csv", MAX_REJECT_RATE="1")
+    second = pipeline.run(source, deps)
+    assert second.error is None and second.plan["chunk_count"] == 2
+    listed, named = committed_keys(pipeline, source)
+    assert listed == named and len(listed) == 5
+    assert all(k.endswith((".csv", ".jsonl", "_manifest.json")) for k in listed)
+    assert pipeline.keys("staging/") == [], "staged parts are removed after the commit"
+    _, rejects = split_expected(rows)
+    assert [(r["offset"], r["raw"]) for r in pipeline.rejects(source)] == rejects
+
+
+def test_a_finalize_retried_after_its_commit_publishes_nothing_again(
+        pipeline: Pipeline) -> None:
+    data, _ = build_file(mixed_rows(50, seed=15))
+    source = pipeline.upload(data)
+    deps = pipeline.deps(CHUNK_SIZE_BYTES="800", MAX_REJECT_RATE="1")
+    outcome = pipeline.run(source, deps)
+    assert outcome.error is None
+    before = {key: pipeline.body(key) for key in pipeline.keys("processed/")}
+    again = finalize.handle({"file": outcome.file, "chunk_count": outcome.plan["chunk_count"],
+                             "execution_id": "exec-2"}, deps)
+    assert again["status"] == "COMPLETED" and again["rows_in"] == 50
+    assert {key: pipeline.body(key) for key in pipeline.keys("processed/")} == before
+
+
+def test_another_run_changing_the_outputs_while_publishing_is_caught(
+        pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, _ = build_file(mixed_rows(50, seed=16))
+    source = pipeline.upload(data)
+    deps = pipeline.deps(CHUNK_SIZE_BYTES="800", MAX_REJECT_RATE="1")
+    layout = pipeline.layout(source)
+    real_publish = finalize.publish
+
+    def publish_then_interfere(objects, out_layout, parts) -> None:
+        real_publish(objects, out_layout, parts)
+        objects.put_bytes(layout.output_key(99), b"stray part of another run")
+
+    monkeypatch.setattr(finalize, "publish", publish_then_interfere)
+    outcome = pipeline.run(source, deps)
+    assert isinstance(outcome.error, PublishConflict)
+    assert outcome.error.__class__.__name__ not in PERMANENT_ERRORS, "retried"
+    assert deps.status.get_file(outcome.file["file_id"])["status"] == "RUNNING"
+    monkeypatch.setattr(finalize, "publish", real_publish)
+    retried = finalize.handle({"file": outcome.file, "chunk_count": outcome.plan["chunk_count"],
+                               "execution_id": "exec-1"}, deps)
+    assert retried["status"] == "COMPLETED"
+    listed, named = committed_keys(pipeline, source)
+    assert listed == named
+
+
+def test_a_chunk_whose_staged_parts_expired_is_redone(pipeline: Pipeline) -> None:
+    data, rows = build_file(mixed_rows(60, seed=17))
+    source = pipeline.upload(data)
+    failing = pipeline.deps(CHUNK_SIZE_BYTES="600", MAX_REJECT_RATE="0.01")
+    assert type(pipeline.run(source, failing).error).__name__ == "RejectRateExceeded"
+    staged = pipeline.keys("staging/")
+    pipeline.s3.delete_object(Bucket=source["bucket"], Key=staged[0])  # as the lifecycle does
+    outcome = pipeline.run(source, pipeline.deps(CHUNK_SIZE_BYTES="600", MAX_REJECT_RATE="1"))
+    assert outcome.error is None
+    valid, rejects = split_expected(rows)
+    assert pipeline.valid_rows(source) == valid
+    assert [(r["offset"], r["raw"]) for r in pipeline.rejects(source)] == rejects
