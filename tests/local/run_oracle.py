@@ -7,67 +7,17 @@ the manifest, and the committed prefixes must hold exactly the manifest's parts.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from etlgen.local.runner import RunReport
-from tests.handlers.handler_expected import records_with_offsets
-from tests.handlers.handler_oracle import Oracle, decimal_column_digits
+from tests.handlers.handler_expected import Expected, expected_outputs
 
-
-@dataclass
-class Expected:
-    valid: list[dict[str, Any]]  # typed, in file order
-    rejects: list[tuple[int, str]]  # (source offset, raw text)
-
-
-def typed_value(spec: dict[str, Any], text: str) -> Any:
-    """A valid cell as the Parquet output holds it (docs/architecture.md)."""
-    if text == "":
-        return None
-    kind = spec["type"]
-    if kind == "integer":
-        return int(text)
-    if kind == "boolean":
-        return text == "true"
-    if kind == "number":
-        digits = decimal_column_digits(spec)
-        if digits is None:
-            return float(Decimal(text))
-        return Decimal(text).quantize(Decimal(1).scaleb(-digits[1]))
-    if spec.get("format") == "date":
-        return dt.date.fromisoformat(text)
-    if spec.get("format") == "date-time":
-        raise NotImplementedError("the run oracle has no date-time conversion")
-    return text
-
-
-def expected_outputs(data: bytes, schema: dict[str, Any],
-                     unterminated: tuple[int, str] | None = None) -> Expected:
-    """`unterminated`: (offset, raw) of a last record whose quote never closes (rejected)."""
-    header, rows = records_with_offsets(data)
-    oracle = Oracle(schema)
-    columns = schema["properties"]
-    valid, rejects = [], []
-    for row in rows:
-        if len(row.fields) != len(header):
-            rejects.append((row.offset, row.raw))
-            continue
-        fields = dict(zip(header, row.fields, strict=True))
-        if oracle.failing_fields(fields):
-            rejects.append((row.offset, row.raw))
-            continue
-        valid.append({name: typed_value(spec, fields.get(name, ""))
-                      for name, spec in columns.items()})
-    if unterminated is not None:
-        rejects.append(unterminated)
-    return Expected(valid, rejects)
+__all__ = ["Expected", "assert_exact", "committed_outputs", "expected_outputs"]
 
 
 @dataclass
