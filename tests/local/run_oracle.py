@@ -45,7 +45,7 @@ def committed_outputs(report: RunReport) -> Committed:
     valid: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
     for part in parts:
-        valid.extend(pq.read_table(bucket / part["output_key"]).to_pylist())
+        valid.extend(pq.ParquetFile(bucket / part["output_key"]).read().to_pylist())
         if part["rejected_key"]:
             text = (bucket / part["rejected_key"]).read_text(encoding="utf-8")
             rejects.extend(json.loads(line) for line in text.splitlines() if line)
