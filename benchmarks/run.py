@@ -1,7 +1,8 @@
 """Measures the process step against raw pyarrow parsing and per-row jsonschema, the
-split planner's bytes read per chunk, and (optionally) `etlgen run` end to end. One command:
+split planner's bytes read and time on 1 GiB files (and 10 GiB with --plan-10gb), and
+(optionally) `etlgen run` end to end. One command:
 
-    python -m benchmarks.run [--size-mb 50] [--run-mb 500]
+    python -m benchmarks.run [--size-mb 50] [--run-mb 500] [--plan-10gb]
 
 The process step runs in a fresh interpreter: "cold" is the first call there including the
 handlers' imports (module init and warm-up), "warm" the best of the next calls (a Lambda
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.generate import generate  # noqa: E402
+from benchmarks.generate import generate, tiled  # noqa: E402
 
 DATA = ROOT / "benchmarks" / ".data"
 SCHEMA_FILE = ROOT / "schemas" / "transactions.schema.json"
@@ -43,7 +44,8 @@ def environment(chunk_bytes: int) -> dict[str, str]:
     return {"PIPELINE_NAME": "bench", "CHUNK_SIZE_MB": "64", "CHUNK_SIZE_BYTES": str(chunk_bytes),
             "MAX_CHUNKS": "2000", "CSV_DELIMITER": ",", "CSV_ENCODING": "utf-8",
             "INCOMING_PREFIX": "incoming/", "PROCESSED_PREFIX": "processed/",
-            "REJECTED_PREFIX": "rejected/", "OUTPUT_FORMAT": "parquet",
+            "REJECTED_PREFIX": "rejected/", "STAGING_PREFIX": "staging/",
+            "OUTPUT_FORMAT": "parquet",
             "MAX_REJECT_RATE": "1", "STATUS_TTL_DAYS": "1", "METRICS_NAMESPACE": "bench",
             "SCHEMA_FILE": str(SCHEMA_FILE)}
 
@@ -164,31 +166,40 @@ def measure_jsonschema(data: bytes, header: list[str]) -> float:
     return len(data) / (time.perf_counter() - started) / MB
 
 
-def measure_split(sample: bytes, total: int, chunk_size: int) -> dict:
-    """Plan a synthetic object of `total` bytes that repeats `sample` (never written to disk)."""
+def measure_plan(path: Path, chunk_size: int, max_chunks: int = 1000) -> dict:
+    """Plan a file on disk with ranged reads, as the split function reads S3 (the pipeline's
+    default max_chunks, 1000)."""
     from handlers.chunk_plan import plan_chunks
 
-    header_end = sample.index(b"\n") + 1
-    body = sample[header_end:sample.rindex(b"\nTX") + 1]
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        header_end = handle.readline().__len__()
 
-    def read(start: int, end: int) -> bytes:
-        out = bytearray()
-        position = start
-        while position < end:
-            if position < header_end:
-                piece = sample[position:min(end, header_end)]
-            else:
-                offset = (position - header_end) % len(body)
-                piece = body[offset:offset + (end - position)]
-            out += piece
-            position += len(piece)
-        return bytes(out)
+        def read(start: int, end: int) -> bytes:
+            handle.seek(start)
+            return handle.read(end - start)
 
-    started = time.perf_counter()
-    plan = plan_chunks(read, header_end, total, chunk_size, 2000, ",")
-    return {"chunks": len(plan.ranges), "bytes_read": plan.bytes_read, "exact": plan.exact,
-            "per_chunk_kib": plan.bytes_read / len(plan.ranges) / 1024,
-            "seconds": time.perf_counter() - started, "assumed_cuts": plan.assumed_cuts}
+        started = time.perf_counter()
+        plan = plan_chunks(read, header_end, size, chunk_size, max_chunks, ",")
+        seconds = time.perf_counter() - started
+    return {"size": size, "chunks": len(plan.ranges), "bytes_read": plan.bytes_read,
+            "requests": plan.requests, "per_chunk_kib": plan.bytes_read / len(plan.ranges) / 1024,
+            "seconds": seconds, "read_back": plan.proven_by_reading_back}
+
+
+def plan_files(gigabytes: list[int]) -> list[tuple[str, Path]]:
+    """(description, path) of the files the split plan is measured on (generated once)."""
+    quoted = generate(DATA / "block-quoted-8mb.csv", 8)
+    plain = generate(DATA / "block-unquoted-8mb.csv", 8, quoted=False)
+    files = []
+    for size in gigabytes:
+        files.append((f"{size} GiB transactions (quoted merchants)",
+                      tiled(DATA / f"plan-quoted-{size}gb.csv", size * 1024, quoted)))
+    files.append(("1 GiB without any quote (worst case: one pass)",
+                  tiled(DATA / "plan-unquoted-1gb.csv", 1024, plain)))
+    files.append(("1 GiB, a 4.5 MiB quoted note (lines, no quote) every 12.5 MiB",
+                  tiled(DATA / "plan-long-notes-1gb.csv", 1024, quoted, long_note_mb=4.5)))
+    return files
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-mb", type=float, default=0.0,
                         help="also time `etlgen run` on a generated file of this size (MiB)")
     parser.add_argument("--run-workers", type=int, default=2)
+    parser.add_argument("--plan-10gb", action="store_true",
+                        help="also plan a 10 GiB file (written once to benchmarks/.data)")
     parser.add_argument("--process-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.process_child:
@@ -233,11 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"per-row jsonschema ({cut / MIB:.1f} MiB slice): {schema_mbs:.2f} MB/s")
     print(f"ratios (warm process step): process / jsonschema = {process_mbs / schema_mbs:.0f}x, "
           f"raw parse / process = {raw_mbs / process_mbs:.2f}x")
-    for chunk_mb in (64, 8):
-        split = measure_split(data[: min(len(data), 8 * MIB)], 1 << 30, chunk_mb * MIB)
-        print(f"split plan of a 1 GiB object, {chunk_mb} MiB chunks: {split['chunks']} chunks, "
-              f"{split['bytes_read']} bytes read ({split['per_chunk_kib']:.1f} KiB per chunk), "
-              f"{'exact' if split['exact'] else 'fast'} plan, {split['seconds']:.2f} s")
+    for description, plan_path in plan_files([1, 10] if args.plan_10gb else [1]):
+        for chunk_mb in (64, 8):
+            split = measure_plan(plan_path, chunk_mb * MIB)
+            print(f"split plan, {description}, {chunk_mb} MiB chunks: {split['chunks']} chunks, "
+                  f"{split['bytes_read']:,} bytes read in {split['requests']} requests "
+                  f"({split['per_chunk_kib']:.1f} KiB per chunk, "
+                  f"{split['bytes_read'] / split['size']:.1%} of the file), "
+                  f"{split['read_back']} cuts proven by reading back, {split['seconds']:.2f} s")
     if args.run_mb > 0:
         run = measure_run(args.run_mb, args.run_workers)
         report = run["report"]

@@ -34,6 +34,7 @@ def function_environment(config: PipelineConfig) -> dict[str, str]:
         "INCOMING_PREFIX": config.input.prefix,
         "PROCESSED_PREFIX": config.output.processed_prefix,
         "REJECTED_PREFIX": config.output.rejected_prefix,
+        "STAGING_PREFIX": config.output.staging_prefix,
         "OUTPUT_FORMAT": config.output.format,
         "MAX_REJECT_RATE": repr(config.output.max_reject_rate),
         "STATUS_TTL_DAYS": str(config.retention.status_ttl_days),

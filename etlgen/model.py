@@ -27,6 +27,7 @@ class InputConfig:
 class OutputConfig:
     processed_prefix: str = "processed/"
     rejected_prefix: str = "rejected/"
+    staging_prefix: str = "staging/"
     format: OutputFormat = "parquet"
     max_reject_rate: float = 0.05
 
@@ -67,6 +68,7 @@ class RetentionConfig:
     noncurrent_version_days: int = 30
     incomplete_upload_days: int = 7
     status_ttl_days: int = 90
+    staging_days: int = 7
     log_retention_days: int = 30
 
 

@@ -6,10 +6,21 @@ hands rows with the wrong number of fields to the invalid-row handler, which ski
 notes their record number. Each parsed row and each skipped row is so tied to its offset and
 raw text. The two passes must agree (counts, and the skipped rows' text), else the fields of
 every record are counted from the bytes; if they still disagree the chunk fails loudly.
+
+Every byte reaches the table as it is: pyarrow drops a UTF-8 byte order mark at the start of
+each buffer it parses (never inside one, at any block size), so a buffer that starts with
+U+FEFF is parsed behind a blank line (not a row). Only the file's own first three bytes are a
+BOM, and those belong to the header, never to a chunk. UTF-8 text is decoded as plain UTF-8
+(never `utf-8-sig`, which would drop a leading U+FEFF of a record as well).
+
+A quoted field still open at the end of the file (an unterminated quote) makes its record
+one rejected row that runs to the end of the file; the records before it are parsed as usual.
+Offsets in messages are offsets in the source object (`base_offset` is where `data` starts).
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 
@@ -21,6 +32,7 @@ from handlers import csv_scan
 from handlers.errors import ChunkPlanError, EncodingError
 
 BLOCK_SIZE = 4 * 1024 * 1024
+UTF8_BOM = b"\xef\xbb\xbf"
 _QUOTE_BYTE = re.compile(b'"')
 _CR_BYTE = re.compile(b"\r")
 Data = bytes | memoryview
@@ -38,10 +50,25 @@ class ParsedChunk:
     ragged_starts: np.ndarray  # rows with the wrong number of fields
     ragged_stops: np.ndarray
     ragged_fields: np.ndarray
+    open_record: OpenRecord | None = None  # the last record, when its quote never closes
 
     @property
     def rows_in(self) -> int:
-        return self.table.num_rows + int(self.ragged_starts.size)
+        return self.table.num_rows + int(self.ragged_starts.size) + (
+            1 if self.open_record is not None else 0)
+
+
+@dataclass(frozen=True)
+class OpenRecord:
+    """A record whose quoted field is never closed: it runs to the end of the file."""
+
+    start: int  # in the chunk
+    stop: int  # end of the data, without one final line break
+    quote: int  # where the quoted field opens, in the chunk
+
+    def message(self, base_offset: int) -> str:
+        return (f"the quoted field opened at byte {base_offset + self.quote} is never closed "
+                "(an unterminated quote): the row runs to the end of the file")
 
 
 @dataclass
@@ -59,21 +86,28 @@ class _Records:
     stops: np.ndarray
     toggles: np.ndarray
     multiline: bool  # a quoted value holds a line break
+    open_record: OpenRecord | None = None
 
 
 def parse_chunk(data: Data, header: list[str], delimiter: str, encoding: str = "utf-8",
                 *, base_offset: int = 0, label: str = "chunk",
                 at_end_of_file: bool = True) -> ParsedChunk:
-    """Parse `data` (whole records, no header line); offsets in messages add `base_offset`."""
+    """Parse `data` (whole records, no header line); `base_offset` is the source offset of
+    `data[0]`, so messages name bytes of the source object."""
+    encoding = text_encoding(encoding)
     arr = csv_scan.as_array(data)
     delim = ord(delimiter)
     records = _scan_records(arr, data, delim, base_offset, label, at_end_of_file)
+    open_record = records.open_record
+    if open_record is not None:  # parse what comes before it
+        data, arr = data[:open_record.start], arr[:open_record.start]
+        records = _scan_records(arr, data, delim, base_offset, label, at_end_of_file)
     starts, stops = records.starts, records.stops
     if starts.size == 0:
         empty = np.empty(0, np.int64)
         return ParsedChunk(table=pa.table({name: pa.array([], pa.string()) for name in header}),
                            row_starts=empty, row_stops=empty, ragged_starts=empty,
-                           ragged_stops=empty, ragged_fields=empty)
+                           ragged_stops=empty, ragged_fields=empty, open_record=open_record)
     table, skipped = _read_with_pyarrow(data, header, delimiter, encoding, base_offset, label,
                                         records.multiline)
     ragged, counts = _ragged_from_parser(data, starts, stops, skipped, encoding)
@@ -90,8 +124,14 @@ def parse_chunk(data: Data, header: list[str], delimiter: str, encoding: str = "
         table=table,
         row_starts=starts[~ragged], row_stops=stops[~ragged],
         ragged_starts=starts[ragged], ragged_stops=stops[ragged],
-        ragged_fields=counts[ragged],
+        ragged_fields=counts[ragged], open_record=open_record,
     )
+
+
+def text_encoding(encoding: str) -> str:
+    """The codec for the data: UTF-8 with or without a BOM is plain UTF-8 past the header."""
+    name = codecs.lookup(encoding).name
+    return "utf-8" if name in ("utf-8", "utf-8-sig") else name
 
 
 def _ragged_from_parser(data: Data, starts: np.ndarray, stops: np.ndarray, skipped: _Skipped,
@@ -125,14 +165,17 @@ def _scan_records(arr: np.ndarray, data: Data, delim: int, base_offset: int, lab
     empty = np.empty(0, np.int64)
     quotes = found.get(csv_scan.QUOTE, empty)
     toggles = csv_scan.quote_toggles(arr, delim, quotes=quotes) if quotes.size else empty
-    if csv_scan.ends_in_quote(toggles):
-        opened = base_offset + int(toggles[-1])
-        where = "the end of the file" if at_end_of_file else "the end of the chunk"
-        raise ChunkPlanError(
-            f"{label}: the quoted field opened at byte {opened} is still open at {where} "
-            "(an unterminated quote, or a chunk cut inside a quoted value)")
     lf, cr = found[csv_scan.LF], found.get(csv_scan.CR, empty)
     ends = csv_scan.terminators(arr, toggles, lf, cr)
+    if csv_scan.ends_in_quote(toggles):
+        quote = int(toggles[-1])
+        if not at_end_of_file:
+            raise ChunkPlanError(
+                f"{label}: the chunk ends inside the quoted field opened at byte "
+                f"{base_offset + quote}, so it was not cut on a record boundary")
+        start = int(ends[-1]) + 1 if ends.size else 0
+        return _Records(starts=empty, stops=empty, toggles=empty, multiline=False,
+                        open_record=OpenRecord(start, _without_line_break(data), quote))
     # without CR every LF ends a record unless it is quoted
     multiline = bool(toggles.size) and (
         (ends.size != lf.size if not cr.size else
@@ -142,12 +185,27 @@ def _scan_records(arr: np.ndarray, data: Data, delim: int, base_offset: int, lab
     return _Records(starts=starts, stops=stops, toggles=toggles, multiline=multiline)
 
 
+def _without_line_break(data: Data) -> int:
+    """Length of `data` without one final LF, CR or CRLF."""
+    stop = len(data)
+    if stop and data[stop - 1] == csv_scan.LF:
+        stop -= 1
+        if stop and data[stop - 1] == csv_scan.CR:
+            stop -= 1
+    elif stop and data[stop - 1] == csv_scan.CR:
+        stop -= 1
+    return stop
+
+
 def _read_with_pyarrow(data: Data, header: list[str], delimiter: str, encoding: str,
                        base_offset: int, label: str,
                        multiline: bool = True) -> tuple[pa.Table, _Skipped]:
     """One thread: the caller runs chunks (or pieces of one) side by side when that helps,
     and the skipped rows' record numbers are only known to a single-threaded parse."""
     skipped = _Skipped([], [], [])
+    source = data
+    if bytes(data[:3]) == UTF8_BOM:  # pyarrow would drop it; record numbers stay the same
+        data = b"\n" + bytes(data)
 
     def skip(row: pv.InvalidRow) -> str:
         skipped.numbers.append(row.number if row.number is not None and row.number >= 0
@@ -180,13 +238,13 @@ def _read_with_pyarrow(data: Data, header: list[str], delimiter: str, encoding: 
         except pa.ArrowInvalid as error:
             text = str(error)
             if "UTF8" in text or "utf8" in text.lower():
-                raise _encoding_error(data, encoding, base_offset, label) from None
+                raise _encoding_error(source, encoding, base_offset, label) from None
             if "straddl" in text and block < len(data) + 1:
                 block = max(block * 4, len(data) + 1)
                 continue
             raise
         except UnicodeDecodeError:
-            raise _encoding_error(data, encoding, base_offset, label) from None
+            raise _encoding_error(source, encoding, base_offset, label) from None
 
 
 def _encoding_error(data: Data, encoding: str, base_offset: int, label: str) -> EncodingError:
@@ -194,13 +252,12 @@ def _encoding_error(data: Data, encoding: str, base_offset: int, label: str) -> 
     try:
         data.decode(encoding)
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
         return EncodingError(
-            f"{label}: byte {base_offset + error.start} is not valid {encoding} "
-            f"(line {line} of the chunk): {error.reason}")
+            f"{label}: byte {base_offset + error.start} is not valid {encoding}: "
+            f"{error.reason}")
     return EncodingError(f"{label}: the text is not valid {encoding}")
 
 
 def raw_text(data: Data, start: int, stop: int, encoding: str) -> str:
     """A record's text, unchanged (bytes that do not decode are shown as \\xNN)."""
-    return bytes(data[start:stop]).decode(encoding, errors="backslashreplace")
+    return bytes(data[start:stop]).decode(text_encoding(encoding), errors="backslashreplace")

@@ -48,11 +48,25 @@ class RejectRateExceeded(PermanentError):
 
 
 class ChunkPlanError(PermanentError):
-    """The file cannot be cut into chunks (for example an unterminated quoted field)."""
+    """A chunk does not start or end on a record boundary (the plan is exact, so this is a
+    bug or a changed object, never a property of a valid file)."""
+
+
+class IdentityChanged(PermanentError):
+    """The code or configuration changed between the steps of one run."""
+
+
+class StagedPartMissing(PermanentError):
+    """A chunk's staged output is gone before it was published (expired): run again."""
+
+
+class PublishConflict(PipelineError):
+    """Another run changed the file's output prefixes while this one published (retried)."""
 
 
 PERMANENT_ERRORS: tuple[str, ...] = tuple(
     cls.__name__
     for cls in (EmptyFile, NoDataRows, BinaryFile, EncodingError, HeaderMismatch,
-                SourceChanged, CountMismatch, RejectRateExceeded, ChunkPlanError)
+                SourceChanged, CountMismatch, RejectRateExceeded, ChunkPlanError,
+                IdentityChanged, StagedPartMissing)
 )

@@ -1,8 +1,12 @@
-"""Step 4: check every chunk's counts, write the manifest (the commit point), close the file.
+"""Step 4: check every chunk's counts, publish the staged parts, write the manifest (the
+commit point), close the file.
 
-The file is COMPLETED only when all planned chunks SUCCEEDED, their ranges tile the data,
-rows_in = rows_valid + rows_rejected holds per chunk and in total, and the reject rate is
-within MAX_REJECT_RATE; otherwise it is recorded FAILED and a permanent error is raised.
+The file is COMPLETED only when all planned chunks SUCCEEDED under this run's identity,
+their ranges tile the data, rows_in = rows_valid + rows_rejected holds per chunk and in
+total, and the reject rate is within MAX_REJECT_RATE; otherwise it is recorded FAILED, a
+permanent error is raised and nothing is published. Publishing (`handlers.publish`) leaves
+the file's output prefixes holding exactly the new parts; the manifest is written last and
+records the run identity. A retry after the commit publishes nothing again.
 """
 
 from __future__ import annotations
@@ -12,14 +16,16 @@ from typing import Any
 
 from handlers.deps import Deps
 from handlers.errors import CountMismatch, RejectRateExceeded
+from handlers.identity import RunIdentity, run_identity
 from handlers.layout import OutputLayout
 from handlers.logs import log
+from handlers.publish import Part, check_published, part_of, publish, remove_staged
 from handlers.runtime import container_deps
-from handlers.schema_file import schema_sha256
 from handlers.status import COMPLETED, COUNT_FIELDS, FAILED, SUCCEEDED, utc_now_text
 
 
-def _checked_parts(file: dict, chunk_count: int, items: list[dict[str, Any]]) -> list[dict]:
+def _checked_parts(file: dict, chunk_count: int, items: list[dict[str, Any]],
+                   identity: RunIdentity) -> list[dict]:
     by_index = {int(item["index"]): item for item in items if "index" in item}
     problems = []
     parts = []
@@ -32,6 +38,9 @@ def _checked_parts(file: dict, chunk_count: int, items: list[dict[str, Any]]) ->
         if item.get("status") != SUCCEEDED:
             problems.append(f"chunk {index} is {item.get('status')}")
             continue
+        if item.get("identity") != identity.chunks:
+            problems.append(f"chunk {index} was processed under another identity")
+            continue
         rows_in, valid, rejected = (int(item.get(name, -1)) for name in COUNT_FIELDS)
         if rows_in != valid + rejected or min(rows_in, valid, rejected) < 0:
             problems.append(f"chunk {index}: rows_in {rows_in} != rows_valid {valid} + "
@@ -41,8 +50,8 @@ def _checked_parts(file: dict, chunk_count: int, items: list[dict[str, Any]]) ->
         position = int(item["end"])
         parts.append({"index": index, "start": int(item["start"]), "end": int(item["end"]),
                       "rows_in": rows_in, "rows_valid": valid, "rows_rejected": rejected,
-                      "output_key": item.get("output_key", ""),
-                      "rejected_key": item.get("rejected_key") or None})
+                      "staged_output_key": item.get("staged_output_key", ""),
+                      "staged_rejected_key": item.get("staged_rejected_key") or None})
     if not problems and chunk_count and position != int(file["size"]):
         problems.append(f"the chunks end at byte {position}, the file at {file['size']}")
     if problems:
@@ -55,9 +64,22 @@ def handle(event: dict, deps: Deps) -> dict:
     chunk_count = int(event["chunk_count"])
     file_id = file["file_id"]
     logger = log.bind(step="finalize", file_id=file_id)
+    identity = run_identity(deps.settings, deps.schema)
+    identity.check(file)
     layout = OutputLayout.of(deps.settings, file["key"], file.get("version_id") or None)
+    summary = {
+        "file_id": file_id, "bucket": file.get("bucket"), "key": file["key"],
+        "version_id": file.get("version_id"), "execution_id": event.get("execution_id", ""),
+        "chunk_count": chunk_count, "processed_prefix": layout.processed_prefix,
+        "rejected_prefix": layout.rejected_prefix,
+    }
+    items = deps.status.list_chunks(file_id)
+    current = deps.status.get_file(file_id) or {}
+    if current.get("status") == COMPLETED and current.get("identity") == identity.file:
+        return _already_committed(deps, layout, file, chunk_count, items, identity, summary,
+                                  current)
     try:
-        parts = _checked_parts(file, chunk_count, deps.status.list_chunks(file_id))
+        parts = _checked_parts(file, chunk_count, items, identity)
     except CountMismatch as error:
         deps.status.finish_file(file_id, FAILED, {"error_name": "CountMismatch",
                                                   "error_cause": str(error)[:4000]})
@@ -65,35 +87,35 @@ def handle(event: dict, deps: Deps) -> dict:
         raise
     totals = {name: sum(part[name] for part in parts) for name in COUNT_FIELDS}
     rate = totals["rows_rejected"] / totals["rows_in"] if totals["rows_in"] else 0.0
-    summary = {
-        "file_id": file_id, "bucket": file.get("bucket"), "key": file["key"],
-        "version_id": file.get("version_id"), "execution_id": event.get("execution_id", ""),
-        "chunk_count": chunk_count, **totals, "reject_rate": round(rate, 6),
-        "processed_prefix": layout.processed_prefix, "rejected_prefix": layout.rejected_prefix,
-    }
+    summary.update(totals, reject_rate=round(rate, 6))
     common = {"chunk_count": chunk_count, **totals}
     if rate > deps.settings.max_reject_rate:
+        staged = layout.staging_prefix + identity.short + "/rejected/"
         cause = (f"{file['key']}: {totals['rows_rejected']} of {totals['rows_in']} rows "
                  f"rejected ({rate:.2%}), more than output.max_reject_rate "
-                 f"{deps.settings.max_reject_rate:.2%}; rejected rows are under "
-                 f"{layout.rejected_prefix}")
+                 f"{deps.settings.max_reject_rate:.2%}; nothing was published, the rejected "
+                 f"rows are staged under {staged}")
         deps.status.finish_file(file_id, FAILED, {**common, "error_name": "RejectRateExceeded",
                                                   "error_cause": cause})
         summary.update(status=FAILED, manifest_key=None, error=cause)
         _announce(deps, summary)
         logger.error("reject rate exceeded", **totals, reject_rate=rate)
         raise RejectRateExceeded(cause)
+    published = _parts(layout, parts)
+    publish(deps.objects, layout, published)
     manifest = {
         "file_id": file_id,
         "source": {"bucket": file.get("bucket"), "key": file["key"],
                    "version_id": file.get("version_id"), "size": int(file["size"]),
                    "header": list(file.get("header", [])),
                    "data_offset": int(file["data_offset"])},
-        "schema_sha256": schema_sha256(deps.schema),
+        "identity": identity.describe(),
+        "schema_sha256": identity.parts["schema_sha256"],
         "output_format": deps.settings.output_format,
         "counts": totals,
         "chunk_count": chunk_count,
-        "parts": parts,
+        "parts": [_manifest_part(part, target) for part, target in
+                  zip(parts, published, strict=True)],
         "processed_prefix": layout.processed_prefix,
         "rejected_prefix": layout.rejected_prefix,
         "execution_id": event.get("execution_id", ""),
@@ -102,11 +124,45 @@ def handle(event: dict, deps: Deps) -> dict:
     deps.objects.put_bytes(layout.manifest_key,
                            json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"),
                            "application/json")
-    deps.status.finish_file(file_id, COMPLETED, {**common,
+    check_published(deps.objects, layout, published)
+    deps.status.finish_file(file_id, COMPLETED, {**common, "identity": identity.file,
                                                  "manifest_key": layout.manifest_key})
     summary.update(status=COMPLETED, manifest_key=layout.manifest_key)
     _announce(deps, summary)
+    remove_staged(deps.objects, published)
     logger.info("file completed", **totals, chunk_count=chunk_count)
+    return summary
+
+
+def _parts(layout: OutputLayout, parts: list[dict]) -> list[Part]:
+    return [part_of(layout, part["index"], part["staged_output_key"],
+                    part["staged_rejected_key"]) for part in parts]
+
+
+def _manifest_part(part: dict, published: Part) -> dict:
+    return {"index": part["index"], "start": part["start"], "end": part["end"],
+            "rows_in": part["rows_in"], "rows_valid": part["rows_valid"],
+            "rows_rejected": part["rows_rejected"], "output_key": published.output_key,
+            "rejected_key": published.rejected_key}
+
+
+def _already_committed(deps: Deps, layout: OutputLayout, file: dict, chunk_count: int,
+                       items: list[dict[str, Any]], identity: RunIdentity, summary: dict,
+                       current: dict) -> dict:
+    """A retry after the commit: the outputs stand; finish what the first attempt may not
+    have (the summary message, removing the staged parts)."""
+    totals = {name: int(current.get(name, 0)) for name in COUNT_FIELDS}
+    rate = totals["rows_rejected"] / totals["rows_in"] if totals["rows_in"] else 0.0
+    summary.update(totals, reject_rate=round(rate, 6), status=COMPLETED,
+                   manifest_key=layout.manifest_key)
+    _announce(deps, summary)
+    by_index = {int(item["index"]): item for item in items if "index" in item}
+    staged = [part_of(layout, index, str(item.get("staged_output_key", "")),
+                      item.get("staged_rejected_key") or None)
+              for index, item in by_index.items()
+              if index < chunk_count and item.get("identity") == identity.chunks]
+    remove_staged(deps.objects, [part for part in staged if part.staged_output_key])
+    log.bind(step="finalize", file_id=file["file_id"]).info("already committed", **totals)
     return summary
 
 

@@ -1,7 +1,10 @@
 """Where a source object's outputs go (docs/architecture.md, "Object layout in the bucket").
 
-Keys depend only on the source key, its version and the chunk index, so a retried chunk
-overwrites its own output instead of adding a second copy.
+The process step writes each chunk's parts under the staging prefix, named by the chunk
+identity, index and byte range, so a retried chunk overwrites its own staged parts and
+results of another configuration or plan never share a key. Finalize publishes them under
+the output prefixes as `part-<index>`: keys there depend only on the source key, its
+version and the chunk index.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ def stem_of(key: str, incoming_prefix: str) -> str:
 class OutputLayout:
     processed_prefix: str  # ends with "/"
     rejected_prefix: str
+    staging_prefix: str
     data_extension: str
 
     @classmethod
@@ -42,7 +46,19 @@ class OutputLayout:
         tail = f"{stem_of(key, settings.incoming_prefix)}/v={version_text(version_id)}/"
         return cls(processed_prefix=settings.processed_prefix + tail,
                    rejected_prefix=settings.rejected_prefix + tail,
+                   staging_prefix=settings.staging_prefix + tail,
                    data_extension="csv" if settings.output_format == "csv" else "parquet")
+
+    def _staged(self, identity: str, kind: str, index: int, start: int, end: int,
+                extension: str) -> str:
+        return (f"{self.staging_prefix}{identity}/{kind}/"
+                f"part-{index:06d}-{start}-{end}.{extension}")
+
+    def staged_output_key(self, identity: str, index: int, start: int, end: int) -> str:
+        return self._staged(identity, "processed", index, start, end, self.data_extension)
+
+    def staged_rejected_key(self, identity: str, index: int, start: int, end: int) -> str:
+        return self._staged(identity, "rejected", index, start, end, "jsonl")
 
     def output_key(self, index: int) -> str:
         return f"{self.processed_prefix}part-{index:06d}.{self.data_extension}"

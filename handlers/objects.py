@@ -1,10 +1,11 @@
 """Object storage back ends: S3 in Lambda, a folder laid out like the bucket locally.
 
-Both read byte ranges (`end` exclusive) of one object version and write whole objects.
-A read of a version that is gone raises `ObjectMissing`; the handlers turn that into the
-permanent `SourceChanged` error. In AWS the functions' roles have no `s3:ListBucket`, so S3
-answers 403 AccessDenied (not 404) for a deleted version: that raises `ObjectUnreadable`,
-a kind of `ObjectMissing`.
+Both read byte ranges (`end` exclusive) of one object version, write whole objects, copy
+one object to another key (S3 server-side; locally a hard link, so no bytes are copied) and
+delete one. A read of a version that is gone raises `ObjectMissing`; the handlers turn that
+into the permanent `SourceChanged` error. In AWS only finalize may list (its output prefixes),
+so S3 answers 403 AccessDenied (not 404) to the other functions for a deleted version: that
+raises `ObjectUnreadable`, a kind of `ObjectMissing`.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ class ObjectStore(Protocol):
     def list_keys(self, prefix: str) -> list[str]: ...
 
     def exists(self, key: str) -> bool: ...
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        """Replace `target_key` with the current `source_key` (ObjectMissing if gone)."""
+
+    def delete(self, key: str) -> None: ...
 
 
 def _version_args(version_id: str | None) -> dict[str, str]:
@@ -122,6 +128,17 @@ class S3ObjectStore:
             return False
         return True
 
+    def copy(self, source_key: str, target_key: str) -> None:
+        """One CopyObject: parts are far below its 5 GB limit (a chunk is at most 512 MiB)."""
+        try:
+            self.client.copy_object(Bucket=self.bucket, Key=target_key,
+                                    CopySource={"Bucket": self.bucket, "Key": source_key})
+        except ClientError as error:
+            raise self._missing(error, source_key, None) from error
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
 
 class LocalObjectStore:
     """A folder standing in for the bucket: key `a/b.csv` is the file `<root>/a/b.csv`.
@@ -182,10 +199,11 @@ class LocalObjectStore:
 
     def list_keys(self, prefix: str) -> list[str]:
         root = self.root.resolve()
-        if not root.is_dir():
+        folder = root / prefix.rsplit("/", 1)[0] if "/" in prefix else root
+        if not folder.is_dir():
             return []
         keys = []
-        for path in root.rglob("*"):
+        for path in folder.rglob("*"):
             if path.is_file() and not path.name.startswith(".tmp-"):
                 key = path.relative_to(root).as_posix()
                 if key.startswith(prefix):
@@ -194,3 +212,25 @@ class LocalObjectStore:
 
     def exists(self, key: str) -> bool:
         return self.path_of(key).is_file()
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        """A hard link renamed over the target (atomic; the source stays until deleted)."""
+        source = self.path_of(source_key)
+        if not source.is_file():
+            raise ObjectMissing(f"{source} does not exist")
+        target = self.path_of(target_key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.parent / f".tmp-{os.getpid()}-{target.name}"
+        temporary.unlink(missing_ok=True)
+        try:
+            try:
+                os.link(source, temporary)
+            except OSError:
+                shutil.copyfile(source, temporary)
+            os.replace(temporary, target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+
+    def delete(self, key: str) -> None:
+        self.path_of(key).unlink(missing_ok=True)

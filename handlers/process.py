@@ -1,7 +1,10 @@
-"""Step 3 (one call per chunk): parse, validate, coerce, write valid and rejected rows.
+"""Step 3 (one call per chunk): parse, validate, coerce, stage valid and rejected rows.
 
-A chunk already SUCCEEDED over the same byte range is not redone: its recorded counts come
-back unchanged. Output keys are fixed per chunk, so a retry overwrites instead of adding.
+A chunk already SUCCEEDED over the same byte range under the same identity (code, schema,
+CSV dialect, output format: `handlers.identity`) is not redone while its staged parts are
+still there: its recorded counts come back unchanged. Anything else is new work. Parts are
+staged under keys fixed per identity, chunk and range, so a retry overwrites instead of
+adding; nothing is written under the output prefixes (finalize publishes at commit).
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ from handlers.chunk_outputs import ValidRowsFile, write_rejects
 from handlers.chunk_parse import parse_chunk, raw_text
 from handlers.deps import Deps
 from handlers.errors import CountMismatch, SourceChanged
+from handlers.identity import run_identity
 from handlers.layout import OutputLayout
 from handlers.logs import log
 from handlers.memory import tune_allocator
 from handlers.objects import ObjectMissing
 from handlers.row_validator import RowValidator, compiled_validator, warm_up
 from handlers.runtime import container_deps
-from handlers.status import COUNT_FIELDS
+from handlers.status import COMPLETED, COUNT_FIELDS
 
 tune_allocator()
 warm_up()
@@ -70,8 +74,9 @@ def process_bytes(data: bytes, start: int, header: list[str], validator: RowVali
     cuts = _piece_cuts(data, _piece_count(len(data)))
     if len(cuts) > 2:
         view = memoryview(data)
-        jobs = [_PIECE_POOL.submit(_piece, view[a:b], a, header, validator, delimiter=delimiter,
-                                   encoding=encoding, label=label, at_end_of_file=False)
+        jobs = [_PIECE_POOL.submit(_piece, view[a:b], a, start, header, validator,
+                                   delimiter=delimiter, encoding=encoding, label=label,
+                                   at_end_of_file=at_end_of_file and b == len(data))
                 for a, b in pairwise(cuts)]
         pieces: list[_Piece] | None = []
         try:
@@ -92,7 +97,7 @@ def process_bytes(data: bytes, start: int, header: list[str], validator: RowVali
             return _joined(pieces, start, validator, label, sink)
         if sink is not None:
             sink.restart()
-    whole = _piece(data, 0, header, validator, delimiter=delimiter, encoding=encoding,
+    whole = _piece(data, 0, start, header, validator, delimiter=delimiter, encoding=encoding,
                    label=label, at_end_of_file=at_end_of_file, parallel=True)
     _deliver(whole, sink)
     return _joined([whole], start, validator, label, sink)
@@ -119,12 +124,13 @@ class _Piece:
     rejects: list[tuple[int, dict[str, Any]]]  # (offset in the chunk, reject)
 
 
-def _piece(data: bytes | memoryview, offset: int, header: list[str], validator: RowValidator,
-           *, delimiter: str, encoding: str, label: str, at_end_of_file: bool,
-           parallel: bool = False) -> _Piece:
-    """One run of whole records; `offset` is where it sits in the chunk."""
-    parsed = parse_chunk(data, header, delimiter, encoding, base_offset=offset, label=label,
-                         at_end_of_file=at_end_of_file)
+def _piece(data: bytes | memoryview, offset: int, start: int, header: list[str],
+           validator: RowValidator, *, delimiter: str, encoding: str, label: str,
+           at_end_of_file: bool, parallel: bool = False) -> _Piece:
+    """One run of whole records; `offset` is where it sits in the chunk, `start` where the
+    chunk sits in the source object (messages name source offsets)."""
+    parsed = parse_chunk(data, header, delimiter, encoding, base_offset=start + offset,
+                         label=label, at_end_of_file=at_end_of_file)
     verdict = validator.validate(parsed.table, parallel=parallel)
     rejects: list[tuple[int, dict[str, Any]]] = []
     expected = len(header)
@@ -135,6 +141,11 @@ def _piece(data: bytes | memoryview, offset: int, header: list[str], validator: 
             "errors": [{"field": None,
                         "message": f"row has {fields} field{'s' if fields != 1 else ''}, "
                                    f"expected {expected}"}]}))
+    unclosed = parsed.open_record
+    if unclosed is not None:
+        rejects.append((offset + unclosed.start, {
+            "raw": raw_text(data, unclosed.start, unclosed.stop, encoding),
+            "errors": [{"field": None, "message": unclosed.message(start + offset)}]}))
     for row, errors in verdict.reasons(parsed.table):
         begin, stop = int(parsed.row_starts[row]), int(parsed.row_stops[row])
         rejects.append((offset + begin, {"raw": raw_text(data, begin, stop, encoding),
@@ -189,25 +200,34 @@ def handle(event: dict, deps: Deps) -> dict:
     key, version_id = file["key"], file.get("version_id") or None
     file_id = file["file_id"]
     logger = log.bind(step="process", file_id=file_id, chunk=index)
-    item, started = deps.status.start_chunk(file_id, index, start, end)
+    identity = run_identity(deps.settings, deps.schema)
+    identity.check(file)
+    item, started = deps.status.start_chunk(file_id, index, start, end, identity.chunks)
+    if not started and not _staged_parts_exist(deps, item) and \
+            not _committed(deps, file_id, identity.file):
+        logger.info("chunk succeeded before but its staged parts are gone: redoing it")
+        item, started = deps.status.start_chunk(file_id, index, start, end, identity.chunks,
+                                                redo=True)
     if not started:
         logger.info("chunk already succeeded: nothing to do", **_counts(item, index))
         return _counts(item, index)
     try:
         layout = OutputLayout.of(deps.settings, key, version_id)
+        staged_output = layout.staged_output_key(identity.short, index, start, end)
         validator = compiled_validator(deps.schema)
         with ValidRowsFile(layout.data_extension, validator.output_schema,
                            validator.dictionary_columns) as valid_rows:
             result = _run(deps, file, index, start, end, validator, valid_rows)
-            valid_rows.upload(deps.objects, layout.output_key(index))
-        rejected_key = ""
+            valid_rows.upload(deps.objects, staged_output)
+        staged_rejected = ""
         if result.rejects:
-            rejected_key = layout.rejected_key(index)
-            write_rejects(deps.objects, rejected_key, result.rejects)
+            staged_rejected = layout.staged_rejected_key(identity.short, index, start, end)
+            write_rejects(deps.objects, staged_rejected, result.rejects)
         counts = {"rows_in": result.rows_in, "rows_valid": result.rows_valid,
                   "rows_rejected": result.rows_rejected}
-        item, changed = deps.status.complete_chunk(file_id, index, start, end, {
-            **counts, "output_key": layout.output_key(index), "rejected_key": rejected_key})
+        item, changed = deps.status.complete_chunk(file_id, index, start, end, identity.chunks, {
+            **counts, "staged_output_key": staged_output,
+            "staged_rejected_key": staged_rejected})
     except Exception as error:
         deps.status.fail_chunk(file_id, index, type(error).__name__, str(error))
         raise
@@ -216,6 +236,20 @@ def handle(event: dict, deps: Deps) -> dict:
                                  "RowsRejected": counts["rows_rejected"]})
     logger.info("chunk processed", bytes=end - start, recorded=changed, **_counts(item, index))
     return _counts(item, index)
+
+
+def _committed(deps: Deps, file_id: str, identity: str) -> bool:
+    """The file is committed under this identity: its chunks' parts are published (and
+    their staged copies removed), so a late call has nothing to redo."""
+    item = deps.status.get_file(file_id) or {}
+    return item.get("status") == COMPLETED and item.get("identity") == identity
+
+
+def _staged_parts_exist(deps: Deps, item: dict[str, Any]) -> bool:
+    keys = [item.get("staged_output_key"), item.get("staged_rejected_key")]
+    if not keys[0]:
+        return False
+    return all(deps.objects.exists(key) for key in keys if key)
 
 
 def _run(deps: Deps, file: dict, index: int, start: int, end: int, validator: RowValidator,

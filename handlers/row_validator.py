@@ -293,9 +293,13 @@ class ColumnRule:
             allowed = {to_decimal(m) for m in members}
             yield _python_bad(values, checked, lambda t: Decimal(t) not in allowed), \
                 self._enum_message()
+        if self.output_type == pa.float64():
+            yield checked & ~np.isfinite(floats), \
+                lambda t: f"{show(t)} is beyond the range of a 64-bit float"
         if isinstance(self.output_type, pa.Decimal128Type) and self.output_type.precision == 38:
-            limit = 10.0 ** (38 - self.output_type.scale)
-            yield checked & (np.abs(floats) >= limit * (1 - 1e-12)), \
+            limit = Decimal(10) ** (38 - self.output_type.scale)
+            near = checked & (np.abs(floats) >= float(limit) * (1 - 1e-12))
+            yield _python_bad(values, near, lambda t: Decimal(t).copy_abs() >= limit), \
                 lambda t: f"{show(t)} does not fit a decimal(38, {self.output_type.scale})"
 
     def _check_boolean(self, values: pa.ChunkedArray, present: np.ndarray,
@@ -329,11 +333,13 @@ class ColumnRule:
 
 
 def _to_number_column(texts: pa.ChunkedArray, output_type: pa.DataType) -> pa.Array:
-    """Arrow refuses exponents it cannot fit a decimal's precision (`0e40`): those few
-    valid values are converted exactly in Python."""
+    """Arrow refuses exponents it cannot fit a decimal's precision (`0e40`) and texts of
+    more than 38 digits (`1.000...0`), and crashes on some huge exponents: those few valid
+    values are converted exactly in Python (they fit the column, or they would not be valid)."""
     if not isinstance(output_type, pa.Decimal128Type):
         return pc.cast(texts, output_type)
-    exponent = _matches(texts, "[eE]")
+    exponent = _matches(texts, "[eE]") | \
+        (np.asarray(pc.fill_null(pc.utf8_length(texts), 0).to_numpy()) > 38)
     if not exponent.any():
         return pc.cast(texts, output_type)
     mask = pa.array(exponent)

@@ -35,6 +35,7 @@ SETTING_SOURCES = {
     "INCOMING_PREFIX": "input.prefix in pipeline.yaml",
     "PROCESSED_PREFIX": "output.processed_prefix in pipeline.yaml",
     "REJECTED_PREFIX": "output.rejected_prefix in pipeline.yaml",
+    "STAGING_PREFIX": "output.staging_prefix in pipeline.yaml",
     "OUTPUT_FORMAT": "output.format in pipeline.yaml",
     "MAX_REJECT_RATE": "output.max_reject_rate in pipeline.yaml",
     "STATUS_TTL_DAYS": "retention.status_ttl_days in pipeline.yaml",
@@ -59,6 +60,7 @@ class Settings:
     incoming_prefix: str
     processed_prefix: str
     rejected_prefix: str
+    staging_prefix: str
     output_format: str
     max_reject_rate: float
     status_ttl_days: int
@@ -105,6 +107,7 @@ class Settings:
             incoming_prefix=reader.text("INCOMING_PREFIX", allow_empty=True),
             processed_prefix=reader.prefix("PROCESSED_PREFIX"),
             rejected_prefix=reader.prefix("REJECTED_PREFIX"),
+            staging_prefix=reader.prefix("STAGING_PREFIX"),
             output_format=reader.choice("OUTPUT_FORMAT", OUTPUT_FORMATS),
             max_reject_rate=reader.rate("MAX_REJECT_RATE"),
             status_ttl_days=reader.integer("STATUS_TTL_DAYS", minimum=1),

@@ -32,22 +32,25 @@ def handle(event: dict, deps: Deps) -> dict:
                     configured_chunk_size=settings.chunk_size_bytes,
                     chunk_size=plan.chunk_size, max_chunks=settings.max_chunks)
     logger.info("chunks planned", chunk_count=len(plan.ranges), chunk_size=plan.chunk_size,
-                plan="exact" if plan.exact else "fast", bytes_read=plan.bytes_read,
-                assumed_cuts=plan.assumed_cuts)
+                bytes_read=plan.bytes_read, requests=plan.requests,
+                proven_by_window=plan.proven_by_window,
+                proven_by_reading_back=plan.proven_by_reading_back)
     result = plan.as_result()
-    _check_process_can_take(result, int(file["size"]), settings)
+    _check_process_can_take(plan.chunk_size, int(file["size"]), settings)
     return result
 
 
-def _check_process_can_take(result: dict, size: int, settings: Settings) -> None:
+def _check_process_can_take(chunk_size: int, size: int, settings: Settings) -> None:
     """A file larger than chunk_size_mb x max_chunks gets larger chunks: refuse, at plan
-    time and for good, chunks the process function has no memory or /tmp for."""
+    time and for good, a chunk size the process function has no memory or /tmp for.
+
+    Only the planned size counts: a chunk that grew past it to hold one long record is
+    the process step's to handle."""
     limit = settings.largest_chunk_bytes()
-    largest = max((c["end"] - c["start"] for c in result["chunks"]), default=0)
-    if limit is None or largest <= limit[0]:
+    if limit is None or chunk_size <= limit[0]:
         return
     raise ChunkPlanError(
-        f"a file of {size / MIB:,.0f} MiB needs chunks of up to {largest / MIB:,.1f} MiB "
+        f"a file of {size / MIB:,.0f} MiB needs chunks of {chunk_size / MIB:,.1f} MiB "
         f"to stay within processing.max_chunks {settings.max_chunks}, more than the "
         f"{limit[0] / MIB:,.0f} MiB that {limit[1]} allows: raise functions.memory_mb or "
         "processing.max_chunks, or split the file")

@@ -1,10 +1,13 @@
 """The status table: one item per file and one per chunk, in DynamoDB or in SQLite.
 
 Both stores keep the same items (see docs/architecture.md, "Status table") and share the
-conditional rules, so a retried Lambda or a duplicate execution never counts rows twice:
-- a file version already COMPLETED is never restarted;
-- a chunk already SUCCEEDED over the same byte range is never restarted nor re-completed
-  (the caller gets the recorded counts back).
+conditional rules, so a retried Lambda or a duplicate execution never counts rows twice, and
+a change of configuration, schema or code is never mistaken for work already done (every
+rule compares the run identity, `handlers.identity`):
+- a file version already COMPLETED under the same identity is never restarted;
+- a chunk already SUCCEEDED over the same byte range under the same identity is never
+  restarted nor re-completed (the caller gets the recorded counts back), unless the caller
+  redoes it on purpose (its staged outputs are gone).
 """
 
 from __future__ import annotations
@@ -42,15 +45,16 @@ class StatusStore(Protocol):
     def get_file(self, file_id: str) -> dict[str, Any] | None: ...
 
     def start_file(self, file_id: str, attributes: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Mark RUNNING unless COMPLETED; returns (item, started)."""
+        """Mark RUNNING unless COMPLETED under `attributes["identity"]`; (item, started)."""
 
-    def start_chunk(self, file_id: str, index: int, start: int,
-                    end: int) -> tuple[dict[str, Any], bool]:
-        """Count an attempt unless SUCCEEDED over the same range; returns (item, started)."""
+    def start_chunk(self, file_id: str, index: int, start: int, end: int, identity: str, *,
+                    redo: bool = False) -> tuple[dict[str, Any], bool]:
+        """Count an attempt unless SUCCEEDED over the same range and identity (or `redo`);
+        returns (item, started)."""
 
-    def complete_chunk(self, file_id: str, index: int, start: int, end: int,
+    def complete_chunk(self, file_id: str, index: int, start: int, end: int, identity: str,
                        attributes: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Record SUCCEEDED with counts unless already SUCCEEDED; returns (item, changed)."""
+        """Record SUCCEEDED with counts unless already SUCCEEDED so; returns (item, changed)."""
 
     def fail_chunk(self, file_id: str, index: int, error_name: str, error_cause: str) -> None: ...
 
@@ -82,23 +86,31 @@ class Change:
     allows: Callable[[dict[str, Any] | None], bool] = lambda item: True
 
 
-def _not_completed(item: dict[str, Any] | None) -> bool:
-    return item is None or item.get("status") != COMPLETED
-
-
-def _same_range_done(start: int, end: int) -> Callable[[dict[str, Any] | None], bool]:
+def _not_completed_as(identity: str) -> Callable[[dict[str, Any] | None], bool]:
     def allows(item: dict[str, Any] | None) -> bool:
-        return not (item is not None and item.get("status") == SUCCEEDED
-                    and item.get("start") == start and item.get("end") == end)
+        return not (item is not None and item.get("status") == COMPLETED
+                    and item.get("identity") == identity)
     return allows
 
 
-def _chunk_condition(change: Change, start: int, end: int) -> Change:
+def _same_work_done(start: int, end: int,
+                    identity: str) -> Callable[[dict[str, Any] | None], bool]:
+    def allows(item: dict[str, Any] | None) -> bool:
+        return not (item is not None and item.get("status") == SUCCEEDED
+                    and item.get("start") == start and item.get("end") == end
+                    and item.get("identity") == identity)
+    return allows
+
+
+def _chunk_condition(change: Change, start: int, end: int, identity: str) -> Change:
     change.condition = ("attribute_not_exists(pk) OR #c_status <> :c_succeeded "
-                        "OR #c_start <> :c_start OR #c_end <> :c_end")
-    change.condition_names = {"#c_status": "status", "#c_start": "start", "#c_end": "end"}
-    change.condition_values = {":c_succeeded": SUCCEEDED, ":c_start": start, ":c_end": end}
-    change.allows = _same_range_done(start, end)
+                        "OR #c_start <> :c_start OR #c_end <> :c_end "
+                        "OR attribute_not_exists(#c_identity) OR #c_identity <> :c_identity")
+    change.condition_names = {"#c_status": "status", "#c_start": "start", "#c_end": "end",
+                              "#c_identity": "identity"}
+    change.condition_values = {":c_succeeded": SUCCEEDED, ":c_start": start, ":c_end": end,
+                               ":c_identity": identity}
+    change.allows = _same_work_done(start, end, identity)
     return change
 
 
@@ -117,30 +129,33 @@ class _StatusRules:
         raise NotImplementedError
 
     def start_file(self, file_id: str, attributes: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        identity = str(attributes.get("identity", ""))
         change = Change(
             set={**attributes, "status": RUNNING, "started_at": utc_now_text(), **self._stamp()},
             remove=("error_name", "error_cause", "manifest_key"),
-            condition="attribute_not_exists(pk) OR #f_status <> :f_completed",
-            condition_names={"#f_status": "status"},
-            condition_values={":f_completed": COMPLETED},
-            allows=_not_completed,
+            condition=("attribute_not_exists(pk) OR #f_status <> :f_completed "
+                       "OR attribute_not_exists(#f_identity) OR #f_identity <> :f_identity"),
+            condition_names={"#f_status": "status", "#f_identity": "identity"},
+            condition_values={":f_completed": COMPLETED, ":f_identity": identity},
+            allows=_not_completed_as(identity),
         )
         return self._apply({"pk": file_id, "sk": FILE_SK}, change)
 
-    def start_chunk(self, file_id: str, index: int, start: int,
-                    end: int) -> tuple[dict[str, Any], bool]:
+    def start_chunk(self, file_id: str, index: int, start: int, end: int, identity: str, *,
+                    redo: bool = False) -> tuple[dict[str, Any], bool]:
         change = Change(set={"status": RUNNING, "index": index, "start": start, "end": end,
-                             **self._stamp()},
+                             "identity": identity, **self._stamp()},
                         add={"attempts": 1}, remove=("error_name", "error_cause"))
-        return self._apply({"pk": file_id, "sk": chunk_sk(index)},
-                           _chunk_condition(change, start, end))
+        if not redo:
+            change = _chunk_condition(change, start, end, identity)
+        return self._apply({"pk": file_id, "sk": chunk_sk(index)}, change)
 
-    def complete_chunk(self, file_id: str, index: int, start: int, end: int,
+    def complete_chunk(self, file_id: str, index: int, start: int, end: int, identity: str,
                        attributes: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         change = Change(set={**attributes, "status": SUCCEEDED, "index": index, "start": start,
-                             "end": end, **self._stamp()})
+                             "end": end, "identity": identity, **self._stamp()})
         return self._apply({"pk": file_id, "sk": chunk_sk(index)},
-                           _chunk_condition(change, start, end))
+                           _chunk_condition(change, start, end, identity))
 
     def fail_chunk(self, file_id: str, index: int, error_name: str, error_cause: str) -> None:
         change = Change(

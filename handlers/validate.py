@@ -1,6 +1,9 @@
 """Step 1: is the new object a CSV whose header fits the schema? Records the file as RUNNING.
 
-A version already COMPLETED comes back with status COMPLETED and the workflow ends there.
+A version already COMPLETED under the same run identity (`handlers.identity`) comes back
+with status COMPLETED and the workflow ends there. One COMPLETED under another identity (the
+schema, the CSV settings, the output settings or the code changed since) is processed again
+and committed anew. The file dict carries the identity to the later steps.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from typing import Any
 from handlers.deps import Deps
 from handlers.errors import SourceChanged
 from handlers.file_head import inspect_head
+from handlers.identity import run_identity
 from handlers.layout import file_id as make_file_id
 from handlers.logs import log
 from handlers.objects import ObjectMissing
@@ -19,9 +23,11 @@ from handlers.status import COMPLETED
 
 
 def _file_dict(file_id: str, bucket: str, key: str, version_id: str | None, size: int,
-               header: list[str], data_offset: int, status: str) -> dict[str, Any]:
+               header: list[str], data_offset: int, status: str,
+               identity: str) -> dict[str, Any]:
     return {"file_id": file_id, "bucket": bucket, "key": key, "version_id": version_id,
-            "size": size, "header": header, "data_offset": data_offset, "status": status}
+            "size": size, "header": header, "data_offset": data_offset, "status": status,
+            "identity": identity}
 
 
 def handle(event: dict, deps: Deps) -> dict:
@@ -30,13 +36,17 @@ def handle(event: dict, deps: Deps) -> dict:
     version_id = source.get("version_id") or None
     file_id = make_file_id(key, version_id)
     logger = log.bind(step="validate", file_id=file_id)
+    identity = run_identity(deps.settings, deps.schema).file
 
     done = deps.status.get_file(file_id)
     if done is not None and done.get("status") == COMPLETED:
-        logger.info("already processed", status=COMPLETED)
-        return _file_dict(file_id, bucket, key, version_id, int(done.get("size", 0)),
-                          list(done.get("header", [])), int(done.get("data_offset", 0)),
-                          COMPLETED)
+        if done.get("identity") == identity:
+            logger.info("already processed", status=COMPLETED)
+            return _file_dict(file_id, bucket, key, version_id, int(done.get("size", 0)),
+                              list(done.get("header", [])), int(done.get("data_offset", 0)),
+                              COMPLETED, identity)
+        logger.info("processed before under another identity: processing again",
+                    previous_identity=done.get("identity"), identity=identity)
     try:
         info = deps.objects.head(key, version_id)
     except ObjectMissing as error:
@@ -59,13 +69,13 @@ def handle(event: dict, deps: Deps) -> dict:
     item, started = deps.status.start_file(file_id, {
         "bucket": bucket, "key": key, "version_id": version_id or "null", "size": info.size,
         "execution_id": event.get("execution_id", ""), "header": head.header,
-        "data_offset": head.data_offset,
+        "data_offset": head.data_offset, "identity": identity,
     })
     status = item["status"] if started else COMPLETED
     logger.info("header accepted", size=info.size, columns=len(head.header),
                 data_offset=head.data_offset, status=status)
     return _file_dict(file_id, bucket, key, version_id, info.size, head.header,
-                      head.data_offset, status)
+                      head.data_offset, status, identity)
 
 
 def lambda_handler(event: dict, context: Any) -> dict:

@@ -3,7 +3,12 @@
 Every field arrives as text; the empty text means "absent". The grammars below are anchored
 and ASCII-only on purpose (no locale digits, no surrounding spaces, no `1_000`):
 - integer: `[+-]?digits`, within the signed 64-bit range;
-- number: `[+-]?(digits[.digits*] | .digits)` with an optional exponent of at most 4 digits;
+- number: `[+-]?(digits[.digits*] | .digits)` with an optional exponent `[eE][+-]?digits` of
+  any length, so every JSON number is a number (`0e10000`, `1E-400`), plus three extras JSON
+  does not have and that are kept on purpose: a leading `+` (`+5`), a leading or trailing dot
+  (`.5`, `5.`) and leading zeros (`007`). The value is the exact decimal the text spells;
+  checks on it are exact for any exponent (a 64-bit float column refuses a value beyond the
+  float range instead of storing infinity);
 - boolean: `true` or `false`;
 - date: `YYYY-MM-DD`, a real calendar date, year 0001-9999;
 - date-time: RFC 3339 `YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM|-HH:MM)`, seconds 00-59,
@@ -14,12 +19,11 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from fractions import Fraction
 
 import numpy as np
 
 INTEGER_RE = r"^[+-]?[0-9]+$"
-NUMBER_RE = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?$"
+NUMBER_RE = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 DATE_RE = r"^(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})$"
 DATETIME_RE = (r"^(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})[Tt]"
                r"(?P<H>[0-9]{2}):(?P<M>[0-9]{2}):(?P<S>[0-9]{2})(?:\.(?P<f>[0-9]{1,6}))?"
@@ -54,10 +58,25 @@ def number_text(value: Decimal) -> str:
 
 
 def is_multiple(value: Decimal, divisor: Decimal) -> bool:
-    """Exact: 0.07 is a multiple of 0.01."""
-    if divisor == 0:
+    """Exact: 0.07 is a multiple of 0.01, and so is 1e999999999, without ever building
+    10**999999999. With value = m * 10**a and divisor = n * 10**b (m, n whole), value /
+    divisor = m / n * 10**(a - b): a large positive a - b only adds factors 2 and 5, which
+    stop mattering once there are more of them than n has; a large negative one makes the
+    quotient smaller than 1 (so not whole) once 10**(b - a) exceeds m."""
+    if divisor == 0 or not value.is_finite() or not divisor.is_finite():
         return False
-    return (Fraction(value) / Fraction(divisor)).denominator == 1
+    if value == 0:
+        return True
+    _, value_digits, value_exponent = value.as_tuple()
+    _, divisor_digits, divisor_exponent = divisor.as_tuple()
+    m = int("".join(map(str, value_digits)))
+    n = int("".join(map(str, divisor_digits)))
+    shift = int(value_exponent) - int(divisor_exponent)
+    if shift >= 0:
+        return m * 10 ** min(shift, n.bit_length()) % n == 0
+    if -shift > len(value_digits):
+        return False
+    return m % (n * 10 ** -shift) == 0
 
 
 def decimal_places(value: Decimal) -> int | None:

@@ -107,6 +107,13 @@ BROKEN: list[tuple[str, str, str, int]] = [
      "  rejected_prefix: out/bad/\n",
      "output.rejected_prefix: 'out/bad/' lies under output.processed_prefix 'out/': "
      "processed and rejected rows must stay apart", 5),
+    ("staging-under-processed", HEAD + "output:\n  staging_prefix: processed/tmp/\n",
+     "output.staging_prefix: 'processed/tmp/' lies under output.processed_prefix "
+     "'processed/' (the default): staged parts must stay apart from processed and rejected "
+     "rows", 4),
+    ("staging-under-incoming", HEAD + "output:\n  staging_prefix: incoming/stage/\n",
+     "output.staging_prefix: 'incoming/stage/' lies under input.prefix 'incoming/' (the "
+     "default): outputs written there would trigger the pipeline again", 4),
     ("incoming-under-rejected", HEAD + "input:\n  prefix: rejected/new/\n",
      "input.prefix: 'rejected/new/' lies under output.rejected_prefix 'rejected/' (the "
      "default): outputs written there would trigger the pipeline again", 4),

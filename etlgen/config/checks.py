@@ -58,13 +58,17 @@ def semantic_problems(document: YamlDocument, invalid: Iterable[Path]) -> list[P
 
 
 def _prefixes_do_not_overlap(values: _Values) -> list[Problem]:
-    """Outputs must never match the trigger's prefix, or every output restarts the pipeline."""
+    """Outputs must never match the trigger's prefix, or every output restarts the pipeline;
+    processed, rejected and staged objects must not share a prefix either (publishing
+    deletes whatever under a file's output prefixes it did not publish)."""
     incoming: Path = ("input", "prefix")
-    outputs: list[Path] = [("output", "processed_prefix"), ("output", "rejected_prefix")]
+    outputs: list[Path] = [("output", "processed_prefix"), ("output", "rejected_prefix"),
+                           ("output", "staging_prefix")]
     problems: list[Problem] = []
     if not all(values.usable(path) for path in [incoming, *outputs]):
         return problems
-    pairs = [(outputs[0], incoming), (outputs[1], incoming), (outputs[1], outputs[0])]
+    pairs = [(outputs[0], incoming), (outputs[1], incoming), (outputs[2], incoming),
+             (outputs[1], outputs[0]), (outputs[2], outputs[0]), (outputs[2], outputs[1])]
     for output, other in pairs:
         if not _overlap(values.get(output), values.get(other)):
             continue
@@ -78,10 +82,13 @@ def _prefixes_do_not_overlap(values: _Values) -> list[Problem]:
         else:
             relation = "contains"
         default = "" if values.given(against) else " (the default)"
-        reason = (
-            "outputs written there would trigger the pipeline again"
-            if other == incoming else "processed and rejected rows must stay apart"
-        )
+        if other == incoming:
+            reason = "outputs written there would trigger the pipeline again"
+        elif outputs[2] in (output, other):
+            reason = ("staged parts must stay apart from processed and rejected rows "
+                      "(publishing removes what it did not publish there)")
+        else:
+            reason = "processed and rejected rows must stay apart"
         problems.append(Problem(
             values.document.value_position(path), path,
             f"{mine!r} {relation} {dotted(against)} {theirs!r}{default}: {reason}",

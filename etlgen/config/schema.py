@@ -121,6 +121,10 @@ PIPELINE_SCHEMA: dict[str, Any] = {
                 "Key prefix of rejected rows (JSON lines); never under the input prefix",
                 "rejected/",
             ),
+            "staging_prefix": _prefix(
+                "Key prefix where chunk outputs wait until the file is committed; apart from "
+                "the other prefixes", "staging/",
+            ),
             "format": {
                 "description": "File format of valid rows",
                 "type": "string", "default": "parquet", "enum": ["parquet", "csv"],
@@ -192,6 +196,10 @@ PIPELINE_SCHEMA: dict[str, Any] = {
                 "Days before unfinished multipart uploads are aborted", 7, 1
             ),
             "status_ttl_days": _integer("Days before DynamoDB status items expire", 90, 1),
+            "staging_days": _integer(
+                "Days before staged chunk outputs of unfinished or failed runs are deleted",
+                7, 1,
+            ),
             "log_retention_days": {
                 "description": "Days CloudWatch keeps function and workflow logs",
                 "type": "integer", "default": 30, "enum": LOG_RETENTION_DAYS,

@@ -35,8 +35,8 @@ SMALL_FUNCTION_MEMORY_MB = 1024
 DESCRIPTIONS = {
     "validate": "Checks a CSV object's header against the row schema",
     "split": "Cuts a CSV object into byte-range chunks on record boundaries",
-    "process": "Validates one chunk's rows; writes valid and rejected rows",
-    "finalize": "Checks the counts, writes the manifest, marks the file completed",
+    "process": "Validates one chunk's rows; stages valid and rejected rows",
+    "finalize": "Checks the counts, publishes the parts, writes the manifest",
 }
 
 

@@ -37,6 +37,10 @@ LOG_DELIVERY_ACTIONS = [
     logs.DescribeLogGroups,
 ]
 READ_OBJECT = [s3.GetObject, s3.GetObjectVersion]
+# Publishing copies staged parts (GetObject on the source, PutObject on the target) and
+# removes what the new manifest does not list; a plain delete only adds a delete marker
+# (versions stay for `noncurrent_version_days`; deleting a version is denied to every role).
+DELETE_OBJECT = [s3.DeleteObject]
 # Large outputs go up as multipart uploads (authorized as PutObject); a failed one is aborted.
 WRITE_OBJECT = [s3.PutObject, s3.AbortMultipartUpload]
 
@@ -48,6 +52,8 @@ class FunctionAccess:
     read_prefixes: tuple[str, ...] = ()
     write_prefixes: tuple[str, ...] = ()
     multipart_writes: bool = False
+    delete_prefixes: tuple[str, ...] = ()
+    list_prefixes: tuple[str, ...] = ()  # s3:ListBucket, only for keys under these
     table_actions: tuple[aws.Action, ...] = ()
     sends_results: bool = False
 
@@ -55,11 +61,14 @@ class FunctionAccess:
 def function_access(config: PipelineConfig) -> dict[str, FunctionAccess]:
     """validate: heads and reads the source, records the file (a conditional update, then a
     read when the condition fails); split: reads byte ranges of the source and nothing
-    else; process: reads its range, uploads parts (multipart when large), records the
-    chunk; finalize: queries the chunk items, writes the manifest, records the file, sends
-    the summary. None of them lists the bucket."""
+    else; process: reads its range, stages its parts (multipart when large), heads the
+    staged parts of a chunk done before, records the chunk; finalize: queries the chunk
+    items, lists the file's output prefixes, deletes what it will not publish there, copies
+    the staged parts in, writes the manifest, records the file, sends the summary, deletes
+    the staged parts. Only finalize lists, and only under the output prefixes."""
     incoming = config.input.prefix
     processed, rejected = config.output.processed_prefix, config.output.rejected_prefix
+    staging = config.output.staging_prefix
     return {
         "validate": FunctionAccess(
             read_prefixes=(incoming,),
@@ -67,13 +76,16 @@ def function_access(config: PipelineConfig) -> dict[str, FunctionAccess]:
         ),
         "split": FunctionAccess(read_prefixes=(incoming,)),
         "process": FunctionAccess(
-            read_prefixes=(incoming,),
-            write_prefixes=(processed, rejected),
+            read_prefixes=(incoming, staging),
+            write_prefixes=(staging,),
             multipart_writes=True,
             table_actions=(dynamodb.GetItem, dynamodb.UpdateItem),
         ),
         "finalize": FunctionAccess(
-            write_prefixes=(processed,),
+            read_prefixes=(staging,),
+            write_prefixes=(processed, rejected),
+            delete_prefixes=(processed, rejected, staging),
+            list_prefixes=(processed, rejected),
             table_actions=(dynamodb.GetItem, dynamodb.Query, dynamodb.UpdateItem),
             sends_results=config.results_queue.enabled,
         ),
@@ -83,6 +95,12 @@ def function_access(config: PipelineConfig) -> dict[str, FunctionAccess]:
 def objects_under(prefix: str) -> object:
     """ARN pattern of every object under a key prefix of the data bucket."""
     return Sub(f"${{{names.DATA_BUCKET}.Arn}}/{names.iam_literal(prefix)}*")
+
+
+def _pattern_literal(prefix: str) -> str:
+    """A key prefix inside a StringLike value (not inside `Fn::Sub`): a literal `*` is the
+    policy variable `${*}` (prefixes cannot hold `?`, `$` or braces)."""
+    return prefix.replace("*", "${*}")
 
 
 def _allow(sid: str, actions: list[aws.Action], resources: list[object],
@@ -131,6 +149,16 @@ def function_statements(config: PipelineConfig, function: str) -> list[aws.State
         statements.append(_allow(
             "WriteObjects", WRITE_OBJECT if access.multipart_writes else [s3.PutObject],
             [objects_under(p) for p in access.write_prefixes],
+        ))
+    if access.delete_prefixes:
+        statements.append(_allow(
+            "DeleteObjects", DELETE_OBJECT, [objects_under(p) for p in access.delete_prefixes]
+        ))
+    if access.list_prefixes:
+        statements.append(_allow(
+            "ListOutputs", [s3.ListBucket], [GetAtt(names.DATA_BUCKET, "Arn")],
+            aws.Condition(aws.StringLike(
+                "s3:prefix", [f"{_pattern_literal(p)}*" for p in access.list_prefixes])),
         ))
     if access.table_actions:
         statements.append(_allow(

@@ -91,6 +91,15 @@ def _data_bucket(config: PipelineConfig) -> Bucket:
                     StorageClass="GLACIER", TransitionInDays=retention.glacier_after_days
                 )],
             ),
+            # Staged chunk outputs are deleted when their file is committed; those of failed
+            # or abandoned runs go after `staging_days`, their old versions a day later.
+            LifecycleRule(
+                Id="ExpireStaging",
+                Status="Enabled",
+                Prefix=config.output.staging_prefix,
+                ExpirationInDays=retention.staging_days,
+                NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=1),
+            ),
             LifecycleRule(
                 Id="AbortIncompleteUploads",
                 Status="Enabled",

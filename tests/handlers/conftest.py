@@ -37,6 +37,7 @@ def base_env(**overrides: str) -> dict[str, str]:
         "PIPELINE_NAME": "transactions", "CHUNK_SIZE_MB": "64", "MAX_CHUNKS": "2000",
         "CSV_DELIMITER": ",", "CSV_ENCODING": "utf-8", "INCOMING_PREFIX": "incoming/",
         "PROCESSED_PREFIX": "processed/", "REJECTED_PREFIX": "rejected/",
+        "STAGING_PREFIX": "staging/",
         "OUTPUT_FORMAT": "parquet", "MAX_REJECT_RATE": "0.5", "STATUS_TTL_DAYS": "90",
         "METRICS_NAMESPACE": "etlgen/transactions", "SCHEMA_FILE": SCHEMA_FILE,
         "BUCKET_NAME": BUCKET, "STATUS_TABLE": TABLE, "RESULTS_QUEUE_URL": "",

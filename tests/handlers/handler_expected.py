@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import sys
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tests.handlers.handler_oracle import Oracle, load_schema
+from tests.handlers.handler_oracle import Oracle, decimal_column_digits, load_schema
 from tests.handlers.handler_rows import HEADER, Row
 
 
@@ -28,6 +30,7 @@ def records_with_offsets(data: bytes, encoding: str = "utf-8") -> tuple[list[str
             yield line.decode(encoding)
 
     records: list[Row] = []
+    csv.field_size_limit(sys.maxsize)  # quoted values of several MiB are one field
     reader = csv.reader(feed(), strict=False)
     first_line = 0
     for fields in reader:
@@ -72,3 +75,55 @@ def split_expected(rows: list[Row], header: list[str] = HEADER,
         else:
             valid.append(typed(fields))
     return valid, rejects
+
+
+@dataclass
+class Expected:
+    valid: list[dict[str, Any]]  # typed, in file order
+    rejects: list[tuple[int, str]]  # (source offset, raw text)
+
+
+def typed_value(spec: dict[str, Any], text: str) -> Any:
+    """A valid cell as the Parquet output holds it (docs/architecture.md)."""
+    if text == "":
+        return None
+    kind = spec["type"]
+    if kind == "integer":
+        return int(text)
+    if kind == "boolean":
+        return text == "true"
+    if kind == "number":
+        digits = decimal_column_digits(spec)
+        if digits is None:
+            return float(Decimal(text))
+        return Decimal(text).quantize(Decimal(1).scaleb(-digits[1]))
+    if spec.get("format") == "date":
+        return dt.date.fromisoformat(text)
+    if spec.get("format") == "date-time":
+        raise NotImplementedError("the run oracle has no date-time conversion")
+    return text
+
+
+def expected_outputs(data: bytes, schema: dict[str, Any],
+                     unterminated: tuple[int, str] | None = None) -> Expected:
+    """`unterminated`: (offset, raw) of a last record whose quote never closes: rejected,
+    and the records before it are the rest of the file's."""
+    if unterminated is not None:
+        data = data[:unterminated[0]]
+    header, rows = records_with_offsets(data)
+    oracle = Oracle(schema)
+    columns = schema["properties"]
+    valid, rejects = [], []
+    for row in rows:
+        if len(row.fields) != len(header):
+            rejects.append((row.offset, row.raw))
+            continue
+        fields = dict(zip(header, row.fields, strict=True))
+        if oracle.failing_fields(fields):
+            rejects.append((row.offset, row.raw))
+            continue
+        valid.append({name: typed_value(spec, fields.get(name, ""))
+                      for name, spec in columns.items()})
+    if unterminated is not None:
+        rejects.append(unterminated)
+    return Expected(valid, rejects)

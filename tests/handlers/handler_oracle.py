@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from decimal import Decimal, localcontext
 from pathlib import Path
@@ -18,7 +19,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "transactions.schema.json"
 INTEGER = re.compile(r"^[+-]?[0-9]+$")
-NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?$")
+NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 DATETIME = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})"
                       r"(\.[0-9]{1,6})?([Zz]|[+-]([0-9]{2}):([0-9]{2}))$")
@@ -68,6 +69,14 @@ def decimal_schema(value: Any) -> Any:
     return value
 
 
+def base_type(spec: dict[str, Any]) -> Any:
+    """A column's type without "null" (`["number", "null"]` -> `"number"`)."""
+    kind = spec.get("type")
+    if isinstance(kind, list):
+        return next((k for k in kind if k != "null"), None)
+    return kind
+
+
 def instance(fields: dict[str, str], schema: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for name, text in fields.items():
@@ -90,6 +99,38 @@ def instance(fields: dict[str, str], schema: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def decimal_column_digits(spec: dict[str, Any]) -> tuple[int, int] | None:
+    """(precision, scale) of the decimal column a number is stored in (docs/architecture.md:
+    `multipleOf` 10^-k gives decimal128 with k places, bounds give the precision)."""
+    spec = decimal_schema(spec)
+    divisor = spec.get("multipleOf")
+    if base_type(spec) != "number" or divisor is None:
+        return None
+    exponent = Decimal(divisor).normalize().as_tuple()
+    if exponent.digits != (1,) or not -37 <= exponent.exponent <= 0:
+        return None
+    scale = -exponent.exponent
+    lows = [spec[k] for k in ("minimum", "exclusiveMinimum") if k in spec]
+    highs = [spec[k] for k in ("maximum", "exclusiveMaximum") if k in spec]
+    if not lows or not highs:
+        return 38, scale
+    largest = max(abs(Decimal(v)) for v in lows + highs)
+    digits = len(str(int(largest))) if largest >= 1 else 1
+    return max(scale + 1, min(38, digits + scale)), scale
+
+
+def beyond_the_column(spec: dict[str, Any], value: Any) -> bool:
+    """The documented extra rule: a number the output column cannot hold (beyond the 64-bit
+    float range, or too large for decimal(38, scale)) is rejected instead of changed."""
+    if base_type(spec) != "number" or not isinstance(value, Decimal):
+        return False
+    digits = decimal_column_digits(spec)
+    if digits is None:
+        return math.isinf(float(value))
+    precision, scale = digits
+    return precision == 38 and value.copy_abs() >= Decimal(10) ** (38 - scale)
+
+
 class Oracle:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = decimal_schema(schema)
@@ -98,11 +139,15 @@ class Oracle:
     def failing_fields(self, fields: dict[str, str]) -> set[str]:
         failing = set()
         with localcontext() as context:
-            # exact `multipleOf` for exponents up to 4 digits (1E200 % 0.01 needs 203 digits)
-            context.prec = 20_000
-            for error in self.validator.iter_errors(instance(fields, self.schema)):
+            # exact `multipleOf` for exponents up to 5 digits (1E200 % 0.01 needs 203 digits)
+            context.prec = 200_000
+            row = instance(fields, self.schema)
+            for error in self.validator.iter_errors(row):
                 if error.validator == "required":
                     failing.add(error.message.split("'")[1])
                 else:
                     failing.add(str(error.path[0]))
+            for name, value in row.items():
+                if beyond_the_column(self.schema["properties"].get(name, {}), value):
+                    failing.add(name)
         return failing

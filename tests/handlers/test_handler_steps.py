@@ -48,7 +48,7 @@ def test_undecodable_head_names_the_byte(pipeline: Pipeline) -> None:
 
 def test_undecodable_bytes_later_in_a_chunk() -> None:
     data = b"TX0000000001,AC00000001,2024-01-01,1.00,USD,Caf\xe9,dining\n"
-    with pytest.raises(EncodingError, match=r"byte 1047 is not valid utf-8 \(line 1 of"):
+    with pytest.raises(EncodingError, match=r"k chunk 0: byte 1047 is not valid utf-8: invalid"):
         parse_chunk(data, HEADER, ",", base_offset=1000, label="k chunk 0")
 
 
@@ -164,15 +164,13 @@ text_cells = st.text(alphabet='ab,"\r\n ', max_size=30)
 @settings(max_examples=300, deadline=None)
 @given(text=text_cells, block=st.sampled_from([64, 4 * 1024 * 1024]))
 def test_record_scan_agrees_with_pyarrow(text: str, block: int) -> None:
-    """Same records as pyarrow for any mix of quotes, delimiters, CR and LF."""
+    """Same records as pyarrow for any mix of quotes, delimiters, CR and LF (a quote still
+    open at the end makes the last record an open one, never an error)."""
     data = text.encode()
     original = chunk_parse.BLOCK_SIZE
     chunk_parse.BLOCK_SIZE = block
     try:
         parsed = parse_chunk(data, ["x", "y"], ",")
-    except Exception as error:  # only an unterminated quote may refuse the data
-        assert "still open" in str(error)
-        return
     finally:
         chunk_parse.BLOCK_SIZE = original
     arr = csv_scan.as_array(data)

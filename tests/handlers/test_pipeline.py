@@ -129,10 +129,15 @@ def test_all_invalid_file_fails_on_reject_rate(pipeline: Pipeline) -> None:
     outcome = pipeline.run(source, deps)
     assert isinstance(outcome.error, RejectRateExceeded)
     assert "20 of 20 rows rejected" in str(outcome.error)
-    assert_exact_outputs(pipeline, source, rows, deps)
     item = deps.status.get_file(outcome.file["file_id"])
     assert item["status"] == "FAILED" and item["rows_rejected"] == 20
-    assert not any(k.endswith("_manifest.json") for k in pipeline.keys("processed/"))
+    assert pipeline.keys("processed/") == pipeline.keys("rejected/") == []
+    staged = [k for k in pipeline.keys("staging/") if "/rejected/" in k]
+    assert f"the rejected rows are staged under {staged[0].rsplit('/', 1)[0]}/" in \
+        str(outcome.error)
+    lines = [json.loads(line) for key in staged for line in pipeline.body(key).splitlines()]
+    _, rejects = split_expected(rows)
+    assert [(r["offset"], r["raw"]) for r in lines] == rejects
 
 
 def test_all_invalid_file_completes_when_the_rate_allows(pipeline: Pipeline) -> None:

@@ -43,7 +43,7 @@ decimal_text = st.builds(
     st.sampled_from(["", "-", "+"]), digits(0, 8),
     st.one_of(st.just(""), st.builds(lambda d: "." + d, digits(0, 5))),
     st.one_of(st.just(""), st.builds(lambda s, d: f"e{s}{d}", st.sampled_from(["", "-", "+"]),
-                                     digits(1, 2))))
+                                     st.one_of(digits(1, 2), digits(3, 5)))))
 date_text = st.one_of(
     st.dates(min_value=dt.date(1, 1, 1)).map(lambda d: f"{d.year:04d}-{d.month:02d}-{d.day:02d}"),
     st.builds(lambda y, m, d: f"{y}-{m}-{d}", digits(1, 4), digits(1, 2), digits(1, 2)),
@@ -72,7 +72,8 @@ TRANSACTION_CELLS = {
     "transaction_date": mostly(good_date, date_text, st.just("")),
     "amount": mostly(good_amount, decimal_text, junk, st.just(""), st.sampled_from(
         ["0.07", "1000000", "1000000.00", "1000000.001", "-1000000.01", "1e6", "1.000",
-         "12.345", "0.1e-1", "1E-3", "-0", ".5", "5."])),
+         "12.345", "0.1e-1", "1E-3", "-0", ".5", "5.", "0e10000", "1e-10000", "5E+00002",
+         "1e99999", "0.00e-99999", "1" + "0" * 45 + "e-45"])),
     "currency": mostly(st.sampled_from(["USD", "EUR", "JPY"]),
                        st.sampled_from(["XYZ", "usd", "", "EUR "]), junk),
     "merchant": mostly(st.text(max_size=5), st.text(min_size=99, max_size=102),

@@ -20,6 +20,7 @@ from handlers.status import (
 from tests.handlers.conftest import create_status_table
 
 FILE = "incoming/a.csv#v1"
+ID = "identity-1"
 
 
 @pytest.fixture(params=["dynamodb-table", "dynamodb-client", "sqlite"])
@@ -38,15 +39,43 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StatusStor
 def test_file_item_lifecycle(store: StatusStore) -> None:
     item, started = store.start_file(FILE, {"bucket": "b", "key": "incoming/a.csv",
                                             "version_id": "v1", "size": 120,
-                                            "header": ["a", "b"], "execution_id": "e1"})
+                                            "header": ["a", "b"], "execution_id": "e1",
+                                            "identity": ID})
     assert started and item["status"] == "RUNNING" and item["header"] == ["a", "b"]
     assert item["expires_at"] == 1000 + 7 * 86400
     assert item["pk"] == FILE and item["sk"] == "FILE" and item["size"] == 120
     done = store.finish_file(FILE, "COMPLETED", {"rows_in": 3, "manifest_key": "m.json"})
     assert done["status"] == "COMPLETED" and done["rows_in"] == 3
-    again, started = store.start_file(FILE, {"execution_id": "e2"})
+    again, started = store.start_file(FILE, {"execution_id": "e2", "identity": ID})
     assert not started and again["status"] == "COMPLETED" and again["execution_id"] == "e1"
     assert store.get_file(FILE)["manifest_key"] == "m.json"
+
+
+def test_a_file_completed_under_another_identity_starts_again(store: StatusStore) -> None:
+    store.start_file(FILE, {"execution_id": "e1", "identity": ID})
+    store.finish_file(FILE, "COMPLETED", {"rows_in": 3, "manifest_key": "m.json"})
+    item, started = store.start_file(FILE, {"execution_id": "e2", "identity": "identity-2"})
+    assert started and item["status"] == "RUNNING" and item["identity"] == "identity-2"
+    assert "manifest_key" not in item
+    store.update_item({"pk": {"S": FILE}, "sk": {"S": "FILE"}}, "SET #s = :s",
+                      {"#s": "status"}, {":s": {"S": "COMPLETED"}})
+    _, started = store.start_file(FILE, {"execution_id": "e3", "identity": "identity-2"})
+    assert not started
+
+
+def test_a_chunk_done_under_another_identity_is_new_work(store: StatusStore) -> None:
+    store.start_chunk(FILE, 0, 0, 10, ID)
+    store.complete_chunk(FILE, 0, 0, 10, ID, {"rows_in": 1, "rows_valid": 1,
+                                              "rows_rejected": 0})
+    _, started = store.start_chunk(FILE, 0, 0, 10, ID)
+    assert not started
+    item, started = store.start_chunk(FILE, 0, 0, 10, "identity-2")
+    assert started and item["status"] == "RUNNING" and item["identity"] == "identity-2"
+    item, changed = store.complete_chunk(FILE, 0, 0, 10, "identity-2", {
+        "rows_in": 1, "rows_valid": 0, "rows_rejected": 1})
+    assert changed and item["rows_rejected"] == 1
+    item, started = store.start_chunk(FILE, 0, 0, 10, "identity-2", redo=True)
+    assert started and item["status"] == "RUNNING" and item["attempts"] == 3
 
 
 def test_failed_file_can_restart(store: StatusStore) -> None:
@@ -57,33 +86,34 @@ def test_failed_file_can_restart(store: StatusStore) -> None:
 
 
 def test_chunk_completion_is_recorded_once(store: StatusStore) -> None:
-    item, started = store.start_chunk(FILE, 3, 100, 200)
+    item, started = store.start_chunk(FILE, 3, 100, 200, ID)
     assert started and item["attempts"] == 1 and item["sk"] == "CHUNK#000003"
-    item, started = store.start_chunk(FILE, 3, 100, 200)
+    item, started = store.start_chunk(FILE, 3, 100, 200, ID)
     assert started and item["attempts"] == 2
     counts = {"rows_in": 10, "rows_valid": 9, "rows_rejected": 1, "output_key": "p",
               "rejected_key": "r"}
-    item, changed = store.complete_chunk(FILE, 3, 100, 200, counts)
+    item, changed = store.complete_chunk(FILE, 3, 100, 200, ID, counts)
     assert changed and item["status"] == "SUCCEEDED" and item["rows_valid"] == 9
-    item, changed = store.complete_chunk(FILE, 3, 100, 200, {**counts, "rows_valid": 10})
+    item, changed = store.complete_chunk(FILE, 3, 100, 200, ID, {**counts, "rows_valid": 10})
     assert not changed and item["rows_valid"] == 9
-    item, started = store.start_chunk(FILE, 3, 100, 200)
+    item, started = store.start_chunk(FILE, 3, 100, 200, ID)
     assert not started and item["attempts"] == 2 and item["status"] == "SUCCEEDED"
     store.fail_chunk(FILE, 3, "Boom", "late failure")
     assert store.list_chunks(FILE)[0]["status"] == "SUCCEEDED"
 
 
 def test_a_new_plan_for_the_same_index_is_not_taken_for_done(store: StatusStore) -> None:
-    store.complete_chunk(FILE, 0, 10, 50, {"rows_in": 1, "rows_valid": 1, "rows_rejected": 0})
-    item, started = store.start_chunk(FILE, 0, 10, 90)
+    store.complete_chunk(FILE, 0, 10, 50, ID,
+                         {"rows_in": 1, "rows_valid": 1, "rows_rejected": 0})
+    item, started = store.start_chunk(FILE, 0, 10, 90, ID)
     assert started and item["status"] == "RUNNING" and item["end"] == 90
 
 
 def test_list_chunks_in_index_order_and_failures(store: StatusStore) -> None:
     for index in (2, 0, 1):
-        store.start_chunk(FILE, index, index * 10, index * 10 + 10)
+        store.start_chunk(FILE, index, index * 10, index * 10 + 10, ID)
     store.fail_chunk(FILE, 1, "SourceChanged", "gone")
-    store.start_chunk("other#v", 0, 0, 5)
+    store.start_chunk("other#v", 0, 0, 5, ID)
     chunks = store.list_chunks(FILE)
     assert [c["index"] for c in chunks] == [0, 1, 2]
     assert chunks[1]["status"] == "FAILED" and chunks[1]["error_name"] == "SourceChanged"
@@ -151,9 +181,9 @@ def test_sqlite_rejects_expressions_it_cannot_apply(tmp_path: Path) -> None:
 
 def _complete_from_a_process(path: str, worker: int) -> bool:
     store = SqliteStatusStore(path)
-    store.start_chunk(FILE, 0, 0, 10)
-    _, changed = store.complete_chunk(FILE, 0, 0, 10, {"rows_in": worker, "rows_valid": worker,
-                                                      "rows_rejected": 0})
+    store.start_chunk(FILE, 0, 0, 10, ID)
+    _, changed = store.complete_chunk(FILE, 0, 0, 10, ID, {
+        "rows_in": worker, "rows_valid": worker, "rows_rejected": 0})
     return changed
 
 

@@ -66,9 +66,10 @@ def test_split_role(base_template: dict[str, Any]) -> None:
 
 
 def test_process_role(base_template: dict[str, Any]) -> None:
+    """Process stages its parts; it never writes where readers look."""
     assert role_statements(base_template, "ProcessRole") == {
-        "ReadObjects": allow(READ, [objects("incoming/")]),
-        "WriteObjects": allow(WRITE, [objects("processed/"), objects("rejected/")]),
+        "ReadObjects": allow(READ, [objects("incoming/"), objects("staging/")]),
+        "WriteObjects": allow(WRITE, [objects("staging/")]),
         "StatusTable": allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [TABLE]),
         "WriteLogs": logs_of("Process"),
         "Tracing": allow(TRACING, ["*"]),
@@ -76,8 +77,15 @@ def test_process_role(base_template: dict[str, Any]) -> None:
 
 
 def test_finalize_role(base_template: dict[str, Any]) -> None:
+    """Finalize publishes: it lists only under the output prefixes, reads staged parts,
+    copies them in, deletes what the manifest will not list, and removes the staged parts."""
     assert role_statements(base_template, "FinalizeRole") == {
-        "WriteObjects": allow(["s3:PutObject"], [objects("processed/")]),
+        "ReadObjects": allow(READ, [objects("staging/")]),
+        "WriteObjects": allow(["s3:PutObject"], [objects("processed/"), objects("rejected/")]),
+        "DeleteObjects": allow(["s3:DeleteObject"], [
+            objects("processed/"), objects("rejected/"), objects("staging/")]),
+        "ListOutputs": allow(["s3:ListBucket"], [DATA_BUCKET], {
+            "StringLike": {"s3:prefix": ["processed/*", "rejected/*"]}}),
         "StatusTable": allow(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
                              [TABLE]),
         "SendResults": allow(["sqs:SendMessage"], [{"Fn::GetAtt": ["ResultsQueue", "Arn"]}]),
@@ -93,14 +101,26 @@ def test_finalize_sends_nothing_without_the_queue(base_config: PipelineConfig) -
 
 def test_prefixes_follow_the_config(base_config: PipelineConfig) -> None:
     config = changed(changed(base_config, "input", prefix="landing/"),
-                     "output", processed_prefix="curated/", rejected_prefix="quarantine/")
+                     "output", processed_prefix="curated/", rejected_prefix="quarantine/",
+                     staging_prefix="pending*/")
     template = template_of(config)
     assert role_statements(template, "SplitRole")["ReadObjects"]["Resource"] == [
         objects("landing/")]
-    assert role_statements(template, "FinalizeRole")["WriteObjects"]["Resource"] == [
-        objects("curated/")]
+    finalize = role_statements(template, "FinalizeRole")
+    assert finalize["WriteObjects"]["Resource"] == [objects("curated/"), objects("quarantine/")]
+    assert finalize["ListOutputs"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["curated/*", "quarantine/*"]}}
+    assert finalize["DeleteObjects"]["Resource"][2] == {
+        "Fn::Sub": "${DataBucket.Arn}/pending${!*}/*"}
     assert role_statements(template, "ProcessRole")["WriteObjects"]["Resource"] == [
-        objects("curated/"), objects("quarantine/")]
+        {"Fn::Sub": "${DataBucket.Arn}/pending${!*}/*"}]
+
+
+def test_a_star_in_an_output_prefix_is_literal_in_the_list_condition(
+        base_config: PipelineConfig) -> None:
+    template = template_of(changed(base_config, "output", processed_prefix="out*/"))
+    assert role_statements(template, "FinalizeRole")["ListOutputs"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["out${*}/*", "rejected/*"]}}
 
 
 def test_a_star_in_a_prefix_is_literal_in_arns(base_config: PipelineConfig) -> None:

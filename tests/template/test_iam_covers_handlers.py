@@ -3,11 +3,16 @@
 moto does not enforce IAM, so a handler calling an API its role lacks would pass every
 other test and fail only once deployed. Here each handler runs against moto with its own
 clients, every call is recorded, and each is checked against the rendered role's Allow
-statements: action and, for S3, the object key's prefix.
+statements: action and, for S3, the object key's prefix (for a copy, the source key is
+read and the target key written; for a listing, the `s3:prefix` condition must allow it).
+The file runs twice, the second time with another chunk size and output format, so the
+code paths of a re-run run too: staged parts found again, stale parts deleted at publish,
+a finalize retried after its commit.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -31,20 +36,29 @@ MULTIPART_PARTS = {"CreateMultipartUpload", "UploadPart", "CompleteMultipartUplo
 Call = tuple[str, str, dict[str, Any]]  # (service, operation, params)
 
 
-def iam_action(service: str, operation: str, params: dict[str, Any]) -> str:
-    """The IAM action AWS authorizes for one API call."""
-    if service == "s3":
-        if operation in {"GetObject", "HeadObject"}:
-            return "s3:GetObjectVersion" if params.get("VersionId") else "s3:GetObject"
-        if operation in MULTIPART_PARTS:
-            return "s3:PutObject"
-        if operation == "ListObjectsV2":
-            return "s3:ListBucket"
-    return f"{service}:{operation}"
+Check = tuple[str, str | None]  # (IAM action, object key or listed prefix)
+Grant = tuple[set[str], list[str], list[str] | None]  # actions, key prefixes, s3:prefix
 
 
-def allowed(template: dict[str, Any], role: str) -> list[tuple[set[str], list[str]]]:
-    """(actions, S3 key prefixes or ["*"] for non-object resources) per Allow statement."""
+def iam_checks(service: str, operation: str, params: dict[str, Any]) -> list[Check]:
+    """The IAM actions AWS authorizes for one API call, each with the key it applies to."""
+    if service != "s3":
+        return [(f"{service}:{operation}", None)]
+    key = params.get("Key")
+    if operation in {"GetObject", "HeadObject"}:
+        return [("s3:GetObjectVersion" if params.get("VersionId") else "s3:GetObject", key)]
+    if operation in MULTIPART_PARTS:
+        return [("s3:PutObject", key)]
+    if operation == "CopyObject":
+        return [("s3:GetObject", params["CopySource"]["Key"]), ("s3:PutObject", key)]
+    if operation == "ListObjectsV2":
+        return [("s3:ListBucket", params.get("Prefix", ""))]
+    return [(f"s3:{operation}", key)]
+
+
+def allowed(template: dict[str, Any], role: str) -> list[Grant]:
+    """(actions, S3 key prefixes or ["*"] for non-object resources, the StringLike
+    s3:prefix patterns or None) per Allow statement."""
     [policy] = template["Resources"][role]["Properties"]["Policies"]
     grants = []
     for statement in policy["PolicyDocument"]["Statement"]:
@@ -55,16 +69,20 @@ def allowed(template: dict[str, Any], role: str) -> list[tuple[set[str], list[st
             text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else ""
             prefixes.append(text.split("${DataBucket.Arn}/", 1)[1].removesuffix("*")
                             if text.startswith("${DataBucket.Arn}/") else "*")
-        grants.append((set(statement["Action"]), prefixes))
+        condition = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
+        grants.append((set(statement["Action"]), prefixes, condition))
     return grants
 
 
-def permitted(call: Call, grants: list[tuple[set[str], list[str]]]) -> bool:
-    service, operation, params = call
-    action = iam_action(service, operation, params)
-    key = params.get("Key") if service == "s3" else None
-    for actions, prefixes in grants:
+def permitted(check: Check, grants: list[Grant]) -> bool:
+    action, key = check
+    for actions, prefixes, listed in grants:
         if action not in actions:
+            continue
+        if action == "s3:ListBucket":
+            if listed is not None and any(fnmatch.fnmatchcase(key or "", pattern)
+                                          for pattern in listed):
+                return True
             continue
         if key is None or any(p == "*" or key.startswith(p) for p in prefixes):
             return True
@@ -84,8 +102,8 @@ class Recorder:
         self.calls.append((model.service_model.endpoint_prefix, model.name, dict(params)))
 
 
-def _deps(recorder: Recorder, queue_url: str) -> Deps:
-    settings = Settings.from_env(base_env(RESULTS_QUEUE_URL=queue_url, CHUNK_SIZE_BYTES="4096"))
+def _deps(recorder: Recorder, queue_url: str, **env: str) -> Deps:
+    settings = Settings.from_env(base_env(RESULTS_QUEUE_URL=queue_url, **env))
     return Deps(settings=settings, objects=S3ObjectStore(recorder.client("s3"), BUCKET),
                 status=DynamoStatusStore(recorder.client("dynamodb"), TABLE),
                 queue=SqsResultsQueue(recorder.client("sqs"), queue_url),
@@ -96,28 +114,44 @@ def test_each_handler_only_calls_what_its_role_allows(
         pipeline: Pipeline, base_template: dict[str, Any]) -> None:
     source = pipeline.upload(SAMPLE.read_bytes(), key="incoming/transactions.csv")
     recorders = {name: Recorder() for name in ("Validate", "Split", "Process", "Finalize")}
-    deps = {name: _deps(recorder, pipeline.queue_url) for name, recorder in recorders.items()}
-
-    file = validate.handle({"source": source, "execution_id": "e"}, deps["Validate"])
-    plan = split.handle({"file": file}, deps["Split"])
-    assert plan["chunk_count"] > 1, "several chunks, so every code path runs"
-    for chunk in plan["chunks"]:
-        process.handle({"file": file, "chunk": chunk}, deps["Process"])
-    summary = finalize.handle({"file": file, "chunk_count": plan["chunk_count"],
-                               "execution_id": "e"}, deps["Finalize"])
-    assert summary["status"] == "COMPLETED" and summary["rows_rejected"] > 0
+    for env in ({"CHUNK_SIZE_BYTES": "4096"},
+                {"CHUNK_SIZE_BYTES": "9000", "OUTPUT_FORMAT": "csv"}):
+        deps = {name: _deps(recorder, pipeline.queue_url, **env)
+                for name, recorder in recorders.items()}
+        file = validate.handle({"source": source, "execution_id": "e"}, deps["Validate"])
+        plan = split.handle({"file": file}, deps["Split"])
+        assert plan["chunk_count"] > 1, "several chunks, so every code path runs"
+        for chunk in plan["chunks"] * 2:  # the second call finds its staged parts
+            process.handle({"file": file, "chunk": chunk}, deps["Process"])
+        for _attempt in range(2):  # the second attempt finds the file committed
+            summary = finalize.handle({"file": file, "chunk_count": plan["chunk_count"],
+                                       "execution_id": "e"}, deps["Finalize"])
+        assert summary["status"] == "COMPLETED" and summary["rows_rejected"] > 0
+    operations = {operation for recorder in recorders.values()
+                  for _, operation, _ in recorder.calls}
+    assert {"CopyObject", "DeleteObject", "ListObjectsV2", "HeadObject"} <= operations
 
     for name, recorder in recorders.items():
         assert recorder.calls, f"{name} made no AWS call: the recorder is not wired"
         grants = allowed(base_template, f"{name}Role")
-        denied = sorted({(iam_action(s, o, p), str(p.get("Key", ""))) for s, o, p in
-                         recorder.calls if not permitted((s, o, p), grants)})
+        denied = sorted({check for call in recorder.calls for check in iam_checks(*call)
+                         if not permitted(check, grants)}, key=str)
         assert not denied, f"{name}Role lacks permissions the handler uses: {denied}"
 
 
 def test_the_check_notices_a_missing_permission(base_template: dict[str, Any]) -> None:
     grants = allowed(base_template, "SplitRole")
-    assert permitted(("s3", "GetObject", {"Key": "incoming/a.csv", "VersionId": "v"}), grants)
-    assert not permitted(("s3", "PutObject", {"Key": "processed/a.parquet"}), grants)
-    assert not permitted(("s3", "GetObject", {"Key": "processed/a.parquet"}), grants)
-    assert not permitted(("dynamodb", "UpdateItem", {}), grants)
+    assert permitted(("s3:GetObjectVersion", "incoming/a.csv"), grants)
+    assert not permitted(("s3:PutObject", "processed/a.parquet"), grants)
+    assert not permitted(("s3:GetObject", "processed/a.parquet"), grants)
+    assert not permitted(("dynamodb:UpdateItem", None), grants)
+    finalize_grants = allowed(base_template, "FinalizeRole")
+    assert permitted(("s3:ListBucket", "processed/tx/v=1/"), finalize_grants)
+    assert not permitted(("s3:ListBucket", "incoming/"), finalize_grants)
+    assert not permitted(("s3:ListBucket", ""), finalize_grants)
+    assert not all(permitted(check, finalize_grants) for check in iam_checks(
+        "s3", "CopyObject", {"Key": "processed/a", "CopySource": {"Key": "incoming/a.csv"}}))
+    process_grants = allowed(base_template, "ProcessRole")
+    assert not permitted(("s3:PutObject", "processed/tx/v=1/part-000000.parquet"),
+                         process_grants)
+    assert not permitted(("s3:DeleteObject", "staging/x"), process_grants)

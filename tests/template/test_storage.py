@@ -65,6 +65,18 @@ def test_lifecycle_rules_follow_retention_and_processed_prefix(
     assert all(rule["Status"] == "Enabled" for rule in rules.values())
 
 
+def test_staged_parts_of_failed_runs_expire(base_config: PipelineConfig) -> None:
+    """Parts wait under the staging prefix until their file is committed; those of runs
+    that never commit expire, and their old versions a day later (shorter than the
+    bucket-wide noncurrent rule, which S3 resolves in favour of the shorter expiry)."""
+    config = changed(changed(base_config, "retention", staging_days=4),
+                     "output", staging_prefix="pending/")
+    rule = _lifecycle(template_of(config))["ExpireStaging"]
+    assert rule == {"Id": "ExpireStaging", "Status": "Enabled", "Prefix": "pending/",
+                    "ExpirationInDays": 4,
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}
+
+
 def test_access_log_bucket_is_locked_down_and_expires_logs(
     base_config: PipelineConfig,
 ) -> None:

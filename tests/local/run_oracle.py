@@ -1,0 +1,64 @@
+"""What a whole local run must have committed, computed without the handlers' code.
+
+The expected rows come from Python's `csv` module and `jsonschema` (Draft 2020-12, numbers as
+`Decimal`: tests/handlers/handler_oracle.py); the committed outputs are read back through
+the manifest, and the committed prefixes must hold exactly the manifest's parts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from etlgen.local.runner import RunReport
+from tests.handlers.handler_expected import Expected, expected_outputs
+
+__all__ = ["Expected", "assert_exact", "committed_outputs", "expected_outputs"]
+
+
+@dataclass
+class Committed:
+    manifest: dict[str, Any]
+    valid: list[dict[str, Any]]
+    rejects: list[dict[str, Any]]
+
+
+def committed_outputs(report: RunReport) -> Committed:
+    """The outputs through the manifest; the prefixes must hold exactly its parts."""
+    bucket = Path(report.outputs["manifest"]).parents[0]
+    while bucket.name != "bucket":
+        bucket = bucket.parent
+    manifest = json.loads(Path(report.outputs["manifest"]).read_text(encoding="utf-8"))
+    listed = {path.relative_to(bucket).as_posix()
+              for prefix in (manifest["processed_prefix"], manifest["rejected_prefix"])
+              if (bucket / prefix).is_dir()
+              for path in (bucket / prefix).rglob("*") if path.is_file()}
+    parts = manifest["parts"]
+    wanted = {part["output_key"] for part in parts} | {
+        part["rejected_key"] for part in parts if part["rejected_key"]} | {
+        manifest["processed_prefix"] + "_manifest.json"}
+    assert listed == wanted, f"committed prefixes differ from the manifest: {listed ^ wanted}"
+    valid: list[dict[str, Any]] = []
+    rejects: list[dict[str, Any]] = []
+    for part in parts:
+        valid.extend(pq.ParquetFile(bucket / part["output_key"]).read().to_pylist())
+        if part["rejected_key"]:
+            text = (bucket / part["rejected_key"]).read_text(encoding="utf-8")
+            rejects.extend(json.loads(line) for line in text.splitlines() if line)
+    return Committed(manifest, valid, rejects)
+
+
+def assert_exact(report: RunReport, expected: Expected) -> Committed:
+    assert report.status == "SUCCEEDED", (report.error, report.message)
+    committed = committed_outputs(report)
+    assert committed.valid == expected.valid
+    assert [(r["offset"], r["raw"]) for r in committed.rejects] == expected.rejects
+    counts = committed.manifest["counts"]
+    assert counts == {"rows_in": len(expected.valid) + len(expected.rejects),
+                      "rows_valid": len(expected.valid),
+                      "rows_rejected": len(expected.rejects)}
+    return committed
