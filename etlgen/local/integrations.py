@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from etlgen.local.asl import TaskCall
-from etlgen.local.errors import DefinitionError, StatesError
+from etlgen import asl
+from etlgen.asl import StatesError, TaskCall
+from etlgen.local.errors import DefinitionError
 
 LOCAL_REGION = "local"
 LOCAL_ACCOUNT = "000000000000"
@@ -67,6 +68,10 @@ def state_machine_from_template(template: dict[str, Any]) -> StateMachineSpec:
     for name, value in properties.get("DefinitionSubstitutions", {}).items():
         local.substitutions[name] = _local_value(name, value, resources, local)
     definition = _substitute(definition, local.substitutions, logical_id)
+    try:
+        asl.check_definition(definition)
+    except asl.DefinitionError as error:
+        raise DefinitionError(str(error)) from None
     check_resources(definition, local)
     return StateMachineSpec(logical_id, definition, local)
 

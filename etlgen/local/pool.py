@@ -16,8 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from etlgen.local.asl import TaskCall
-from etlgen.local.errors import StatesError
+from etlgen.asl import StatesError, TaskCall
 from etlgen.local.worker import WorkerSpec, invoke, start_worker
 
 

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from etlgen.asl import ExecutionResult, Interpreter, Options
 from etlgen.environment import function_environment
 from etlgen.errors import EtlgenError
 from etlgen.local import faults
-from etlgen.local.asl import ExecutionResult, Interpreter, Options
 from etlgen.local.errors import RunInputError
 from etlgen.local.integrations import LocalTasks, StateMachineSpec, state_machine_from_template
 from etlgen.local.pool import LambdaPool

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from etlgen.local import jsonpath
-from etlgen.local.errors import StatesError
+from etlgen.asl import jsonpath
+from etlgen.asl.errors import StatesError
 
 
 class IntrinsicSyntaxError(ValueError):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from etlgen.local.errors import runtime_error
+from etlgen.asl.errors import runtime_error
 
 Segment = str | int
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from etlgen.local import choice, intrinsics, jsonata, jsonpath
-from etlgen.local.errors import DefinitionError
+from etlgen.asl import choice, intrinsics, jsonata, jsonpath
+from etlgen.asl.errors import DefinitionError
 
 _COMMON = {"Type", "Comment"}
 _IO = {"InputPath", "OutputPath"}

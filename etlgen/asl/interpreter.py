@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from etlgen.local import choice, jsonata, jsonpath, payload
-from etlgen.local.check import check_definition
-from etlgen.local.errors import StatesError, runtime_error
-from etlgen.local.retry import first_match, retry_delay
+from etlgen.asl import choice, jsonata, jsonpath, payload
+from etlgen.asl.check import check_definition
+from etlgen.asl.errors import StatesError, runtime_error
+from etlgen.asl.retry import first_match, retry_delay
 
 # Step Functions' limit on a state's input or output.
 PAYLOAD_LIMIT_BYTES = 262_144

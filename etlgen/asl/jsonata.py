@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from etlgen.local.errors import StatesError
+from etlgen.asl.errors import StatesError
 
 
 class JsonataSyntaxError(ValueError):
