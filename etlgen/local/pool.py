@@ -38,7 +38,7 @@ class LambdaPool:
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=start_worker,
-                    initargs=(self.spec.log_path,),
+                    initargs=(self.spec.log_path, self.spec.handler_modules),
                 )
             return self._executor, self._generation
 
