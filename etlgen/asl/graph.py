@@ -153,7 +153,7 @@ def _describe_rule(rule: dict[str, Any]) -> str:
             if key.endswith(suffix) or key.endswith(suffix + "Path"):
                 shown = value if key.endswith("Path") else _literal(value)
                 return f"{variable} {symbol} {shown}"
-    return variable
+    return str(variable)
 
 
 def _literal(value: Any) -> str:

@@ -202,7 +202,8 @@ def _unquote(text: str) -> str:
     body = text[1:-1]
     if text[0] == "'":
         body = body.replace("\\'", "'").replace('"', '\\"')
-    return json.loads(f'"{body}"')
+    unquoted: str = json.loads(f'"{body}"')
+    return unquoted
 
 
 @lru_cache(maxsize=256)

@@ -95,7 +95,7 @@ def _local_value(name: str, value: Any, resources: dict[str, Any],
             local.lambdas[arn] = module
             return arn
     if isinstance(value, dict) and "Ref" in value:
-        target = value["Ref"]
+        target = str(value["Ref"])
         kind = resources.get(target, {}).get("Type")
         if kind == "AWS::DynamoDB::Table":
             local.tables[target] = target

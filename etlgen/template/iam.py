@@ -8,6 +8,8 @@ row metrics as Embedded Metric Format log lines, so no role needs `cloudwatch:Pu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from awacs import aws, dynamodb, kms, logs, s3, sns, sqs, states, sts, xray
 from awacs import awslambda as lambda_
 from troposphere import GetAtt, Ref, Sub, Template
@@ -55,9 +57,10 @@ def _pattern_literal(prefix: str) -> str:
     return prefix.replace("*", "${*}")
 
 
-def _allow(sid: str, actions: list[aws.Action], resources: list[object],
+def _allow(sid: str, actions: Sequence[aws.Action], resources: list[object],
            condition: aws.Condition | None = None) -> aws.Statement:
-    statement = aws.Statement(Sid=sid, Effect=aws.Allow, Action=actions, Resource=resources)
+    statement = aws.Statement(Sid=sid, Effect=aws.Allow, Action=list(actions),
+                              Resource=resources)
     if condition is not None:
         statement.Condition = condition
     return statement

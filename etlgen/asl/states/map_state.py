@@ -17,6 +17,7 @@ from etlgen.asl.engine import (
     Mode,
     Outcome,
     Site,
+    State,
     StateType,
     Visit,
 )
@@ -40,7 +41,8 @@ def _iterate(visit: Visit) -> Any:
         raise runtime_error(f"Map state '{name}': ItemsPath must select an array, got "
                             f"{type(items).__name__}")
     engine.record("MapStateStarted", name, length=len(items), scope=scope)
-    processor = state.get("ItemProcessor", state.get("Iterator"))
+    processor: State = (state["ItemProcessor"] if "ItemProcessor" in state
+                        else state["Iterator"])
     selector = state.get("ItemSelector", state.get("Parameters"))
     base = {key: value for key, value in context.items() if key in ("Execution",
                                                                      "StateMachine")}
