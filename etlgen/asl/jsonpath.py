@@ -63,14 +63,6 @@ def parse(text: str) -> Path:
     return Path(text, context, tuple(segments))
 
 
-def is_path(text: Any) -> bool:
-    try:
-        parse(text)
-    except PathSyntaxError:
-        return False
-    return True
-
-
 _MISSING = object()
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from etlgen import asl
 from etlgen.asl import StatesError, TaskCall
@@ -166,7 +166,7 @@ def _check_task(name: str, state: dict[str, Any], local: LocalResources) -> None
 LambdaRunner = Callable[[str, Any, TaskCall], Any]
 
 
-class StatusTable:
+class StatusTable(Protocol):
     """What `dynamodb:updateItem` needs from the local status store."""
 
     def update_item(self, key: dict[str, Any], update_expression: str,
