@@ -220,8 +220,8 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _graph(args: argparse.Namespace) -> int:
+    from etlgen.asl import to_mermaid
     from etlgen.config import load_config
-    from etlgen.graph import to_mermaid
     from etlgen.render import state_machine_definition
 
     sys.stdout.write(to_mermaid(state_machine_definition(load_config(args.config))))

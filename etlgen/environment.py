@@ -8,19 +8,9 @@ Values that name deployed resources (bucket, table, queue) are added by the call
 from __future__ import annotations
 
 from etlgen.model import PipelineConfig
-from handlers.settings import MEMORY_PER_CHUNK, STORAGE_PER_CHUNK
+from etlgen.template.function_specs import PROCESS
 
 SCHEMA_FILE_IN_PACKAGE = "schema.json"
-# Lambda's /tmp: 512 MB unless set, at most 10,240 MB.
-DEFAULT_STORAGE_MB = 512
-MAX_STORAGE_MB = 10_240
-
-
-def process_storage_mb(config: PipelineConfig) -> int:
-    """/tmp of the process function: room for the outputs of the largest chunk its memory
-    can take (chunks grow beyond chunk_size_mb when a file needs more than max_chunks)."""
-    largest_chunk_mb = config.functions.memory_mb // MEMORY_PER_CHUNK
-    return min(MAX_STORAGE_MB, max(DEFAULT_STORAGE_MB, STORAGE_PER_CHUNK * largest_chunk_mb))
 
 
 def function_environment(config: PipelineConfig) -> dict[str, str]:
@@ -41,7 +31,7 @@ def function_environment(config: PipelineConfig) -> dict[str, str]:
         "METRICS_NAMESPACE": f"etlgen/{config.name}",
         "SCHEMA_FILE": SCHEMA_FILE_IN_PACKAGE,
         # what the split step checks grown chunks against
-        "PROCESS_MEMORY_MB": str(config.functions.memory_mb),
-        "PROCESS_STORAGE_MB": str(process_storage_mb(config)),
+        "PROCESS_MEMORY_MB": str(PROCESS.memory_mb(config)),
+        "PROCESS_STORAGE_MB": str(PROCESS.tmp_storage_mb(config)),
     }
     return dict(sorted(env.items()))

@@ -35,7 +35,7 @@ STATE_EVENTS = {"Pass": 2, "Choice": 2, "Succeed": 2, "Wait": 2, "Fail": 1, "Tas
 
 
 def _state_events(state: dict[str, Any]) -> int:
-    retries = sum(retrier.get("MaxAttempts", 3) for retrier in state.get("Retry", []))
+    retries: int = sum(retrier.get("MaxAttempts", 3) for retrier in state.get("Retry", []))
     return STATE_EVENTS[state["Type"]] + EVENTS_PER_RETRY * retries
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from etlgen.asl import to_mermaid
 from etlgen.config import load_config
-from etlgen.graph import to_mermaid
 from etlgen.render import state_machine_definition
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -110,17 +110,13 @@ def _build(document: YamlDocument, source: Path, schema_path: Path,
     sections = {
         name: _section(cls, data.get(name, {})) for name, cls in _SECTIONS.items()
     }
-    tags_default = {field.name: field for field in dataclasses.fields(PipelineConfig)}["tags"]
-    tags = (
-        tuple((str(key), str(value)) for key, value in data["tags"].items())
-        if "tags" in data else tags_default.default
-    )
+    if "tags" in data:  # else the model's default
+        sections["tags"] = tuple((str(key), str(value)) for key, value in data["tags"].items())
     return PipelineConfig(
         name=data["name"],
         source=source,
         schema_path=schema_path,
         schema=row_schema,
-        tags=tags,
         **sections,
     )
 

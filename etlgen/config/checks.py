@@ -26,12 +26,11 @@ class _Values:
     def __init__(self, document: YamlDocument, invalid: Iterable[Path]) -> None:
         self.document = document
         self.invalid = set(invalid)
-        fields = {f.name: f for f in dataclasses.fields(PipelineConfig)}
-        self.defaults = {
-            name: dataclasses.asdict(fields[name].default_factory())  # type: ignore[misc]
-            for name in fields
-            if fields[name].default_factory is not dataclasses.MISSING
-        }
+        self.defaults: dict[str, dict[str, Any]] = {}
+        for field in dataclasses.fields(PipelineConfig):
+            factory = field.default_factory
+            if factory is not dataclasses.MISSING:
+                self.defaults[field.name] = dataclasses.asdict(factory())
 
     def usable(self, path: Path) -> bool:
         """False when this value, or what contains it, already failed the schema."""
@@ -42,7 +41,7 @@ class _Values:
         given = self.document.data.get(section)
         if isinstance(given, dict) and key in given:
             return given[key]
-        return self.defaults[section][key]
+        return self.defaults[str(section)][str(key)]
 
     def given(self, path: Path) -> bool:
         return self.document.has(path)

@@ -7,7 +7,6 @@ values with the standard decoder until it reaches the member the pointer names.
 from __future__ import annotations
 
 import json
-from json.decoder import scanstring
 
 from etlgen.config.problems import Position
 
@@ -42,7 +41,7 @@ def _member(text: str, index: int, part: str | int) -> int | None:
     position = 0
     while index < len(text) and text[index] not in "}]":
         if opening == "{":
-            key, index = scanstring(text, index + 1)
+            key, index = _DECODER.raw_decode(text, index)
             index = _skip(text, _skip(text, index) + 1)  # past the colon
             if key == str(part):
                 return index

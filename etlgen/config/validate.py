@@ -51,10 +51,12 @@ def _describe(error: ValidationError, document: YamlDocument) -> list[Problem]:
     if "propertyNames" in error.schema_path:
         return [_tag_key_problem(error, path, document)]
     if kind == "additionalProperties":
-        known = sorted(error.schema.get("properties", {}))
+        schema: Any = error.schema  # the object schema holding the keyword
+        instance: Any = error.instance  # the mapping at fault
+        known = sorted(schema.get("properties", {}))
         return [
             Problem(document.key_position((*path, key)), (*path, key), _unknown_key(key, known))
-            for key in error.instance
+            for key in instance
             if key not in known and isinstance(key, str)  # other keys: see yaml_source
         ]
     if kind == "required":
@@ -65,10 +67,12 @@ def _describe(error: ValidationError, document: YamlDocument) -> list[Problem]:
 def _missing_keys(error: ValidationError, path: Path, document: YamlDocument) -> list[Problem]:
     # jsonschema yields one error per missing key without naming it apart from the text:
     # report every missing key from each such error; render_all drops the repeats.
+    required: Any = error.validator_value
+    given: Any = error.instance
     return [
         Problem(document.value_position(path), (*path, key), "required key is missing")
-        for key in error.validator_value
-        if key not in error.instance
+        for key in required
+        if key not in given
     ]
 
 
@@ -80,7 +84,8 @@ def _unknown_key(key: str, known: list[str]) -> str:
 
 
 def _tag_key_problem(error: ValidationError, path: Path, document: YamlDocument) -> Problem:
-    key = error.instance
+    key: Any = error.instance
+    limit: Any = error.validator_value
     where = document.key_position((*path, key))
     if error.validator == "not":
         message = "tag keys starting with 'aws:' are reserved by AWS"
@@ -89,14 +94,16 @@ def _tag_key_problem(error: ValidationError, path: Path, document: YamlDocument)
     elif error.validator == "minLength":
         message = "tag key must not be empty"
     elif error.validator == "pattern":
-        message = f"tag key {key!r}: {PATTERN_HINTS[error.validator_value]}"
+        message = f"tag key {key!r}: {PATTERN_HINTS[limit]}"
     else:
         message = error.message
     return Problem(where, (*path, key), message)
 
 
 def _value_message(error: ValidationError) -> str:
-    kind, value, limit = error.validator, error.instance, error.validator_value
+    kind = error.validator
+    value: Any = error.instance  # the value at fault: any JSON
+    limit: Any = error.validator_value  # the keyword's value in the schema
     shown = _shorten(value)
     if kind == "type":
         return _type_message(limit, value)

@@ -102,7 +102,9 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> TemplateDiff:
     old_resources = old.get("Resources") or {}
     new_resources = new.get("Resources") or {}
     for logical_id in sorted({*old_resources, *new_resources}):
-        before, after = old_resources.get(logical_id), new_resources.get(logical_id)
+        # resources as JSON: absent (None) on one side when added or removed
+        before: Any = old_resources.get(logical_id)
+        after: Any = new_resources.get(logical_id)
         if before is None:
             diff.resources.append(ResourceDiff(logical_id, after.get("Type", "?"), "added"))
         elif after is None:

@@ -21,7 +21,7 @@ Conditional = Callable[[Any, Any], bool]
 def _edits_an_existing_attribute(old: Any, new: Any) -> bool:
     """DynamoDB: "Replacement if you edit an existing AttributeDefinition" (adding one for a
     new index is an update)."""
-    def types(value: Any) -> dict[str, Any]:
+    def types(value: Any) -> dict[Any, Any]:
         if not isinstance(value, list):
             return {}
         return {item.get("AttributeName"): item.get("AttributeType")

@@ -34,8 +34,10 @@ def _short_form(key: str) -> Any:
                 value = value.split(".", 1)
         elif isinstance(node, yaml.SequenceNode):
             value = loader.construct_sequence(node, deep=True)
-        else:
+        elif isinstance(node, yaml.MappingNode):
             value = loader.construct_mapping(node, deep=True)
+        else:  # a YAML node is one of the three above
+            raise yaml.YAMLError(f"{key}: unexpected {type(node).__name__}")
         return {key: value}
     return construct
 
@@ -86,7 +88,7 @@ def load_side(path: Path) -> Side:
 def _parse(path: Path, text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError as json_error:
+    except json.JSONDecodeError as json_error:
         try:
             return yaml.load(text, Loader=_TemplateLoader)  # a SafeLoader with CFN tags
         except yaml.MarkedYAMLError as error:

@@ -73,4 +73,6 @@ def matching_fault(path: str | None, state: str, event: Any) -> dict[str, Any] |
 def injected_error(fault: dict[str, Any]) -> Exception:
     """An exception whose class name is the fault's error name (the Step Functions name)."""
     name = str(fault.get("error", "InjectedFault"))
-    return type(name, (Exception,), {})(fault.get("message", "fault injected by the plan"))
+    error: Exception = type(name, (Exception,), {})(
+        fault.get("message", "fault injected by the plan"))
+    return error

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from etlgen.local.asl import TaskCall
-from etlgen.local.errors import DefinitionError, StatesError
+from etlgen import asl
+from etlgen.asl import StatesError, TaskCall
+from etlgen.local.errors import DefinitionError
 
 LOCAL_REGION = "local"
 LOCAL_ACCOUNT = "000000000000"
@@ -67,6 +68,10 @@ def state_machine_from_template(template: dict[str, Any]) -> StateMachineSpec:
     for name, value in properties.get("DefinitionSubstitutions", {}).items():
         local.substitutions[name] = _local_value(name, value, resources, local)
     definition = _substitute(definition, local.substitutions, logical_id)
+    try:
+        asl.check_definition(definition)
+    except asl.DefinitionError as error:
+        raise DefinitionError(str(error)) from None
     check_resources(definition, local)
     return StateMachineSpec(logical_id, definition, local)
 
@@ -90,7 +95,7 @@ def _local_value(name: str, value: Any, resources: dict[str, Any],
             local.lambdas[arn] = module
             return arn
     if isinstance(value, dict) and "Ref" in value:
-        target = value["Ref"]
+        target = str(value["Ref"])
         kind = resources.get(target, {}).get("Type")
         if kind == "AWS::DynamoDB::Table":
             local.tables[target] = target
@@ -161,7 +166,7 @@ def _check_task(name: str, state: dict[str, Any], local: LocalResources) -> None
 LambdaRunner = Callable[[str, Any, TaskCall], Any]
 
 
-class StatusTable:
+class StatusTable(Protocol):
     """What `dynamodb:updateItem` needs from the local status store."""
 
     def update_item(self, key: dict[str, Any], update_expression: str,

@@ -16,8 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from etlgen.local.asl import TaskCall
-from etlgen.local.errors import StatesError
+from etlgen.asl import StatesError, TaskCall
 from etlgen.local.worker import WorkerSpec, invoke, start_worker
 
 
@@ -39,7 +38,7 @@ class LambdaPool:
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=start_worker,
-                    initargs=(self.spec.log_path,),
+                    initargs=(self.spec.log_path, self.spec.handler_modules),
                 )
             return self._executor, self._generation
 

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from etlgen.asl import ExecutionResult, Interpreter, Options
 from etlgen.environment import function_environment
 from etlgen.errors import EtlgenError
 from etlgen.local import faults
-from etlgen.local.asl import ExecutionResult, Interpreter, Options
 from etlgen.local.errors import RunInputError
 from etlgen.local.integrations import LocalTasks, StateMachineSpec, state_machine_from_template
 from etlgen.local.pool import LambdaPool
@@ -31,6 +31,7 @@ from etlgen.local.staging import stage_file
 from etlgen.local.tally import ROW_COUNTS, ChunkTally
 from etlgen.local.worker import WorkerSpec
 from etlgen.model import PipelineConfig
+from etlgen.template.function_specs import FUNCTIONS
 from handlers.layout import OutputLayout
 from handlers.settings import Settings, SettingsError
 
@@ -235,6 +236,7 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
         schema_json=json.dumps(config.schema),
         fault_plan=faults.plan_path(),
         log_path=str(folder.logs),
+        handler_modules=tuple(spec.handler_module for spec in FUNCTIONS.values()),
     )
     # more processes than the Map may run at once would only cost memory and start-up time
     workers = min(workers, config.processing.max_concurrency)

@@ -63,16 +63,17 @@ def snapshot(source: Path, out: int) -> tuple[str, int]:
 
 
 def _copy_while_hashing(source: int, out: int, path: Path) -> tuple[str, int, int]:
-    result: dict[str, int | BaseException] = {}
+    copied: list[int] = []
+    errors: list[BaseException] = []
     # The copying thread owns duplicates: should the caller give up waiting (a second
     # Ctrl-C), closing its descriptors cannot make the thread write into a reused number.
     thread_source, thread_out = os.dup(source), os.dup(out)
 
     def copy() -> None:
         try:
-            result["copied"] = _kernel_copy(thread_source, thread_out)
+            copied.append(_kernel_copy(thread_source, thread_out))
         except BaseException as error:  # handed to the caller's thread
-            result["error"] = error
+            errors.append(error)
         finally:
             os.close(thread_source)
             os.close(thread_out)
@@ -89,13 +90,12 @@ def _copy_while_hashing(source: int, out: int, path: Path) -> tuple[str, int, in
             hashed += count
     finally:
         copier.join()
-    error = result.get("error")
-    if isinstance(error, BaseException):
+    for error in errors:
         if isinstance(error, OSError):
             raise RunInputError(f"{path}: cannot copy into the work folder: "
                                 f"{error.strerror or error}") from None
         raise error
-    return digest.hexdigest(), hashed, int(result["copied"])
+    return digest.hexdigest(), hashed, copied[0]
 
 
 def _kernel_copy(source: int, out: int) -> int:

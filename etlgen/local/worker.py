@@ -33,6 +33,9 @@ class WorkerSpec:
     schema_json: str
     fault_plan: str | None = None
     log_path: str | None = None  # handler logs (Lambda's stdout/stderr) go here
+    # imported when a worker starts, before its first task (the runner names every
+    # function's handler module, from `etlgen.template.function_specs.FUNCTIONS`)
+    handler_modules: tuple[str, ...] = ()
 
 
 _DEPS: dict[WorkerSpec, Any] = {}
@@ -75,7 +78,7 @@ def lambda_cause(error: BaseException) -> str:
     })
 
 
-def start_worker(log_path: str | None) -> None:
+def start_worker(log_path: str | None, handler_modules: tuple[str, ...] = ()) -> None:
     """Per process: send the handlers' log lines to the log file (as Lambda sends them to
     CloudWatch) instead of the terminal, then import the handlers before the first task."""
     if log_path:
@@ -85,9 +88,9 @@ def start_worker(log_path: str | None) -> None:
         os.close(descriptor)
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False, buffering=1)  # noqa: SIM115
         sys.stderr = open(2, "w", encoding="utf-8", closefd=False, buffering=1)  # noqa: SIM115
-    for name in ("validate", "split", "process", "finalize"):
+    for module in handler_modules:
         with contextlib.suppress(ImportError):
-            importlib.import_module(f"handlers.{name}")
+            importlib.import_module(module)
 
 
 def invoke(spec: WorkerSpec, module: str, event: Any, state: str) -> Outcome:

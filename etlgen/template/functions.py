@@ -1,9 +1,5 @@
-"""The four Lambda functions and their log groups.
-
-Memory: `process` gets `functions.memory_mb` (it holds a whole chunk, its Arrow table and
-the outputs). `validate`, `split` and `finalize` read a header, a few boundary ranges or the
-status items, so they get at most `SMALL_FUNCTION_MEMORY_MB`: enough for the pandas layer
-with headroom, at a third of the default's price per millisecond.
+"""The Lambda functions and their log groups, one of each per entry of
+`function_specs.FUNCTIONS` (memory, /tmp, description and handler come from the entry).
 
 No `ReservedConcurrentExecutions` on `process`: the Map's `MaxConcurrency` already caps one
 file, and a cap of the same size would throttle as soon as two files overlap (each Map
@@ -24,26 +20,12 @@ from troposphere.awslambda import (
 )
 from troposphere.logs import LogGroup
 
-from etlgen.environment import function_environment, process_storage_mb
+from etlgen.environment import function_environment
 from etlgen.model import PipelineConfig
 from etlgen.template import names
+from etlgen.template.function_specs import FUNCTIONS, FunctionSpec
 from etlgen.template.parameters import pandas_layer_parameter_id
 from etlgen.template.tags import resource_tags
-
-SMALL_FUNCTION_MEMORY_MB = 1024
-
-DESCRIPTIONS = {
-    "validate": "Checks a CSV object's header against the row schema",
-    "split": "Cuts a CSV object into byte-range chunks on record boundaries",
-    "process": "Validates one chunk's rows; stages valid and rejected rows",
-    "finalize": "Checks the counts, publishes the parts, writes the manifest",
-}
-
-
-def function_memory_mb(config: PipelineConfig, function: str) -> int:
-    if function == "process":
-        return config.functions.memory_mb
-    return min(config.functions.memory_mb, SMALL_FUNCTION_MEMORY_MB)
 
 
 def function_variables(config: PipelineConfig) -> dict[str, object]:
@@ -60,9 +42,9 @@ def function_variables(config: PipelineConfig) -> dict[str, object]:
 
 
 def add_functions(template: Template, config: PipelineConfig, handlers_key: str) -> None:
-    for function in names.FUNCTIONS:
-        template.add_resource(_log_group(config, function))
-        template.add_resource(_function(config, function, handlers_key))
+    for spec in FUNCTIONS.values():
+        template.add_resource(_log_group(config, spec.name))
+        template.add_resource(_function(config, spec, handlers_key))
 
 
 def _log_group(config: PipelineConfig, function: str) -> LogGroup:
@@ -78,19 +60,20 @@ def _log_group(config: PipelineConfig, function: str) -> LogGroup:
     )
 
 
-def _function(config: PipelineConfig, function: str, handlers_key: str) -> Function:
+def _function(config: PipelineConfig, spec: FunctionSpec, handlers_key: str) -> Function:
     settings = config.functions
+    function = spec.name
     storage = {}
-    if function == "process":  # writes each chunk's valid rows to /tmp before uploading
-        storage["EphemeralStorage"] = EphemeralStorage(Size=process_storage_mb(config))
+    if spec.storage_mb is not None:
+        storage["EphemeralStorage"] = EphemeralStorage(Size=spec.storage_mb(config))
     return Function(
         names.function_id(function),
         FunctionName=Sub(names.function_name_text(config, function)),
-        Description=DESCRIPTIONS[function],
-        Handler=f"handlers.{function}.lambda_handler",
+        Description=spec.description,
+        Handler=spec.handler,
         Runtime=settings.runtime,
         Architectures=[settings.architecture],
-        MemorySize=function_memory_mb(config, function),
+        MemorySize=spec.memory_mb(config),
         Timeout=settings.timeout_seconds,
         Role=GetAtt(names.function_role_id(function), "Arn"),
         # A literal key holding the content hash: a code or schema change is a new key, so

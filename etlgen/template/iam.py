@@ -8,7 +8,7 @@ row metrics as Embedded Metric Format log lines, so no role needs `cloudwatch:Pu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from awacs import aws, dynamodb, kms, logs, s3, sns, sqs, states, sts, xray
 from awacs import awslambda as lambda_
@@ -17,6 +17,7 @@ from troposphere.iam import ManagedPolicy, Policy, Role
 
 from etlgen.model import PipelineConfig
 from etlgen.template import names
+from etlgen.template.function_specs import FUNCTIONS, FunctionSpec
 from etlgen.template.policy import document, service_principal
 from etlgen.template.tags import resource_tags
 
@@ -45,53 +46,6 @@ DELETE_OBJECT = [s3.DeleteObject]
 WRITE_OBJECT = [s3.PutObject, s3.AbortMultipartUpload]
 
 
-@dataclass(frozen=True)
-class FunctionAccess:
-    """What one handler does with the bucket, the table and the queue (see `handlers/`)."""
-
-    read_prefixes: tuple[str, ...] = ()
-    write_prefixes: tuple[str, ...] = ()
-    multipart_writes: bool = False
-    delete_prefixes: tuple[str, ...] = ()
-    list_prefixes: tuple[str, ...] = ()  # s3:ListBucket, only for keys under these
-    table_actions: tuple[aws.Action, ...] = ()
-    sends_results: bool = False
-
-
-def function_access(config: PipelineConfig) -> dict[str, FunctionAccess]:
-    """validate: heads and reads the source, records the file (a conditional update, then a
-    read when the condition fails); split: reads byte ranges of the source and nothing
-    else; process: reads its range, stages its parts (multipart when large), heads the
-    staged parts of a chunk done before, records the chunk; finalize: queries the chunk
-    items, lists the file's output prefixes, deletes what it will not publish there, copies
-    the staged parts in, writes the manifest, records the file, sends the summary, deletes
-    the staged parts. Only finalize lists, and only under the output prefixes."""
-    incoming = config.input.prefix
-    processed, rejected = config.output.processed_prefix, config.output.rejected_prefix
-    staging = config.output.staging_prefix
-    return {
-        "validate": FunctionAccess(
-            read_prefixes=(incoming,),
-            table_actions=(dynamodb.GetItem, dynamodb.UpdateItem),
-        ),
-        "split": FunctionAccess(read_prefixes=(incoming,)),
-        "process": FunctionAccess(
-            read_prefixes=(incoming, staging),
-            write_prefixes=(staging,),
-            multipart_writes=True,
-            table_actions=(dynamodb.GetItem, dynamodb.UpdateItem),
-        ),
-        "finalize": FunctionAccess(
-            read_prefixes=(staging,),
-            write_prefixes=(processed, rejected),
-            delete_prefixes=(processed, rejected, staging),
-            list_prefixes=(processed, rejected),
-            table_actions=(dynamodb.GetItem, dynamodb.Query, dynamodb.UpdateItem),
-            sends_results=config.results_queue.enabled,
-        ),
-    }
-
-
 def objects_under(prefix: str) -> object:
     """ARN pattern of every object under a key prefix of the data bucket."""
     return Sub(f"${{{names.DATA_BUCKET}.Arn}}/{names.iam_literal(prefix)}*")
@@ -103,9 +57,10 @@ def _pattern_literal(prefix: str) -> str:
     return prefix.replace("*", "${*}")
 
 
-def _allow(sid: str, actions: list[aws.Action], resources: list[object],
+def _allow(sid: str, actions: Sequence[aws.Action], resources: list[object],
            condition: aws.Condition | None = None) -> aws.Statement:
-    statement = aws.Statement(Sid=sid, Effect=aws.Allow, Action=actions, Resource=resources)
+    statement = aws.Statement(Sid=sid, Effect=aws.Allow, Action=list(actions),
+                              Resource=resources)
     if condition is not None:
         statement.Condition = condition
     return statement
@@ -138,8 +93,9 @@ def _role(config: PipelineConfig, title: str, role_suffix: str, service: str,
     )
 
 
-def function_statements(config: PipelineConfig, function: str) -> list[aws.Statement]:
-    access = function_access(config)[function]
+def function_statements(config: PipelineConfig, spec: FunctionSpec) -> list[aws.Statement]:
+    """The entry's `access` (see `function_specs`), its log group and tracing."""
+    access = spec.access(config)
     statements = []
     if access.read_prefixes:
         statements.append(_allow(
@@ -170,15 +126,15 @@ def function_statements(config: PipelineConfig, function: str) -> list[aws.State
         ))
     statements.append(_allow(
         "WriteLogs", [logs.CreateLogStream, logs.PutLogEvents],
-        [GetAtt(names.function_log_group_id(function), "Arn")],
+        [GetAtt(names.function_log_group_id(spec.name), "Arn")],
     ))
     statements.append(_allow("Tracing", TRACING_ACTIONS, ["*"]))
     return statements
 
 
 def state_machine_statements(config: PipelineConfig) -> list[aws.Statement]:
-    functions = [names.function_arn(f) for f in names.FUNCTIONS]
-    versions = [Sub(f"${{{names.function_id(f)}.Arn}}:*") for f in names.FUNCTIONS]
+    functions = [names.function_arn(f) for f in FUNCTIONS]
+    versions = [Sub(f"${{{names.function_id(f)}.Arn}}:*") for f in FUNCTIONS]
     statements = [
         _allow("InvokeFunctions", [lambda_.InvokeFunction], [*functions, *versions]),
         _allow("RecordFailure", [dynamodb.UpdateItem], [GetAtt(names.STATUS_TABLE, "Arn")]),
@@ -227,7 +183,7 @@ def guardrail_statements(config: PipelineConfig) -> list[aws.Statement]:
             logs.DeleteLogGroup, logs.DeleteLogStream, logs.PutRetentionPolicy,
             logs.DeleteRetentionPolicy,
         ], [
-            *(GetAtt(names.function_log_group_id(f), "Arn") for f in names.FUNCTIONS),
+            *(GetAtt(names.function_log_group_id(f), "Arn") for f in FUNCTIONS),
             GetAtt(names.STATE_MACHINE_LOG_GROUP, "Arn"),
         ]),
         _deny("DenyWorkflowChanges", [states.DeleteStateMachine, states.UpdateStateMachine],
@@ -256,10 +212,10 @@ def add_roles(template: Template, config: PipelineConfig) -> None:
         Description="Destructive actions no role of this pipeline may take",
         PolicyDocument=document(*guardrail_statements(config)),
     ))
-    for function in names.FUNCTIONS:
+    for spec in FUNCTIONS.values():
         template.add_resource(_role(
-            config, names.function_role_id(function), function, "lambda.amazonaws.com",
-            function_statements(config, function), same_account_only=False,
+            config, names.function_role_id(spec.name), spec.name, "lambda.amazonaws.com",
+            function_statements(config, spec), same_account_only=False,
         ))
     template.add_resource(_role(
         config, names.STATE_MACHINE_ROLE, "states", "states.amazonaws.com",

@@ -15,6 +15,7 @@ from troposphere.cloudwatch import Alarm, Dashboard, MetricDimension
 
 from etlgen.model import PipelineConfig
 from etlgen.template import names
+from etlgen.template.function_specs import FUNCTIONS
 from etlgen.template.tags import resource_tags
 
 PERIOD_SECONDS = 300
@@ -53,7 +54,7 @@ def _widget(index: int, title: str, stat: str, metrics: list[list[str]]) -> dict
 
 def dashboard_body(config: PipelineConfig) -> dict[str, Any]:
     """The body with `${...}` `Fn::Sub` variables still in it."""
-    function_names = [names.function_name_text(config, f) for f in names.FUNCTIONS]
+    function_names = [names.function_name_text(config, f) for f in FUNCTIONS]
     panels: list[tuple[str, str, list[list[str]]]] = [
         ("Executions", "Sum", _same_dimension(
             "AWS/States", "StateMachineArn", names.state_machine_arn_text(config),
@@ -122,7 +123,7 @@ def _alarms(config: PipelineConfig) -> list[Alarm]:
                "A pipeline execution timed out", "AWS/States", "ExecutionsTimedOut",
                state_machine),
     ]
-    for function in names.FUNCTIONS:
+    for function in FUNCTIONS:
         alarms.append(_alarm(
             config, f"{function.capitalize()}ErrorsAlarm", f"{function}-errors",
             f"The {function} function returned errors", "AWS/Lambda", "Errors",

@@ -19,8 +19,6 @@ RETAINED = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 # What is useless without the stack goes with it (the alert key only encrypts the topic).
 DELETED = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
 
-FUNCTIONS: tuple[str, ...] = ("validate", "split", "process", "finalize")
-
 ENVIRONMENT_SUFFIX = "EnvironmentSuffix"
 ARTIFACT_BUCKET = "ArtifactBucket"
 PANDAS_LAYER_PREFIX = "PandasLayer"

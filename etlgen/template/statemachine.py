@@ -19,6 +19,7 @@ from troposphere.stepfunctions import (
 
 from etlgen.model import PipelineConfig
 from etlgen.template import names
+from etlgen.template.function_specs import FUNCTIONS
 from etlgen.template.tags import resource_tags
 from etlgen.template.workflow import (
     INTEGRATIONS,
@@ -30,10 +31,7 @@ from etlgen.template.workflow import (
 def definition_substitutions(config: PipelineConfig) -> dict[str, object]:
     """Exactly the `${...}` names the definition uses, each bound to its resource."""
     available: dict[str, object] = {
-        "ValidateFunctionArn": names.function_arn("validate"),
-        "SplitFunctionArn": names.function_arn("split"),
-        "ProcessFunctionArn": names.function_arn("process"),
-        "FinalizeFunctionArn": names.function_arn("finalize"),
+        **{spec.substitution: names.function_arn(spec.name) for spec in FUNCTIONS.values()},
         "StatusTableName": Ref(names.STATUS_TABLE),
         **{name: Sub(f"arn:${{AWS::Partition}}:states:::{integration}")
            for name, integration in INTEGRATIONS.items()},

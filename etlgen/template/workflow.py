@@ -11,16 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from etlgen.model import PipelineConfig, RetryConfig
+from etlgen.template.function_specs import FINALIZE, FUNCTIONS, PROCESS, SPLIT, VALIDATE
 from handlers.errors import PERMANENT_ERRORS
 
 State = dict[str, Any]
 
-LAMBDA_SUBSTITUTIONS = (
-    "ValidateFunctionArn",
-    "SplitFunctionArn",
-    "ProcessFunctionArn",
-    "FinalizeFunctionArn",
-)
 STATUS_TABLE_SUBSTITUTION = "StatusTableName"
 ALERT_TOPIC_SUBSTITUTION = "AlertTopicArn"
 # Service integrations are ARNs of the stack's partition (`arn:aws-us-gov:states:::...` in
@@ -65,8 +60,10 @@ SNS_SUBJECT_LIMIT = 100
 
 
 def definition_substitution_names(config: PipelineConfig) -> list[str]:
-    """The `${...}` names the definition uses, so the template provides exactly these."""
-    names = [*LAMBDA_SUBSTITUTIONS, STATUS_TABLE_SUBSTITUTION, UPDATE_ITEM_SUBSTITUTION]
+    """The `${...}` names the definition uses, so the template provides exactly these: every
+    function of `function_specs.FUNCTIONS` is called by some state."""
+    names = [*(spec.substitution for spec in FUNCTIONS.values()), STATUS_TABLE_SUBSTITUTION,
+             UPDATE_ITEM_SUBSTITUTION]
     if config.alerts.enabled:
         names += [ALERT_TOPIC_SUBSTITUTION, PUBLISH_SUBSTITUTION]
     return names
@@ -79,7 +76,7 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         "Init": _init(),
         "ValidateHeader": _lambda_task(
             "Checks the header against the schema; returns the file record.",
-            "ValidateFunctionArn",
+            VALIDATE.substitution,
             {"source.$": "$.source", "execution_id.$": "$$.Execution.Id"},
             "$.file",
             "IsAlreadyProcessed",
@@ -100,7 +97,7 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         "AlreadyProcessed": {"Type": "Succeed", "Comment": "Nothing to do for this version."},
         "PlanChunks": _lambda_task(
             "Cuts the data rows into byte ranges on record boundaries.",
-            "SplitFunctionArn",
+            SPLIT.substitution,
             {"file.$": "$.file"},
             "$.plan",
             "ProcessChunks",
@@ -109,7 +106,7 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         "ProcessChunks": _process_chunks(config),
         "Finalize": _lambda_task(
             "Checks the counts, writes the manifest and marks the file COMPLETED.",
-            "FinalizeFunctionArn",
+            FINALIZE.substitution,
             {
                 "file.$": "$.file",
                 "chunk_count.$": "$.plan.chunk_count",
@@ -160,7 +157,7 @@ def _init() -> State:
 
 def _lambda_task(
     comment: str,
-    function: str,
+    substitution: str,
     parameters: dict[str, str],
     result_path: str,
     next_state: str,
@@ -169,7 +166,7 @@ def _lambda_task(
     return {
         "Type": "Task",
         "Comment": comment,
-        "Resource": f"${{{function}}}",
+        "Resource": f"${{{substitution}}}",
         "Parameters": parameters,
         "ResultPath": result_path,
         "Retry": _lambda_retry(retries),
@@ -210,7 +207,7 @@ def _process_chunks(config: PipelineConfig) -> State:
     process_chunk: State = {
         "Type": "Task",
         "Comment": "Validates one byte range; writes its valid and rejected rows.",
-        "Resource": "${ProcessFunctionArn}",
+        "Resource": f"${{{PROCESS.substitution}}}",
         "Retry": _lambda_retry(config.retries),
         # Counts live in the status table: each iteration outputs only its index, so the
         # Map's collected results stay small however many chunks there are.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from etlgen.asl import Interpreter
 from etlgen.config import load_config
-from etlgen.local.asl import Interpreter
 from etlgen.local.errors import DefinitionError
 from etlgen.local.integrations import state_machine_from_template
 from etlgen.local.runner import load_state_machine

@@ -21,9 +21,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from etlgen.local.asl import Interpreter, Options
+from etlgen.asl import Interpreter, Options
+from etlgen.asl.intrinsics import format_value
 from etlgen.local.integrations import LocalResources, LocalTasks
-from etlgen.local.intrinsics import format_value
 from etlgen.model import PipelineConfig
 from etlgen.template.workflow import INTEGRATIONS, state_machine_definition
 from handlers.status import SqliteStatusStore

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from etlgen.asl import StatesError, TaskCall
 from etlgen.config import load_config
-from etlgen.local.asl import TaskCall
-from etlgen.local.errors import StatesError
 from etlgen.local.pool import LambdaPool
 from etlgen.local.runner import WorkFolder, handler_environment
 from etlgen.local.worker import WorkerSpec

@@ -9,7 +9,7 @@ import pytest
 
 from etlgen.environment import function_environment
 from etlgen.model import PipelineConfig, ResultsQueueConfig
-from etlgen.template.functions import SMALL_FUNCTION_MEMORY_MB
+from etlgen.template.function_specs import SMALL_FUNCTION_MEMORY_MB
 
 from .conftest import HANDLERS_KEY, changed, template_of
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from etlgen.local.asl import ExecutionResult, Interpreter, Options, TaskCall
-from etlgen.local.errors import DefinitionError, StatesError
+from etlgen.asl import DefinitionError, ExecutionResult, Interpreter, Options, StatesError, TaskCall
 
 
 def _task_machine(retry: list[dict[str, Any]], catch: list[dict[str, Any]] | None = None

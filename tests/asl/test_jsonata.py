@@ -11,9 +11,7 @@ from typing import Any
 import jsonata as reference
 import pytest
 
-from etlgen.local import jsonata
-from etlgen.local.asl import Interpreter
-from etlgen.local.errors import DefinitionError, StatesError
+from etlgen.asl import DefinitionError, Interpreter, StatesError, jsonata
 from etlgen.model import PipelineConfig, RetentionConfig
 from etlgen.template.workflow import state_machine_definition
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from etlgen.local import jsonpath
+from etlgen.asl import jsonpath
 
 
 def _is_number(value: Any) -> bool:

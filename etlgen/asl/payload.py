@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from etlgen.local import intrinsics, jsonpath
-from etlgen.local.errors import runtime_error
+from etlgen.asl import intrinsics, jsonpath
+from etlgen.asl.errors import runtime_error
 
 
 def resolve(template: Any, data: Any, context: Any) -> Any:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from etlgen.local import jsonpath
-from etlgen.local.errors import StatesError
+from etlgen.asl import jsonpath
+from etlgen.asl.errors import StatesError
 
 
 class IntrinsicSyntaxError(ValueError):
@@ -205,8 +205,9 @@ def _format(call: Call, values: list[Any]) -> str:
     if not values or not isinstance(values[0], str):
         raise ValueError("the first argument must be a string")
     first = call.args[0]
-    escaped = isinstance(first, Literal) and first.raw is not None
-    template = first.raw if escaped else values[0]
+    raw = first.raw if isinstance(first, Literal) else None
+    escaped = raw is not None
+    template: str = raw if raw is not None else values[0]
     args = list(values[1:])
     out: list[str] = []
     position = 0

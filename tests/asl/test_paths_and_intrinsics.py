@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from etlgen.local import intrinsics, jsonpath
-from etlgen.local.errors import StatesError
+from etlgen.asl import StatesError, intrinsics, jsonpath
 
 
 def test_read_supports_names_quoted_names_indexes_and_the_context() -> None:

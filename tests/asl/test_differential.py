@@ -18,8 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from etlgen.local.asl import ExecutionResult, Interpreter, Options, TaskCall
-from etlgen.local.errors import StatesError
+from etlgen.asl import ExecutionResult, Interpreter, Options, StatesError, TaskCall
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

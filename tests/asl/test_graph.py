@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from etlgen.graph import to_mermaid
+from etlgen.asl import to_mermaid
 from etlgen.model import AlertsConfig, PipelineConfig
 from etlgen.template.workflow import state_machine_definition
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from etlgen.local.errors import StatesError
+from etlgen.asl.errors import StatesError
 
 
 class JsonataSyntaxError(ValueError):
@@ -202,7 +202,8 @@ def _unquote(text: str) -> str:
     body = text[1:-1]
     if text[0] == "'":
         body = body.replace("\\'", "'").replace('"', '\\"')
-    return json.loads(f'"{body}"')
+    unquoted: str = json.loads(f'"{body}"')
+    return unquoted
 
 
 @lru_cache(maxsize=256)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from etlgen.local.errors import runtime_error
+from etlgen.asl.errors import runtime_error
 
 Segment = str | int
 
@@ -61,14 +61,6 @@ def parse(text: str) -> Path:
             segments.append(int(match.group(1)))
         position = match.end()
     return Path(text, context, tuple(segments))
-
-
-def is_path(text: Any) -> bool:
-    try:
-        parse(text)
-    except PathSyntaxError:
-        return False
-    return True
 
 
 _MISSING = object()

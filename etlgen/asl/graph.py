@@ -12,6 +12,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from etlgen.asl.engine import StateType
+from etlgen.asl.states import STATE_TYPES
+
 State = dict[str, Any]
 
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_]")
@@ -78,10 +81,11 @@ def _nodes(
     for name, state in states.items():
         node = ids.get(name)
         kind = state.get("Type", "")
-        if kind in ("Map", "Parallel"):
+        branches = _branches(state)
+        if branches:
             yield f"{indent}subgraph {node} [{_label(f'{name} ({kind})')}]"
             yield f"{indent}    direction TB"
-            for branch in _branches(state):
+            for branch in branches:
                 yield from _nodes(branch["States"], ids, edges, styles, indent + "    ")
             yield f"{indent}end"
         else:
@@ -93,27 +97,27 @@ def _nodes(
 
 
 def _branches(state: State) -> list[dict[str, Any]]:
-    if state["Type"] == "Parallel":
-        return list(state.get("Branches", []))
+    """The machines nested in a state (a Map's processor, a Parallel's branches): drawn
+    inside it, whatever its type."""
     processor = state.get("ItemProcessor") or state.get("Iterator")
-    return [processor] if processor else []
+    return [*state.get("Branches", []), *([processor] if processor else [])]
+
+
+def _state_type(kind: Any) -> StateType | None:
+    return STATE_TYPES.get(kind) if isinstance(kind, str) else None
 
 
 def _shape(kind: str, label: str) -> str:
-    if kind == "Choice":
-        return "{" + label + "}"
-    if kind in ("Succeed", "Fail"):
-        return f"([{label}])"
-    if kind in ("Pass", "Wait"):
-        return f"[/{label}/]"
-    return f"[{label}]"
+    """The brackets its entry in the state-type table gives; a plain box for the rest."""
+    state_type = _state_type(kind)
+    opening, closing = state_type.shape if state_type else ("[", "]")
+    return f"{opening}{label}{closing}"
 
 
 def _css_class(state: State) -> str | None:
-    if state.get("Type") == "Succeed":
-        return "succeed"
-    if state.get("Type") == "Fail":
-        return "fail"
+    state_type = _state_type(state.get("Type"))
+    if state_type and state_type.graph_class:
+        return state_type.graph_class
     if state.get("End") is True:
         return "finish"
     return None
@@ -149,7 +153,7 @@ def _describe_rule(rule: dict[str, Any]) -> str:
             if key.endswith(suffix) or key.endswith(suffix + "Path"):
                 shown = value if key.endswith("Path") else _literal(value)
                 return f"{variable} {symbol} {shown}"
-    return variable
+    return str(variable)
 
 
 def _literal(value: Any) -> str:
