@@ -317,6 +317,8 @@ def test_record_starts_are_exact_for_any_window(rows, newline, chunk, share, loo
                    back_block=back_block, process_limit=limit)
     ranges, flagged = reference_limited(data, offset, plan.chunk_size, limit)
     assert (plan.ranges, list(plan.oversized)) == (ranges, flagged)
+    if limit >= 2 * chunk:  # each range cut in two covers a mark whose chunk it saves
+        assert len(plan.ranges) <= math.ceil((len(data) - offset) / chunk)
 
 
 def test_window_readings_that_agree_on_the_cut_but_not_before_the_mark() -> None:
