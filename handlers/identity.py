@@ -1,7 +1,8 @@
 """The identity of a run's results: a hash of everything that decides them.
 
 A chunk's result (its rows, verdicts and staged parts) is decided by the handlers' code, the
-row schema, the delimiter, the encoding, the output format and where the staged parts go; a
+row schema, the delimiter, the encoding, the output format, where the staged parts go and
+the largest record the process function can hold (a larger one is rejected unloaded); a
 file's commit is decided by its chunks' results plus the output prefixes and the reject
 rate it must stay within. Chunk and file status items record these identities, and a result
 recorded under another identity is never reused: it is new work. The manifest records the
@@ -81,6 +82,8 @@ def run_identity(settings: Settings, schema: dict[str, Any]) -> RunIdentity:
         "output_format": settings.output_format,
         "incoming_prefix": settings.incoming_prefix,
         "staging_prefix": settings.staging_prefix,
+        # a record larger than this is rejected without being loaded (0: no limit)
+        "process_limit_bytes": (settings.largest_chunk_bytes() or (0, ""))[0],
     }
     chunks = _hash(chunk_parts)
     file_parts = {

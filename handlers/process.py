@@ -5,11 +5,15 @@ CSV dialect, output format: `handlers.identity`) is not redone while its staged 
 still there: its recorded counts come back unchanged. Anything else is new work. Parts are
 staged under keys fixed per identity, chunk and range, so a retry overwrites instead of
 adding; nothing is written under the output prefixes (finalize publishes at commit).
+
+A chunk the plan flagged `oversized` is one record larger than this function can hold: it
+is rejected without being loaded (`handlers.oversized`) and staged like any other chunk.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import pairwise
@@ -26,6 +30,7 @@ from handlers.layout import OutputLayout
 from handlers.logs import log
 from handlers.memory import tune_allocator
 from handlers.objects import ObjectMissing
+from handlers.oversized import oversized_reject
 from handlers.row_validator import RowValidator, compiled_validator, warm_up
 from handlers.runtime import container_deps
 from handlers.status import COMPLETED, COUNT_FIELDS
@@ -217,7 +222,8 @@ def handle(event: dict, deps: Deps) -> dict:
         validator = compiled_validator(deps.schema)
         with ValidRowsFile(layout.data_extension, validator.output_schema,
                            validator.dictionary_columns) as valid_rows:
-            result = _run(deps, file, index, start, end, validator, valid_rows)
+            run = _run_oversized if chunk.get("oversized") else _run
+            result = run(deps, file, index, start, end, validator, valid_rows)
             valid_rows.upload(deps.objects, staged_output)
         staged_rejected = ""
         if result.rejects:
@@ -252,16 +258,39 @@ def _staged_parts_exist(deps: Deps, item: dict[str, Any]) -> bool:
     return all(deps.objects.exists(key) for key in keys if key)
 
 
+def _reader(deps: Deps, file: dict) -> Callable[[int, int], bytes]:
+    """Ranged reads of the planned object version, which must still hold those bytes."""
+    key, version_id = file["key"], file.get("version_id") or None
+
+    def read(start: int, end: int) -> bytes:
+        try:
+            data = deps.objects.read_range(key, start, end, version_id)
+        except ObjectMissing as error:
+            raise SourceChanged(f"{key}: {error}") from None
+        if len(data) != end - start:
+            raise SourceChanged(f"{key}: expected bytes {start}-{end} but the object "
+                                f"returned {len(data)} bytes: it changed after it was planned")
+        return data
+
+    return read
+
+
+def _run_oversized(deps: Deps, file: dict, index: int, start: int, end: int,
+                   validator: RowValidator, sink: RowSink) -> ChunkResult:
+    """One record too large to load: one rejected row, no valid row (the staged output
+    holds the columns only)."""
+    reject = oversized_reject(_reader(deps, file), start, end, deps.settings)
+    log.bind(step="process", file_id=file["file_id"], chunk=index).warning(
+        "record too large to load: rejected", bytes=end - start,
+        reason=reject["errors"][0]["message"])
+    return ChunkResult(rows_in=1, rows_valid=0, rows_rejected=1, valid_table=None,
+                       rejects=[reject], dictionary_columns=validator.dictionary_columns)
+
+
 def _run(deps: Deps, file: dict, index: int, start: int, end: int, validator: RowValidator,
          sink: RowSink) -> ChunkResult:
-    key, version_id = file["key"], file.get("version_id") or None
-    try:
-        data = deps.objects.read_range(key, start, end, version_id)
-    except ObjectMissing as error:
-        raise SourceChanged(f"{key}: {error}") from None
-    if len(data) != end - start:
-        raise SourceChanged(f"{key}: expected bytes {start}-{end} but the object returned "
-                            f"{len(data)} bytes: it changed after it was planned")
+    key = file["key"]
+    data = _reader(deps, file)(start, end)
     return process_bytes(data, start, list(file["header"]), validator,
                          delimiter=deps.settings.csv_delimiter,
                          encoding=deps.settings.csv_encoding,

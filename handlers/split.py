@@ -1,10 +1,14 @@
-"""Step 2: plan the chunks (byte ranges on record boundaries). Copies no data."""
+"""Step 2: plan the chunks (byte ranges on record boundaries). Copies no data.
+
+A record larger than the process function can hold gets a chunk of its own, flagged
+`oversized`: the process step rejects it without loading it (see `handlers.chunk_plan`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from handlers.chunk_plan import plan_chunks
+from handlers.chunk_plan import ChunkPlan, effective_chunk_size, plan_chunks
 from handlers.deps import Deps
 from handlers.errors import ChunkPlanError, SourceChanged
 from handlers.logs import log
@@ -25,8 +29,14 @@ def handle(event: dict, deps: Deps) -> dict:
         except ObjectMissing as error:
             raise SourceChanged(f"{key}: {error}") from None
 
-    plan = plan_chunks(read, int(file["data_offset"]), int(file["size"]),
-                       settings.chunk_size_bytes, settings.max_chunks, settings.csv_delimiter)
+    data_offset, size = int(file["data_offset"]), int(file["size"])
+    planned_size = effective_chunk_size(size - data_offset, settings.chunk_size_bytes,
+                                        settings.max_chunks)
+    _check_process_can_take(planned_size, size, settings)
+    limit = settings.largest_chunk_bytes()
+    plan = plan_chunks(read, data_offset, size, settings.chunk_size_bytes,
+                       settings.max_chunks, settings.csv_delimiter,
+                       process_limit=limit[0] if limit else None)
     if plan.chunk_size != settings.chunk_size_bytes:
         logger.info("chunk size grown to stay within processing.max_chunks",
                     configured_chunk_size=settings.chunk_size_bytes,
@@ -34,10 +44,10 @@ def handle(event: dict, deps: Deps) -> dict:
     logger.info("chunks planned", chunk_count=len(plan.ranges), chunk_size=plan.chunk_size,
                 bytes_read=plan.bytes_read, requests=plan.requests,
                 proven_by_window=plan.proven_by_window,
-                proven_by_reading_back=plan.proven_by_reading_back)
-    result = plan.as_result()
-    _check_process_can_take(plan.chunk_size, int(file["size"]), settings)
-    return result
+                proven_by_reading_back=plan.proven_by_reading_back,
+                oversized=len(plan.oversized))
+    _check_chunk_count(plan, file["key"], settings)
+    return plan.as_result()
 
 
 def _check_process_can_take(chunk_size: int, size: int, settings: Settings) -> None:
@@ -54,6 +64,23 @@ def _check_process_can_take(chunk_size: int, size: int, settings: Settings) -> N
         f"to stay within processing.max_chunks {settings.max_chunks}, more than the "
         f"{limit[0] / MIB:,.0f} MiB that {limit[1]} allows: raise functions.memory_mb or "
         "processing.max_chunks, or split the file")
+
+
+def _check_chunk_count(plan: ChunkPlan, key: str, settings: Settings) -> None:
+    """Isolating a long record may add a chunk (the rows before it); more chunks than
+    processing.max_chunks could overflow the execution's history: refuse the file.
+
+    Only possible when the chunk size is more than half of what the process function can
+    hold (a range grown past the limit then covers another mark, whose chunk it saves)."""
+    if len(plan.ranges) <= settings.max_chunks:
+        return
+    limit = settings.largest_chunk_bytes()
+    held = f"{limit[0] / MIB:,.1f} MiB ({limit[1]})" if limit else "its limit"
+    raise ChunkPlanError(
+        f"{key}: giving each of its {len(plan.oversized)} records larger than the "
+        f"process function can hold ({held}) a chunk of its own makes {len(plan.ranges)} "
+        f"chunks, more than processing.max_chunks {settings.max_chunks}: raise "
+        "functions.memory_mb or processing.max_chunks, or split the file")
 
 
 def lambda_handler(event: dict, context: Any) -> dict:

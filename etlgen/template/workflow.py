@@ -57,6 +57,9 @@ SNS_TRANSIENT_ERRORS = (
 )
 
 SNS_SUBJECT_LIMIT = 100
+# What the failure path records and alerts when a caught error lacks a field.
+MISSING_ERROR_NAME = "UnknownError"
+MISSING_CAUSE = "no cause was given with the error"
 
 
 def definition_substitution_names(config: PipelineConfig) -> list[str]:
@@ -235,13 +238,22 @@ def _process_chunks(config: PipelineConfig) -> State:
 
 def _stamp_failure(ttl_days: int) -> State:
     """The status item's expiry, epoch seconds: JSONPath intrinsics cannot read a clock or
-    do arithmetic on a timestamp, so this one state is JSONata (`$millis()`)."""
+    do arithmetic on a timestamp, so this one state is JSONata (`$millis()`).
+
+    It also makes `$.error` whole: a Catcher's error output "usually contains" `Cause`
+    (Step Functions developer guide, error handling), and the JSONPaths after it
+    (`$.error.Cause` in RecordFailure, DescribeFailure, Failed) fail with States.Runtime on
+    a missing field, so the failure would go unrecorded. Defaults under the caught error,
+    merged, keep every field it has."""
     ttl_seconds = ttl_days * SECONDS_PER_DAY
+    defaults = f"{{'Error': '{MISSING_ERROR_NAME}', 'Cause': '{MISSING_CAUSE}'}}"
     return {
         "Type": "Pass",
         "QueryLanguage": "JSONata",
-        "Comment": "Adds when the failure record expires (now + retention.status_ttl_days).",
-        "Output": "{% $merge([$states.input, {'failure': {'expires_at': "
+        "Comment": "Makes sure the error has a name and a cause; adds when the failure "
+        "record expires (now + retention.status_ttl_days).",
+        "Output": "{% $merge([$states.input, {'error': "
+        f"$merge([{defaults}, $states.input.error]), 'failure': {{'expires_at': "
         f"$string($floor($millis() / 1000) + {ttl_seconds})}}}}]) %}}",
         "Next": "RecordFailure",
     }

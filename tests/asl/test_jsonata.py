@@ -13,7 +13,11 @@ import pytest
 
 from etlgen.asl import DefinitionError, Interpreter, StatesError, jsonata
 from etlgen.model import PipelineConfig, RetentionConfig
-from etlgen.template.workflow import state_machine_definition
+from etlgen.template.workflow import (
+    MISSING_CAUSE,
+    MISSING_ERROR_NAME,
+    state_machine_definition,
+)
 
 STATE_INPUT = {"source": {"key": "incoming/a.csv", "version_id": "v1"},
                "error": {"Error": "HeaderMismatch", "Cause": "bad header"}, "n": 7,
@@ -35,9 +39,9 @@ EXPRESSIONS = [
 ]
 
 
-def oracle(expression: str) -> Any:
+def oracle(expression: str, state_input: Any = STATE_INPUT) -> Any:
     compiled = reference.Jsonata(expression)
-    compiled.assign("states", {"input": STATE_INPUT, "context": CONTEXT})
+    compiled.assign("states", {"input": state_input, "context": CONTEXT})
     return compiled.evaluate(None)
 
 
@@ -67,6 +71,35 @@ def test_the_generated_failure_stamp_agrees_with_the_reference(ttl_days: int) ->
         assert isinstance(expires, str) and expires.isdigit()
         assert before + ttl_days * 86400 <= int(expires) <= after + ttl_days * 86400
     assert abs(int(ours["failure"]["expires_at"]) - int(theirs["failure"]["expires_at"])) <= 1
+
+
+CAUGHT_ERRORS = {
+    "whole": ({"Error": "HeaderMismatch", "Cause": "bad header"},
+              {"Error": "HeaderMismatch", "Cause": "bad header"}),
+    "no cause": ({"Error": "States.Timeout"},
+                 {"Error": "States.Timeout", "Cause": MISSING_CAUSE}),
+    "empty cause": ({"Error": "States.Runtime", "Cause": ""},
+                    {"Error": "States.Runtime", "Cause": ""}),
+    "nothing": ({}, {"Error": MISSING_ERROR_NAME, "Cause": MISSING_CAUSE}),
+    "extra field": ({"Error": "E", "Cause": "c", "Trace": "t"},
+                    {"Error": "E", "Cause": "c", "Trace": "t"}),
+}
+
+
+@pytest.mark.parametrize("case", list(CAUGHT_ERRORS))
+def test_the_failure_stamp_always_leaves_an_error_name_and_cause(case: str) -> None:
+    """A Catcher's error output usually, not always, has a Cause: after StampFailure,
+    `$.error.Error` and `$.error.Cause` exist (checked against the reference)."""
+    caught, normalised = CAUGHT_ERRORS[case]
+    state_input = {**STATE_INPUT, "error": caught}
+    output = _stamp(90)
+    ours = jsonata.render(output, state_input, CONTEXT)
+    theirs = oracle(jsonata.EXPRESSION.match(output).group(1), state_input)
+    for result in (ours, theirs):
+        assert result["error"] == normalised
+        assert {k: v for k, v in result.items() if k not in ("error", "failure")} == {
+            k: v for k, v in STATE_INPUT.items() if k != "error"}
+    assert ours["error"] == theirs["error"]
 
 
 def test_every_millis_of_one_evaluation_is_the_same_instant() -> None:

@@ -61,11 +61,40 @@ def reference_ranges(data: bytes, offset: int, chunk_size: int) -> list[tuple[in
     return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
+def reference_limited(data: bytes, offset: int, chunk_size: int,
+                      limit: int) -> tuple[list[tuple[int, int]], list[int]]:
+    """The reference ranges, each range longer than `limit` cut at the start of the record
+    holding its mark (right after the last record end before the mark); that record's
+    range is flagged when it alone is longer than `limit`."""
+    ends = record_ends(data, offset)
+    ranges: list[tuple[int, int]] = []
+    flagged: list[int] = []
+    position = offset
+    for k in range(1, math.ceil((len(data) - offset) / chunk_size)):
+        mark = offset + k * chunk_size
+        if position > mark:
+            continue
+        at = bisect.bisect_left(ends, mark)
+        cut = ends[at] + 1 if at < len(ends) else len(data)
+        if cut - position > limit:
+            record = ends[at - 1] + 1 if at else offset
+            if record > position:
+                ranges.append((position, record))
+            if cut - record > limit:
+                flagged.append(len(ranges))
+            position = record
+        ranges.append((position, cut))
+        position = cut
+    if position < len(data):
+        ranges.append((position, len(data)))
+    return ranges, flagged
+
+
 def reader_of(data: bytes):
     return lambda start, end: data[start:end]
 
 
-def plan_of(data: bytes, offset: int, chunk_size: int, **sizes: int):
+def plan_of(data: bytes, offset: int, chunk_size: int, **sizes: int | None):
     return plan_chunks(reader_of(data), offset, len(data), chunk_size, 100_000, ",", **sizes)
 
 
@@ -91,17 +120,25 @@ row = st.lists(cell, min_size=1, max_size=4)
        lookback=st.sampled_from([1, 3, 16, 200, 16384]),
        lookahead=st.sampled_from([1, 4, 100, 16384]),
        back_block=st.sampled_from([1, 5, 64, 65536]), max_block=st.sampled_from([8, 1 << 23]),
-       unterminated=st.booleans())
+       unterminated=st.booleans(),
+       limit=st.one_of(st.none(), st.integers(min_value=1, max_value=3000)))
 def test_the_plan_is_exact_for_any_window(rows, newline, chunk, lookback, lookahead,
-                                          back_block, max_block, unterminated) -> None:
+                                          back_block, max_block, unterminated, limit) -> None:
+    """With a process limit, ranges grown past it are cut at the start of their long
+    record, found exactly whatever the windows and blocks."""
     text = ",".join(HEADER) + newline + "".join(render(r) + newline for r in rows)
     if unterminated:
         text += 'x,"never closed\n' + newline.join("a,b" for _ in range(5))
     data = text.encode()
     offset = len(",".join(HEADER) + newline)
     plan = plan_of(data, offset, chunk, lookback=lookback, lookahead=lookahead,
-                   back_block=back_block, max_block=max_block)
-    assert plan.ranges == reference_ranges(data, offset, plan.chunk_size)
+                   back_block=back_block, max_block=max_block, process_limit=limit)
+    if limit is None:
+        assert plan.ranges == reference_ranges(data, offset, plan.chunk_size)
+        assert plan.oversized == ()
+    else:
+        ranges, flagged = reference_limited(data, offset, plan.chunk_size, limit)
+        assert (plan.ranges, list(plan.oversized)) == (ranges, flagged)
 
 
 def check_ranges_parse(data: bytes, offset: int, plan) -> None:
@@ -185,3 +222,117 @@ def test_marks_on_quoted_line_breaks_are_cut_after_the_record(chunk: int) -> Non
     plan = plan_of(data, 6, chunk, lookback=200, lookahead=50)
     assert plan.ranges == reference_ranges(data, 6, plan.chunk_size)
     check_ranges_parse(data, 6, plan)
+
+
+LONG_NOTE = "\n".join(f"note line {n} without any quote" for n in range(3000))  # ~100 KB
+
+
+def long_record_file(newline: str = "\n") -> tuple[bytes, int, int]:
+    """(data, where the long record starts, where it ends): 300 rows, one record with a
+    quoted ~100 KB multi-line field, 300 rows."""
+    head = "a,b,c" + newline
+    before = "".join(f"{n},before,x{newline}" for n in range(300))
+    record = f'L,"{LONG_NOTE}",y{newline}'
+    after = "".join(f"{n},after,\"q\"{newline}" for n in range(300))
+    start = len(head) + len(before)
+    return (head + before + record + after).encode(), start, start + len(record)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("chunk", [1000, 7000, 40_000])
+def test_a_record_larger_than_the_limit_gets_a_chunk_of_its_own(newline: str,
+                                                                chunk: int) -> None:
+    data, start, end = long_record_file(newline)
+    offset = len("a,b,c" + newline)
+    plan = plan_of(data, offset, chunk, process_limit=50_000)
+    flagged = [plan.ranges[i] for i in plan.oversized]
+    assert flagged == [(start, end)]
+    assert plan.as_result()["chunks"][plan.oversized[0]] == {
+        "index": plan.oversized[0], "start": start, "end": end, "oversized": True}
+    assert all(e - s <= 50_000 for i, (s, e) in enumerate(plan.ranges)
+               if i not in plan.oversized)
+    assert (plan.ranges, list(plan.oversized)) == reference_limited(
+        data, offset, plan.chunk_size, 50_000)
+    check_ranges_parse(data, offset, plan)
+
+
+def test_a_grown_chunk_that_fits_the_limit_stays_as_it_is() -> None:
+    data, start, _ = long_record_file()
+    unlimited = plan_of(data, 6, 7000)
+    grown = [(s, e) for s, e in unlimited.ranges if s < start < e]
+    assert len(grown) == 1 and grown[0][1] - grown[0][0] > 7000
+    fits = plan_of(data, 6, 7000, process_limit=grown[0][1] - grown[0][0])
+    assert (fits.ranges, fits.oversized) == (unlimited.ranges, ())
+
+
+def test_a_grown_chunk_past_the_limit_whose_record_fits_is_cut_but_not_flagged() -> None:
+    data, start, end = long_record_file()
+    grown = next((s, e) for s, e in plan_of(data, 6, 7000).ranges if s < start < e)
+    limit = end - start + 10  # the record fits, the grown chunk does not
+    assert grown[1] - grown[0] > limit
+    plan = plan_of(data, 6, 7000, process_limit=limit)
+    assert plan.oversized == ()
+    assert (grown[0], start) in plan.ranges and (start, end) in plan.ranges
+
+
+def test_finding_the_record_start_reads_only_what_the_scans_did_not_see() -> None:
+    """Chunks of 1000 or 7000 bytes: the scans that found the cut after the long record
+    saw a record end before its mark, so nothing more is read; with 40,000-byte chunks the
+    mark's window lies inside the record and its start is read back for, from the window
+    down to the record start, not down to the previous cut."""
+    data, start, end = long_record_file()
+    for chunk in (1000, 7000):
+        assert plan_of(data, 6, chunk, process_limit=50_000).bytes_read == \
+            plan_of(data, 6, chunk).bytes_read
+    unlimited = plan_of(data, 6, 40_000)
+    limited = plan_of(data, 6, 40_000, process_limit=50_000)
+    window_start = 6 + 40_000 - 16 * 1024
+    assert limited.ranges[limited.oversized[0]] == (start, end)
+    assert 0 < limited.bytes_read - unlimited.bytes_read <= window_start - start + 64 * 1024
+
+
+quoted_lines = st.builds(lambda n, tail: "\n".join(["in quotes"] * n) + tail,
+                         st.integers(1, 60), st.sampled_from(["", '"', '""', "\r", ","]))
+record_cell = st.one_of(cell, quoted_lines, st.just("plain"), st.just('say "hi"'))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.lists(record_cell, min_size=1, max_size=4), min_size=1, max_size=40),
+       newline=st.sampled_from(["\n", "\r\n", "\r"]),
+       chunk=st.integers(min_value=20, max_value=900),
+       share=st.sampled_from([0.3, 0.9, 1.0, 1.5, 3.0]),
+       lookback=st.sampled_from([1, 8, 40, 16384]), lookahead=st.sampled_from([1, 8, 16384]),
+       back_block=st.sampled_from([1, 7, 64, 65536]))
+def test_record_starts_are_exact_for_any_window(rows, newline, chunk, share, lookback,
+                                                lookahead, back_block) -> None:
+    """Limits around the chunk size, windows smaller than a record: every way the planner
+    can come to know where a long record starts (a record end its scans saw, both window
+    readings agreeing, reading back from a proven state) gives the reference's ranges."""
+    text = "a,b,c" + newline + "".join(render(r).replace("\n", newline) + newline
+                                       for r in rows)
+    data = text.encode()
+    offset = len("a,b,c" + newline)
+    limit = max(1, int(chunk * share))
+    plan = plan_of(data, offset, chunk, lookback=lookback, lookahead=lookahead,
+                   back_block=back_block, process_limit=limit)
+    ranges, flagged = reference_limited(data, offset, plan.chunk_size, limit)
+    assert (plan.ranges, list(plan.oversized)) == (ranges, flagged)
+    if limit >= 2 * chunk:  # each range cut in two covers a mark whose chunk it saves
+        assert len(plan.ranges) <= math.ceil((len(data) - offset) / chunk)
+
+
+def test_window_readings_that_agree_on_the_cut_but_not_before_the_mark() -> None:
+    """The window starts inside `aaaa`: read from outside quotes, the record holding the
+    mark starts at `b`; read from inside, a line later. Both give the same cut, so the plan
+    proves the state at the window's start to tell where the record starts."""
+    rows = b"1,2,3\n" * 20
+    data = b"a,b,c\n" + rows + b'aaaa\nb,"c\nd",e\n' + rows
+    mark = data.index(b",e")
+    record = data.index(b'b,"c')
+    window_start = data.index(b"aaaa") + 2
+    plan = plan_of(data, 6, mark - 6, lookback=mark - window_start, lookahead=64,
+                   process_limit=5)
+    assert plan.proven_by_reading_back == 0  # the cut itself came from the window
+    ranges, flagged = reference_limited(data, 6, plan.chunk_size, 5)
+    assert (plan.ranges, list(plan.oversized)) == (ranges, flagged)
+    assert (6, record) in plan.ranges and plan.ranges[plan.oversized[0]][0] == record

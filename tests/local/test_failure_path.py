@@ -4,9 +4,11 @@ and by the local interpreter against the SQLite status store. Both must agree on
 the ending, the status item and the alert text.
 
 StampFailure is the one JSONata state; moto cannot evaluate JSONata (it needs a JVM), so
-these runs start after it with the `$.failure.expires_at` it would have added, and the
-JSONata evaluation itself is checked against an independent implementation in
-`test_jsonata.py`.
+these runs start after it with what it would have output (`$.failure.expires_at`, and
+`$.error` with a name and a cause: a Catcher's error output need not have a Cause), and
+the JSONata evaluation itself is checked against an independent implementation in
+`test_jsonata.py`. A local run from StampFailure on shows a Cause-less error recorded and
+alerted end to end.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from etlgen.asl import Interpreter, Options
+from etlgen.asl import Interpreter, Options, jsonata
 from etlgen.asl.intrinsics import format_value
 from etlgen.local.integrations import LocalResources, LocalTasks
 from etlgen.model import PipelineConfig
-from etlgen.template.workflow import INTEGRATIONS, state_machine_definition
+from etlgen.template.workflow import INTEGRATIONS, MISSING_CAUSE, state_machine_definition
 from handlers.status import SqliteStatusStore
 from tests.handlers.conftest import create_status_table
 
@@ -48,12 +50,15 @@ def _config() -> PipelineConfig:
                           schema_path=Path("s.json"), schema={"type": "object"})
 
 
-def failure_path(topic_arn: str) -> dict[str, Any]:
-    """The generated states from RecordFailure on, with the template's substitutions."""
+PATH_STATES = ("RecordFailure", "DescribeFailure", "UseLambdaMessage", "UseCauseText",
+               "NotifyFailure", "Failed")
+
+
+def failure_path(topic_arn: str, start: str = "RecordFailure") -> dict[str, Any]:
+    """The generated states from `start` on, with the template's substitutions."""
     states = state_machine_definition(_config())["States"]
-    names = ("RecordFailure", "DescribeFailure", "UseLambdaMessage", "UseCauseText",
-             "NotifyFailure", "Failed")
-    text = json.dumps({"StartAt": "RecordFailure", "States": {n: states[n] for n in names}})
+    names = ("StampFailure", *PATH_STATES) if start == "StampFailure" else PATH_STATES
+    text = json.dumps({"StartAt": start, "States": {n: states[n] for n in names}})
     substitutions = {"StatusTableName": TABLE, "AlertTopicArn": topic_arn,
                      **{name: f"arn:aws:states:::{integration}"
                         for name, integration in INTEGRATIONS.items()}}
@@ -62,16 +67,31 @@ def failure_path(topic_arn: str) -> dict[str, Any]:
     return json.loads(text)
 
 
-def execution_input(cause: str) -> dict[str, Any]:
-    return {"source": {"bucket": "b", "key": KEY, "size": 10, "version_id": VERSION},
-            "error": {"Error": "HeaderMismatch", "Cause": cause},
-            "failure": {"expires_at": EXPIRES}}
+SOURCE = {"bucket": "b", "key": KEY, "size": 10, "version_id": VERSION}
+# A caught error without a Cause. Not a `States.` name: moto's Fail state refuses an
+# ErrorPath that resolves to one ("Custom Error Names MUST NOT begin with the prefix
+# 'States.'"), which would end its run differently from the local one.
+CAUSELESS = {"Error": "Lambda.Unknown"}
 
 
-CASES = {
+def stamped_error(error: dict[str, Any]) -> dict[str, Any]:
+    """`$.error` as the generated StampFailure leaves it."""
+    output = state_machine_definition(_config())["States"]["StampFailure"]["Output"]
+    return jsonata.render(output, {"source": SOURCE, "error": error}, {})["error"]
+
+
+def execution_input(error: str | dict[str, Any]) -> dict[str, Any]:
+    """After StampFailure; a text is the Cause of a HeaderMismatch."""
+    if isinstance(error, str):
+        error = {"Error": "HeaderMismatch", "Cause": error}
+    return {"source": SOURCE, "error": error, "failure": {"expires_at": EXPIRES}}
+
+
+CASES: dict[str, tuple[str | None, str | dict[str, Any]]] = {
     "new-item-lambda-cause": (None, LAMBDA_CAUSE),
     "running-item-plain-cause": ("RUNNING", "States.Timeout: the task timed out"),
     "completed-item-stays-completed": ("COMPLETED", EXIT_CAUSE),
+    "running-item-causeless-error": ("RUNNING", stamped_error(CAUSELESS)),
 }
 
 
@@ -93,13 +113,13 @@ def moto_runs() -> Iterator[dict[str, dict[str, Any]]]:
             name="failure-path", definition=json.dumps(failure_path(topic)),
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/states")["stateMachineArn"]
         runs = {}
-        for case, (status, cause) in CASES.items():
+        for case, (status, error) in CASES.items():
             dynamodb.delete_item(TableName=TABLE, Key={"pk": {"S": FILE_ID}, "sk": {"S": "FILE"}})
             if status:
                 dynamodb.put_item(TableName=TABLE, Item={
                     "pk": {"S": FILE_ID}, "sk": {"S": "FILE"}, "status": {"S": status}})
             execution = sfn.start_execution(stateMachineArn=machine, name=case,
-                                            input=json.dumps(execution_input(cause)))
+                                            input=json.dumps(execution_input(error)))
             deadline = time.monotonic() + 30
             while (described := sfn.describe_execution(
                     executionArn=execution["executionArn"]))["status"] == "RUNNING":
@@ -126,8 +146,10 @@ def moto_runs() -> Iterator[dict[str, dict[str, Any]]]:
         yield runs
 
 
-def local_run(tmp_path: Path, status: str | None, cause: str) -> dict[str, Any]:
+def local_run(tmp_path: Path, status: str | None, error: str | dict[str, Any],
+              start: str = "RecordFailure") -> dict[str, Any]:
     topic = f"arn:aws:sns:local:000000000000:{'AlertTopic'}"
+    tmp_path.mkdir(parents=True, exist_ok=True)
     store = SqliteStatusStore(tmp_path / "status.sqlite3")
     if status:
         store.update_item({"pk": {"S": FILE_ID}, "sk": {"S": "FILE"}}, "SET #s = :s",
@@ -136,8 +158,11 @@ def local_run(tmp_path: Path, status: str | None, cause: str) -> dict[str, Any]:
     alerts = tmp_path / "alerts.jsonl"
     tasks = LocalTasks(resources, run_lambda=None, status_table=store,  # type: ignore[arg-type]
                        alerts_path=alerts)
-    result = Interpreter(failure_path(topic), tasks, Options(retry_scale=0.0)).run(
-        execution_input(cause))
+    state_input = execution_input(error)
+    if start == "StampFailure":  # as the Catch delivers it: no expiry yet
+        del state_input["failure"]
+    result = Interpreter(failure_path(topic, start), tasks, Options(retry_scale=0.0)).run(
+        state_input)
     item = store.get_file(FILE_ID) or {}
     return {
         "status": result.status, "error": result.error, "cause": result.cause,
@@ -153,9 +178,33 @@ def local_run(tmp_path: Path, status: str | None, cause: str) -> dict[str, Any]:
 @pytest.mark.parametrize("case", list(CASES))
 def test_local_failure_path_matches_moto(case: str, moto_runs: dict[str, dict[str, Any]],
                                          tmp_path: Path) -> None:
-    status, cause = CASES[case]
+    status, error = CASES[case]
     expected = moto_runs[case]
-    assert local_run(tmp_path, status, cause) == expected
+    assert local_run(tmp_path, status, error) == expected
+
+
+def test_a_causeless_error_is_recorded_and_alerted(moto_runs: dict[str, dict[str, Any]],
+                                                    tmp_path: Path) -> None:
+    run = moto_runs["running-item-causeless-error"]
+    assert run["item"]["status"] == "FAILED" and run["item"]["error_name"] == "Lambda.Unknown"
+    assert run["item"]["error_cause"] == MISSING_CAUSE
+    assert run["alerts"] == ["etlgen pipeline failure-path failed on incoming/a.csv. "
+                             f"Error: Lambda.Unknown. Cause: {MISSING_CAUSE}"]
+    assert (run["error"], run["cause"]) == ("Lambda.Unknown", MISSING_CAUSE)
+    # locally, from StampFailure on, with the error as the Catch delivers it
+    local = local_run(tmp_path / "stamped", "RUNNING", CAUSELESS, start="StampFailure")
+    expires = int(local["item"].pop("expires_at"))
+    assert abs(expires - (int(time.time()) + 90 * 86400)) < 60
+    assert local["item"] == {k: v for k, v in run["item"].items() if k != "expires_at"}
+    assert local["entered"] == ["StampFailure", *run["entered"]]
+    assert (local["alerts"], local["status"], local["error"], local["cause"]) == (
+        run["alerts"], "FAILED", "Lambda.Unknown", MISSING_CAUSE)
+    # what StampFailure prevents: straight into RecordFailure, `$.error.Cause` is a
+    # States.Runtime error (no Catch takes it) and nothing is recorded or alerted. (moto's
+    # engine instead turns it into a catchable DynamoDB error, then fails in UseCauseText.)
+    broken = local_run(tmp_path / "unstamped", "RUNNING", CAUSELESS)
+    assert (broken["status"], broken["error"]) == ("FAILED", "States.Runtime")
+    assert broken["item"]["status"] == "RUNNING" and broken["alerts"] == []
 
 
 def test_the_cases_show_what_the_failure_path_promises(

@@ -172,13 +172,14 @@ def test_failure_path_keeps_the_original_error(definition: dict) -> None:
             assert states[name]["ResultPath"].startswith("$.failure."), name
 
 
-def test_the_failure_stamp_keeps_the_input_and_adds_the_expiry() -> None:
+def test_the_failure_stamp_keeps_the_input_completes_the_error_and_adds_the_expiry() -> None:
     config = make_config(retention=RetentionConfig(status_ttl_days=30))
     stamp = state_machine_definition(config)["States"]["StampFailure"]
     assert stamp["QueryLanguage"] == "JSONata"
     assert stamp["Output"] == (
-        "{% $merge([$states.input, {'failure': {'expires_at': "
-        "$string($floor($millis() / 1000) + 2592000)}}]) %}"
+        "{% $merge([$states.input, {'error': $merge([{'Error': 'UnknownError', "
+        "'Cause': 'no cause was given with the error'}, $states.input.error]), "
+        "'failure': {'expires_at': $string($floor($millis() / 1000) + 2592000)}}]) %}"
     )
 
 
