@@ -220,7 +220,7 @@ def handle(event: dict, deps: Deps) -> dict:
         layout = OutputLayout.of(deps.settings, key, version_id)
         staged_output = layout.staged_output_key(identity.short, index, start, end)
         validator = compiled_validator(deps.schema)
-        with ValidRowsFile(layout.data_extension, validator.output_schema,
+        with ValidRowsFile(deps.settings.output_format, validator.output_schema,
                            validator.dictionary_columns) as valid_rows:
             run = _run_oversized if chunk.get("oversized") else _run
             result = run(deps, file, index, start, end, validator, valid_rows)
