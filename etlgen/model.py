@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-OutputFormat = Literal["parquet", "csv"]
+from handlers.formats import DEFAULT_FORMAT
+
 Architecture = Literal["arm64", "x86_64"]
 Jitter = Literal["FULL", "NONE"]
 
@@ -28,7 +29,7 @@ class OutputConfig:
     processed_prefix: str = "processed/"
     rejected_prefix: str = "rejected/"
     staging_prefix: str = "staging/"
-    format: OutputFormat = "parquet"
+    format: str = DEFAULT_FORMAT  # a name in handlers.formats.FORMATS
     max_reject_rate: float = 0.05
 
 

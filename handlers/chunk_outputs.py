@@ -1,4 +1,5 @@
-"""Writes a chunk's valid rows (Parquet or CSV) and its rejected rows (JSON lines)."""
+"""Writes a chunk's valid rows (in the configured output format, `handlers.formats`) and its
+rejected rows (JSON lines)."""
 
 from __future__ import annotations
 
@@ -9,32 +10,29 @@ from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pv
-import pyarrow.parquet as pq
 
+from handlers.formats import TableWriter, output_format
 from handlers.objects import ObjectStore
-
-CONTENT_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv"}
 
 
 class ValidRowsFile:
     """The valid rows written into a temporary file piece by piece, in row order, so a
-    piece's Parquet row group is encoded while later pieces are still being checked and no
+    piece (a Parquet row group) is encoded while later pieces are still being checked and no
     table of the whole chunk is ever built. Uploaded through the file so large outputs go
     up as a multipart upload.
 
-    Dictionary encoding only for the columns likely to repeat (enums): trying it on ids
-    costs time for nothing.
+    `fmt` names an entry of `handlers.formats.FORMATS`; `dictionary_columns` are the
+    columns likely to repeat (enums), a hint the format may use.
     """
 
     def __init__(self, fmt: str, schema: pa.Schema,
                  dictionary_columns: list[str] | None = None) -> None:
-        self.fmt = fmt
+        self.format = output_format(fmt)
         self.schema = schema
-        self.dictionary_columns = dictionary_columns or False
-        handle, self.path = tempfile.mkstemp(suffix=f".{fmt}")
+        self.dictionary_columns = dictionary_columns or []
+        handle, self.path = tempfile.mkstemp(suffix=f".{self.format.extension}")
         os.close(handle)
-        self._writer: pq.ParquetWriter | pv.CSVWriter | None = None
+        self._writer: TableWriter | None = None
         self.rows = 0
 
     def __enter__(self) -> ValidRowsFile:
@@ -62,13 +60,10 @@ class ValidRowsFile:
             self._writer = self._open()
             self._writer.write_table(self.schema.empty_table())
         self._close()
-        objects.put_file(key, self.path, CONTENT_TYPES[self.fmt])
+        objects.put_file(key, self.path, self.format.content_type)
 
-    def _open(self) -> pq.ParquetWriter | pv.CSVWriter:
-        if self.fmt == "csv":
-            return pv.CSVWriter(self.path, self.schema)
-        return pq.ParquetWriter(self.path, self.schema, compression="snappy",
-                                use_dictionary=self.dictionary_columns)
+    def _open(self) -> TableWriter:
+        return self.format.open_writer(self.path, self.schema, self.dictionary_columns)
 
     def _close(self) -> None:
         if self._writer is not None:

@@ -12,6 +12,7 @@ records the run identity. A retry after the commit publishes nothing again.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from handlers.deps import Deps
@@ -24,7 +25,7 @@ from handlers.runtime import container_deps
 from handlers.status import COMPLETED, COUNT_FIELDS, FAILED, SUCCEEDED, utc_now_text
 
 
-def _checked_parts(file: dict, chunk_count: int, items: list[dict[str, Any]],
+def _checked_parts(file: dict, chunk_count: int, items: Sequence[Mapping[str, Any]],
                    identity: RunIdentity) -> list[dict]:
     by_index = {int(item["index"]): item for item in items if "index" in item}
     problems = []
@@ -147,8 +148,8 @@ def _manifest_part(part: dict, published: Part) -> dict:
 
 
 def _already_committed(deps: Deps, layout: OutputLayout, file: dict, chunk_count: int,
-                       items: list[dict[str, Any]], identity: RunIdentity, summary: dict,
-                       current: dict) -> dict:
+                       items: Sequence[Mapping[str, Any]], identity: RunIdentity,
+                       summary: dict, current: Mapping[str, Any]) -> dict:
     """A retry after the commit: the outputs stand; finish what the first attempt may not
     have (the summary message, removing the staged parts)."""
     totals = {name: int(current.get(name, 0)) for name in COUNT_FIELDS}

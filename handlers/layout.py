@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from handlers.formats import output_format
 from handlers.settings import Settings
 
 MANIFEST_NAME = "_manifest.json"
@@ -39,7 +40,7 @@ class OutputLayout:
     processed_prefix: str  # ends with "/"
     rejected_prefix: str
     staging_prefix: str
-    data_extension: str
+    data_extension: str  # of the output format's parts
 
     @classmethod
     def of(cls, settings: Settings, key: str, version_id: str | None) -> OutputLayout:
@@ -47,7 +48,7 @@ class OutputLayout:
         return cls(processed_prefix=settings.processed_prefix + tail,
                    rejected_prefix=settings.rejected_prefix + tail,
                    staging_prefix=settings.staging_prefix + tail,
-                   data_extension="csv" if settings.output_format == "csv" else "parquet")
+                   data_extension=output_format(settings.output_format).extension)
 
     def _staged(self, identity: str, kind: str, index: int, start: int, end: int,
                 extension: str) -> str:

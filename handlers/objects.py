@@ -102,7 +102,8 @@ class S3ObjectStore:
                     "InvalidRange":
                 return b""
             raise self._missing(error, key, version_id) from error
-        return reply["Body"].read()
+        data: bytes = reply["Body"].read()
+        return data
 
     def put_bytes(self, key: str, data: bytes,
                   content_type: str = "application/octet-stream") -> None:

@@ -13,7 +13,7 @@ is rejected without being loaded (`handlers.oversized`) and staged like any othe
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import pairwise
@@ -195,7 +195,7 @@ def _piece_cuts(data: bytes, pieces: int) -> list[int]:
     return cuts
 
 
-def _counts(item: dict[str, Any], index: int) -> dict[str, int]:
+def _counts(item: Mapping[str, Any], index: int) -> dict[str, int]:
     return {"index": index, **{name: int(item.get(name, 0)) for name in COUNT_FIELDS}}
 
 
@@ -220,7 +220,7 @@ def handle(event: dict, deps: Deps) -> dict:
         layout = OutputLayout.of(deps.settings, key, version_id)
         staged_output = layout.staged_output_key(identity.short, index, start, end)
         validator = compiled_validator(deps.schema)
-        with ValidRowsFile(layout.data_extension, validator.output_schema,
+        with ValidRowsFile(deps.settings.output_format, validator.output_schema,
                            validator.dictionary_columns) as valid_rows:
             run = _run_oversized if chunk.get("oversized") else _run
             result = run(deps, file, index, start, end, validator, valid_rows)
@@ -251,7 +251,7 @@ def _committed(deps: Deps, file_id: str, identity: str) -> bool:
     return item.get("status") == COMPLETED and item.get("identity") == identity
 
 
-def _staged_parts_exist(deps: Deps, item: dict[str, Any]) -> bool:
+def _staged_parts_exist(deps: Deps, item: Mapping[str, Any]) -> bool:
     keys = [item.get("staged_output_key"), item.get("staged_rejected_key")]
     if not keys[0]:
         return False

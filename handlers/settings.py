@@ -13,8 +13,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from handlers.formats import format_names
+
 MIB = 1024 * 1024
-OUTPUT_FORMATS = ("parquet", "csv")
 MEMORY_PER_CHUNK = 8
 """The process step holds the raw chunk, its Arrow table, the validation masks and the
 encoded outputs at once: its memory must be 8 x the chunk."""
@@ -61,7 +62,7 @@ class Settings:
     processed_prefix: str
     rejected_prefix: str
     staging_prefix: str
-    output_format: str
+    output_format: str  # a name in handlers.formats.FORMATS
     max_reject_rate: float
     status_ttl_days: int
     metrics_namespace: str
@@ -108,7 +109,7 @@ class Settings:
             processed_prefix=reader.prefix("PROCESSED_PREFIX"),
             rejected_prefix=reader.prefix("REJECTED_PREFIX"),
             staging_prefix=reader.prefix("STAGING_PREFIX"),
-            output_format=reader.choice("OUTPUT_FORMAT", OUTPUT_FORMATS),
+            output_format=reader.choice("OUTPUT_FORMAT", format_names()),
             max_reject_rate=reader.rate("MAX_REJECT_RATE"),
             status_ttl_days=reader.integer("STATUS_TTL_DAYS", minimum=1),
             metrics_namespace=reader.text("METRICS_NAMESPACE"),

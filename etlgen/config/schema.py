@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from handlers.formats import DEFAULT_FORMAT, format_names
+
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$"
 PREFIX_PATTERN = r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$"
 SUFFIX_PATTERN = r"^[A-Za-z0-9!_.*'()-]*$"
@@ -72,184 +74,193 @@ def _prefix(description: str, default: str) -> dict[str, Any]:
     }
 
 
-PIPELINE_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://etlgen.dev/schemas/pipeline.schema.json",
-    "title": "etlgen pipeline",
-    "description": (
-        "One serverless CSV ETL pipeline: S3 incoming/ -> EventBridge -> Step Functions -> "
-        "Lambda. Only name and schema are required; every other key has a default."
-    ),
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name", "schema"],
-    "properties": {
-        "name": {
-            "description": (
-                "Pipeline name, used in bucket, function and table names; with a 10-character "
-                "environment suffix, the account id and the region it must fit S3's 63 characters"
-            ),
-            "type": "string",
-            "pattern": NAME_PATTERN,
-        },
-        "schema": {
-            "description": "Path of the JSON Schema of one CSV row, relative to this file",
-            "type": "string",
-            "minLength": 1,
-        },
-        "input": _section("Which uploaded objects start the pipeline and how to read them", {
-            "prefix": _prefix("Key prefix watched for new CSV files", "incoming/"),
-            "suffix": {
-                "description": "Only keys ending with this start the pipeline",
-                "type": "string", "default": ".csv", "maxLength": 64,
-                "pattern": SUFFIX_PATTERN,
-            },
-            "delimiter": {
-                "description": "Field separator: one character, not '\"', CR or LF",
-                "type": "string", "default": ",", "minLength": 1, "maxLength": 1,
-            },
-            "encoding": {
-                "description": "Text encoding of the CSV files (a UTF-8 BOM is accepted)",
-                "type": "string", "default": "utf-8", "enum": ["utf-8"],
-            },
-        }),
-        "output": _section("Where results go and when a file fails", {
-            "processed_prefix": _prefix(
-                "Key prefix of valid rows; never under the input prefix", "processed/"
-            ),
-            "rejected_prefix": _prefix(
-                "Key prefix of rejected rows (JSON lines); never under the input prefix",
-                "rejected/",
-            ),
-            "staging_prefix": _prefix(
-                "Key prefix where chunk outputs wait until the file is committed; apart from "
-                "the other prefixes", "staging/",
-            ),
-            "format": {
-                "description": "File format of valid rows",
-                "type": "string", "default": "parquet", "enum": ["parquet", "csv"],
-            },
-            "max_reject_rate": {
-                "description": "Largest share of rejected rows (0-1) before the file fails",
-                "type": "number", "default": 0.05, "minimum": 0, "maximum": 1,
-            },
-        }),
-        "processing": _section("How a file is cut into chunks and processed in parallel", {
-            "chunk_size_mb": _integer(
-                "Target size of one chunk in MiB (functions.memory_mb must be >= 8 x this)",
-                64, 1, 512,
-            ),
-            "max_concurrency": _integer(
-                "Chunks processed at once (inline Map: at most 40)", 10, 1, 40
-            ),
-            "max_chunks": _integer(
-                "Most chunks per file; larger files get larger chunks. A Standard workflow "
-                "execution holds at most 25,000 history events: each chunk takes 7 plus 3 "
-                "per retry (6 Lambda-service retries and retries.max_attempts), the rest of "
-                "the workflow at most 132 + 9 x retries.max_attempts, so max_chunks x (25 + "
-                "3 x retries.max_attempts) + that must stay below 25,000: at most 730 with "
-                "3 retries, 994 with none, 450 with 10",
-                700, 1, 994,
-            ),
-        }),
-        "retries": _section("Retry of transient failures of each Lambda task", {
-            "max_attempts": _integer("Retries after the first failure", 3, 0, 10),
-            "interval_seconds": _integer("Wait before the first retry", 2, 1, 99999999),
-            "backoff_rate": {
-                "description": "Multiplier of the wait on each retry",
-                "type": "number", "default": 2.0, "minimum": 1.0, "maximum": 10,
-            },
-            "max_delay_seconds": _integer("Longest wait between retries", 60, 1, 31622400),
-            "jitter": {
-                "description": "FULL randomizes each wait, NONE keeps it exact",
-                "type": "string", "default": "FULL", "enum": ["FULL", "NONE"],
-            },
-        }),
-        "functions": _section("Settings shared by the four Lambda functions", {
-            "runtime": {
-                "description": "Lambda Python runtime",
-                "type": "string", "default": "python3.12",
-                "enum": ["python3.11", "python3.12", "python3.13"],
-            },
-            "architecture": {
-                "description": "Lambda instruction set architecture",
-                "type": "string", "default": "arm64", "enum": ["arm64", "x86_64"],
-            },
-            "memory_mb": _integer(
-                "Memory of the process function in MB (validate, split and finalize get at "
-                "most 1024)", 3072, 128, 10240,
-            ),
-            "timeout_seconds": _integer("Timeout of each function in seconds", 900, 1, 900),
-            "pandas_layer_version": {
-                "description": "AWS SDK for pandas layer version, resolved through public SSM",
-                "type": "string", "default": "3.11.0", "pattern": VERSION_PATTERN,
-            },
-        }),
-        "retention": _section("How long data, status items and logs are kept", {
-            "glacier_after_days": _integer(
-                "Days before output objects move to S3 Glacier Flexible Retrieval", 30, 1
-            ),
-            "noncurrent_version_days": _integer(
-                "Days before replaced object versions are deleted", 30, 1
-            ),
-            "incomplete_upload_days": _integer(
-                "Days before unfinished multipart uploads are aborted", 7, 1
-            ),
-            "status_ttl_days": _integer("Days before DynamoDB status items expire", 90, 1),
-            "staging_days": _integer(
-                "Days before staged chunk outputs of unfinished or failed runs are deleted",
-                7, 1,
-            ),
-            "log_retention_days": {
-                "description": "Days CloudWatch keeps function and workflow logs",
-                "type": "integer", "default": 30, "enum": LOG_RETENTION_DAYS,
-            },
-        }),
-        "results_queue": _section("SQS FIFO queue receiving one message per finished file", {
-            "enabled": {
-                "description": "Create the queue and send results to it",
-                "type": "boolean", "default": True,
-            },
-        }),
-        "alerts": _section("SNS topic and CloudWatch alarms for failures", {
-            "enabled": {
-                "description": "Create the alert topic, alarms and failure notification",
-                "type": "boolean", "default": True,
-            },
-            "email": {
-                "description": "Address subscribed to the alert topic (null: no subscription)",
-                "type": ["string", "null"], "default": None, "maxLength": 254,
-                "pattern": EMAIL_PATTERN,
-            },
-        }),
-        "tags": {
-            "description": (
-                "Tags on every resource and the stack (replaces the defaults when given)"
-            ),
-            "type": "object",
-            "default": DEFAULT_TAGS,
-            "maxProperties": 50,
-            "propertyNames": {
-                "description": "Tag key: 1-128 characters, not starting with 'aws:'",
-                "minLength": 1,
-                "maxLength": 128,
-                "pattern": TAG_TEXT_PATTERN,
-                "not": {"pattern": RESERVED_TAG_PREFIX_PATTERN},
-            },
-            "additionalProperties": {
-                "description": "Tag value: at most 256 characters",
+def pipeline_schema() -> dict[str, Any]:
+    """The schema, built now: `output.format` lists the formats registered in
+    `handlers.formats.FORMATS` at this moment."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://etlgen.dev/schemas/pipeline.schema.json",
+        "title": "etlgen pipeline",
+        "description": (
+            "One serverless CSV ETL pipeline: S3 incoming/ -> EventBridge -> Step Functions -> "
+            "Lambda. Only name and schema are required; every other key has a default."
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "schema"],
+        "properties": {
+            "name": {
+                "description": (
+                    "Pipeline name, used in bucket, function and table names; with a "
+                    "10-character environment suffix, the account id and the region it must "
+                    "fit S3's 63 characters"
+                ),
                 "type": "string",
-                "maxLength": 256,
-                "pattern": TAG_TEXT_PATTERN,
+                "pattern": NAME_PATTERN,
+            },
+            "schema": {
+                "description": "Path of the JSON Schema of one CSV row, relative to this file",
+                "type": "string",
+                "minLength": 1,
+            },
+            "input": _section("Which uploaded objects start the pipeline and how to read them", {
+                "prefix": _prefix("Key prefix watched for new CSV files", "incoming/"),
+                "suffix": {
+                    "description": "Only keys ending with this start the pipeline",
+                    "type": "string", "default": ".csv", "maxLength": 64,
+                    "pattern": SUFFIX_PATTERN,
+                },
+                "delimiter": {
+                    "description": "Field separator: one character, not '\"', CR or LF",
+                    "type": "string", "default": ",", "minLength": 1, "maxLength": 1,
+                },
+                "encoding": {
+                    "description": "Text encoding of the CSV files (a UTF-8 BOM is accepted)",
+                    "type": "string", "default": "utf-8", "enum": ["utf-8"],
+                },
+            }),
+            "output": _section("Where results go and when a file fails", {
+                "processed_prefix": _prefix(
+                    "Key prefix of valid rows; never under the input prefix", "processed/"
+                ),
+                "rejected_prefix": _prefix(
+                    "Key prefix of rejected rows (JSON lines); never under the input prefix",
+                    "rejected/",
+                ),
+                "staging_prefix": _prefix(
+                    "Key prefix where chunk outputs wait until the file is committed; apart from "
+                    "the other prefixes", "staging/",
+                ),
+                "format": {
+                    "description": "File format of valid rows",
+                    "type": "string", "default": DEFAULT_FORMAT, "enum": list(format_names()),
+                },
+                "max_reject_rate": {
+                    "description": "Largest share of rejected rows (0-1) before the file fails",
+                    "type": "number", "default": 0.05, "minimum": 0, "maximum": 1,
+                },
+            }),
+            "processing": _section("How a file is cut into chunks and processed in parallel", {
+                "chunk_size_mb": _integer(
+                    "Target size of one chunk in MiB (functions.memory_mb must be >= 8 x this)",
+                    64, 1, 512,
+                ),
+                "max_concurrency": _integer(
+                    "Chunks processed at once (inline Map: at most 40)", 10, 1, 40
+                ),
+                "max_chunks": _integer(
+                    "Most chunks per file; larger files get larger chunks. A Standard workflow "
+                    "execution holds at most 25,000 history events: each chunk takes 7 plus 3 "
+                    "per retry (6 Lambda-service retries and retries.max_attempts), the rest of "
+                    "the workflow at most 132 + 9 x retries.max_attempts, so max_chunks x (25 + "
+                    "3 x retries.max_attempts) + that must stay below 25,000: at most 730 with "
+                    "3 retries, 994 with none, 450 with 10",
+                    700, 1, 994,
+                ),
+            }),
+            "retries": _section("Retry of transient failures of each Lambda task", {
+                "max_attempts": _integer("Retries after the first failure", 3, 0, 10),
+                "interval_seconds": _integer("Wait before the first retry", 2, 1, 99999999),
+                "backoff_rate": {
+                    "description": "Multiplier of the wait on each retry",
+                    "type": "number", "default": 2.0, "minimum": 1.0, "maximum": 10,
+                },
+                "max_delay_seconds": _integer("Longest wait between retries", 60, 1, 31622400),
+                "jitter": {
+                    "description": "FULL randomizes each wait, NONE keeps it exact",
+                    "type": "string", "default": "FULL", "enum": ["FULL", "NONE"],
+                },
+            }),
+            "functions": _section("Settings shared by the four Lambda functions", {
+                "runtime": {
+                    "description": "Lambda Python runtime",
+                    "type": "string", "default": "python3.12",
+                    "enum": ["python3.11", "python3.12", "python3.13"],
+                },
+                "architecture": {
+                    "description": "Lambda instruction set architecture",
+                    "type": "string", "default": "arm64", "enum": ["arm64", "x86_64"],
+                },
+                "memory_mb": _integer(
+                    "Memory of the process function in MB (validate, split and finalize get at "
+                    "most 1024)", 3072, 128, 10240,
+                ),
+                "timeout_seconds": _integer("Timeout of each function in seconds", 900, 1, 900),
+                "pandas_layer_version": {
+                    "description": "AWS SDK for pandas layer version, resolved through public SSM",
+                    "type": "string", "default": "3.11.0", "pattern": VERSION_PATTERN,
+                },
+            }),
+            "retention": _section("How long data, status items and logs are kept", {
+                "glacier_after_days": _integer(
+                    "Days before output objects move to S3 Glacier Flexible Retrieval", 30, 1
+                ),
+                "noncurrent_version_days": _integer(
+                    "Days before replaced object versions are deleted", 30, 1
+                ),
+                "incomplete_upload_days": _integer(
+                    "Days before unfinished multipart uploads are aborted", 7, 1
+                ),
+                "status_ttl_days": _integer("Days before DynamoDB status items expire", 90, 1),
+                "staging_days": _integer(
+                    "Days before staged chunk outputs of unfinished or failed runs are deleted",
+                    7, 1,
+                ),
+                "log_retention_days": {
+                    "description": "Days CloudWatch keeps function and workflow logs",
+                    "type": "integer", "default": 30, "enum": LOG_RETENTION_DAYS,
+                },
+            }),
+            "results_queue": _section("SQS FIFO queue receiving one message per finished file", {
+                "enabled": {
+                    "description": "Create the queue and send results to it",
+                    "type": "boolean", "default": True,
+                },
+            }),
+            "alerts": _section("SNS topic and CloudWatch alarms for failures", {
+                "enabled": {
+                    "description": "Create the alert topic, alarms and failure notification",
+                    "type": "boolean", "default": True,
+                },
+                "email": {
+                    "description": "Address subscribed to the alert topic (null: no subscription)",
+                    "type": ["string", "null"], "default": None, "maxLength": 254,
+                    "pattern": EMAIL_PATTERN,
+                },
+            }),
+            "tags": {
+                "description": (
+                    "Tags on every resource and the stack (replaces the defaults when given)"
+                ),
+                "type": "object",
+                "default": DEFAULT_TAGS,
+                "maxProperties": 50,
+                "propertyNames": {
+                    "description": "Tag key: 1-128 characters, not starting with 'aws:'",
+                    "minLength": 1,
+                    "maxLength": 128,
+                    "pattern": TAG_TEXT_PATTERN,
+                    "not": {"pattern": RESERVED_TAG_PREFIX_PATTERN},
+                },
+                "additionalProperties": {
+                    "description": "Tag value: at most 256 characters",
+                    "type": "string",
+                    "maxLength": 256,
+                    "pattern": TAG_TEXT_PATTERN,
+                },
             },
         },
-    },
-}
+    }
+
+
+PIPELINE_SCHEMA: dict[str, Any] = pipeline_schema()
+"""The schema with the formats registered when this module was imported; config files are
+checked against `pipeline_schema()`, built when they are checked."""
 
 
 def schema_json() -> str:
     """The schema as written to schemas/pipeline.schema.json (stable bytes)."""
-    return json.dumps(PIPELINE_SCHEMA, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(pipeline_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
 if __name__ == "__main__":

@@ -13,10 +13,11 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 
 from etlgen.config.problems import Path, Problem
-from etlgen.config.schema import PATTERN_HINTS, PIPELINE_SCHEMA
+from etlgen.config.schema import PATTERN_HINTS, pipeline_schema
 from etlgen.config.yaml_source import YamlDocument
+from handlers.formats import format_names
 
-_VALIDATOR = Draft202012Validator(PIPELINE_SCHEMA)
+_VALIDATORS: dict[tuple[str, ...], Draft202012Validator] = {}
 
 _EXPECTED = {
     "integer": "a whole number",
@@ -29,9 +30,18 @@ _EXPECTED = {
 }
 
 
+def _validator() -> Draft202012Validator:
+    """One validator per set of registered output formats (the only part of the schema
+    read from elsewhere, `handlers.formats.FORMATS`)."""
+    formats = format_names()
+    if formats not in _VALIDATORS:
+        _VALIDATORS[formats] = Draft202012Validator(pipeline_schema())
+    return _VALIDATORS[formats]
+
+
 def schema_problems(document: YamlDocument) -> list[Problem]:
     """Every schema violation of the document, located and worded."""
-    errors = list(_VALIDATOR.iter_errors(document.data))
+    errors = list(_validator().iter_errors(document.data))
     # A value of the wrong type also fails its enum, pattern or bounds: say only the type.
     mistyped = {tuple(error.absolute_path) for error in errors if error.validator == "type"}
     problems: list[Problem] = []

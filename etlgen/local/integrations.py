@@ -2,8 +2,9 @@
 
 The state machine names its tasks through `DefinitionSubstitutions`; here each value is
 followed back to its template resource: a Lambda function becomes the handler module named
-by its `Handler` property, the status table the local SQLite store, the alert topic a
-JSON-lines file. Anything else is a clear error before the run starts.
+by its `Handler` property, the status table the local SQLite store
+(`etlgen.local.status_table.LocalStatusTable`), the alert topic a JSON-lines file.
+Anything else is a clear error before the run starts.
 """
 
 from __future__ import annotations

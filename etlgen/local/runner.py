@@ -28,6 +28,7 @@ from etlgen.local.errors import RunInputError
 from etlgen.local.integrations import LocalTasks, StateMachineSpec, state_machine_from_template
 from etlgen.local.pool import LambdaPool
 from etlgen.local.staging import stage_file
+from etlgen.local.status_table import LocalStatusTable
 from etlgen.local.tally import ROW_COUNTS, ChunkTally
 from etlgen.local.worker import WorkerSpec
 from etlgen.model import PipelineConfig
@@ -269,13 +270,14 @@ def _check_settings(environment: dict[str, str]) -> None:
         raise EtlgenError(f"handler settings: {error}") from None
 
 
-def _status_store(folder: WorkFolder, config: PipelineConfig) -> Any:
+def _status_store(folder: WorkFolder, config: PipelineConfig) -> LocalStatusTable:
     import sqlite3
 
     from handlers.status import SqliteStatusStore
 
     try:
-        return SqliteStatusStore(str(folder.status), ttl_days=config.retention.status_ttl_days)
+        return LocalStatusTable(SqliteStatusStore(str(folder.status),
+                                                  ttl_days=config.retention.status_ttl_days))
     except sqlite3.DatabaseError as error:
         raise RunInputError(f"--workdir {folder.root}: {folder.status} is not a status "
                             f"store ({error}); move it away or use another --workdir") from None

@@ -1,26 +1,32 @@
-"""One contract, two stores: DynamoDB (moto) and SQLite hold the same items and rules."""
+"""One contract, two stores: DynamoDB (moto) and SQLite hold the same items and rules.
+
+The state machine's own `dynamodb:updateItem` goes to DynamoDB itself on AWS and to
+`etlgen.local.status_table.LocalStatusTable` locally: the same requests give the same items.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from handlers.status import (
-    ConditionalCheckFailedException,
-    DynamoStatusStore,
-    SqliteStatusStore,
-    StatusStore,
-)
+from etlgen.local.status_table import ConditionalCheckFailedException, LocalStatusTable
+from handlers.status import DynamoStatusStore, SqliteStatusStore, StatusStore
 from tests.handlers.conftest import create_status_table
 
 FILE = "incoming/a.csv#v1"
 ID = "identity-1"
+
+UpdateItem = Callable[..., None]
+"""(Key, UpdateExpression, ExpressionAttributeNames, ExpressionAttributeValues[,
+ConditionExpression]) as the state machine's task sends them."""
 
 
 @pytest.fixture(params=["dynamodb-table", "dynamodb-client", "sqlite"])
@@ -36,6 +42,43 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StatusStor
         yield DynamoStatusStore(handle, "status", ttl_days=7, clock=lambda: 1000.0)
 
 
+def _dynamodb_update_item(table_name: str) -> UpdateItem:
+    """The task's request sent to DynamoDB as Step Functions sends it."""
+    def update_item(key: dict[str, Any], expression: str, names: dict[str, str],
+                    values: dict[str, Any], condition: str | None = None) -> None:
+        request: dict[str, Any] = {"TableName": table_name, "Key": key,
+                                   "UpdateExpression": expression}
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if values:
+            request["ExpressionAttributeValues"] = values
+        if condition:
+            request["ConditionExpression"] = condition
+        try:
+            boto3.client("dynamodb").update_item(**request)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConditionalCheckFailedException(error.response["Error"]["Message"]) \
+                    from None
+            raise
+    return update_item
+
+
+@pytest.fixture
+def update_item(store: StatusStore) -> UpdateItem:
+    if isinstance(store, DynamoStatusStore):
+        return _dynamodb_update_item(store.table_name)
+    assert isinstance(store, SqliteStatusStore)
+    return LocalStatusTable(store).update_item
+
+
+def file_item(store: StatusStore, file_id: str) -> dict[str, Any]:
+    """The file item with every attribute, those the state machine adds included."""
+    item = store.get_file(file_id)
+    assert item is not None, f"no item for {file_id}"
+    return dict(item)
+
+
 def test_file_item_lifecycle(store: StatusStore) -> None:
     item, started = store.start_file(FILE, {"bucket": "b", "key": "incoming/a.csv",
                                             "version_id": "v1", "size": 120,
@@ -48,17 +91,18 @@ def test_file_item_lifecycle(store: StatusStore) -> None:
     assert done["status"] == "COMPLETED" and done["rows_in"] == 3
     again, started = store.start_file(FILE, {"execution_id": "e2", "identity": ID})
     assert not started and again["status"] == "COMPLETED" and again["execution_id"] == "e1"
-    assert store.get_file(FILE)["manifest_key"] == "m.json"
+    assert file_item(store, FILE)["manifest_key"] == "m.json"
 
 
-def test_a_file_completed_under_another_identity_starts_again(store: StatusStore) -> None:
+def test_a_file_completed_under_another_identity_starts_again(store: StatusStore,
+                                                              update_item: UpdateItem) -> None:
     store.start_file(FILE, {"execution_id": "e1", "identity": ID})
     store.finish_file(FILE, "COMPLETED", {"rows_in": 3, "manifest_key": "m.json"})
     item, started = store.start_file(FILE, {"execution_id": "e2", "identity": "identity-2"})
     assert started and item["status"] == "RUNNING" and item["identity"] == "identity-2"
     assert "manifest_key" not in item
-    store.update_item({"pk": {"S": FILE}, "sk": {"S": "FILE"}}, "SET #s = :s",
-                      {"#s": "status"}, {":s": {"S": "COMPLETED"}})
+    update_item({"pk": {"S": FILE}, "sk": {"S": "FILE"}}, "SET #s = :s",
+                {"#s": "status"}, {":s": {"S": "COMPLETED"}})
     _, started = store.start_file(FILE, {"execution_id": "e3", "identity": "identity-2"})
     assert not started
 
@@ -119,20 +163,21 @@ def test_list_chunks_in_index_order_and_failures(store: StatusStore) -> None:
     assert chunks[1]["status"] == "FAILED" and chunks[1]["error_name"] == "SourceChanged"
 
 
-def test_generic_update_item_as_the_state_machine_sends_it(store: StatusStore) -> None:
+def test_generic_update_item_as_the_state_machine_sends_it(store: StatusStore,
+                                                          update_item: UpdateItem) -> None:
     store.start_file(FILE, {"execution_id": "e1"})
-    store.update_item(
+    update_item(
         {"pk": {"S": FILE}, "sk": {"S": "FILE"}},
         "SET #status = :failed, error_name = :error, error_cause = :cause, updated_at = :now",
         {"#status": "status"},
         {":failed": {"S": "FAILED"}, ":error": {"S": "HeaderMismatch"},
          ":cause": {"S": "bad header"}, ":now": {"S": "2024-01-01T00:00:00Z"}})
-    item = store.get_file(FILE)
+    item = file_item(store, FILE)
     assert item["status"] == "FAILED" and item["error_name"] == "HeaderMismatch"
     assert item["updated_at"] == "2024-01-01T00:00:00Z" and item["execution_id"] == "e1"
-    store.update_item({"pk": {"S": "new#v"}, "sk": {"S": "FILE"}}, "SET n = :n", {},
-                      {":n": {"N": "5"}})
-    assert store.get_file("new#v")["n"] == 5
+    update_item({"pk": {"S": "new#v"}, "sk": {"S": "FILE"}}, "SET n = :n", {},
+                {":n": {"N": "5"}})
+    assert file_item(store, "new#v")["n"] == 5
 
 
 RECORD_FAILURE = ("SET #status = :failed, expires_at = :expires",
@@ -141,42 +186,44 @@ RECORD_FAILURE = ("SET #status = :failed, expires_at = :expires",
                    ":expires": {"N": "2000000000"}})
 
 
-def test_conditional_update_as_the_state_machine_sends_it(store: StatusStore) -> None:
+def test_conditional_update_as_the_state_machine_sends_it(store: StatusStore,
+                                                         update_item: UpdateItem) -> None:
     expression, condition, names, values = RECORD_FAILURE
     key = {"pk": {"S": FILE}, "sk": {"S": "FILE"}}
-    store.update_item(key, expression, names, values, condition)  # no item yet: created
-    assert store.get_file(FILE)["status"] == "FAILED"
-    assert store.get_file(FILE)["expires_at"] == 2_000_000_000
+    update_item(key, expression, names, values, condition)  # no item yet: created
+    assert file_item(store, FILE)["status"] == "FAILED"
+    assert file_item(store, FILE)["expires_at"] == 2_000_000_000
     store.start_file(FILE, {"execution_id": "e2"})
-    store.update_item(key, expression, names, values, condition)  # RUNNING: overwritten
-    assert store.get_file(FILE)["status"] == "FAILED"
+    update_item(key, expression, names, values, condition)  # RUNNING: overwritten
+    assert file_item(store, FILE)["status"] == "FAILED"
     store.start_file(FILE, {"execution_id": "e3"})
     store.finish_file(FILE, "COMPLETED", {"rows_in": 4})
     with pytest.raises(ConditionalCheckFailedException):
-        store.update_item(key, expression, names, values, condition)
-    item = store.get_file(FILE)
+        update_item(key, expression, names, values, condition)
+    item = file_item(store, FILE)
     assert (item["status"], item["rows_in"]) == ("COMPLETED", 4)
     assert item["expires_at"] != 2_000_000_000
 
 
-def test_sqlite_rejects_conditions_it_cannot_evaluate(tmp_path: Path) -> None:
+def test_the_local_table_rejects_conditions_it_cannot_evaluate(tmp_path: Path) -> None:
     store = SqliteStatusStore(tmp_path / "s.sqlite")
+    table = LocalStatusTable(store)
     key = {"pk": "a", "sk": "FILE"}
     for condition, message in [("begins_with(pk, :p)", "unsupported condition"),
                                ("(a = :v)", "unsupported condition"),
                                ("a = :v OR b <> :missing", ":missing"),
                                ("#nope = :v", "#nope")]:
         with pytest.raises(ValueError, match=re.escape(message)):
-            store.update_item(key, "SET x = :v", {}, {":v": {"S": "1"}}, condition)
+            table.update_item(key, "SET x = :v", {}, {":v": {"S": "1"}}, condition)
     assert store.get_file("a") is None
 
 
-def test_sqlite_rejects_expressions_it_cannot_apply(tmp_path: Path) -> None:
-    store = SqliteStatusStore(tmp_path / "s.sqlite")
+def test_the_local_table_rejects_expressions_it_cannot_apply(tmp_path: Path) -> None:
+    table = LocalStatusTable(SqliteStatusStore(tmp_path / "s.sqlite"))
     with pytest.raises(ValueError, match="only 'SET"):
-        store.update_item({"pk": "a", "sk": "FILE"}, "REMOVE x", {}, {})
+        table.update_item({"pk": "a", "sk": "FILE"}, "REMOVE x", {}, {})
     with pytest.raises(ValueError, match=":missing"):
-        store.update_item({"pk": "a", "sk": "FILE"}, "SET x = :missing", {}, {})
+        table.update_item({"pk": "a", "sk": "FILE"}, "SET x = :missing", {}, {})
 
 
 def _complete_from_a_process(path: str, worker: int) -> bool:

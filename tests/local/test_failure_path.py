@@ -26,6 +26,7 @@ from moto import mock_aws
 from etlgen.asl import Interpreter, Options, jsonata
 from etlgen.asl.intrinsics import format_value
 from etlgen.local.integrations import LocalResources, LocalTasks
+from etlgen.local.status_table import LocalStatusTable
 from etlgen.model import PipelineConfig
 from etlgen.template.workflow import INTEGRATIONS, MISSING_CAUSE, state_machine_definition
 from handlers.status import SqliteStatusStore
@@ -151,12 +152,13 @@ def local_run(tmp_path: Path, status: str | None, error: str | dict[str, Any],
     topic = f"arn:aws:sns:local:000000000000:{'AlertTopic'}"
     tmp_path.mkdir(parents=True, exist_ok=True)
     store = SqliteStatusStore(tmp_path / "status.sqlite3")
+    table = LocalStatusTable(store)
     if status:
-        store.update_item({"pk": {"S": FILE_ID}, "sk": {"S": "FILE"}}, "SET #s = :s",
+        table.update_item({"pk": {"S": FILE_ID}, "sk": {"S": "FILE"}}, "SET #s = :s",
                           {"#s": "status"}, {":s": {"S": status}})
     resources = LocalResources(tables={TABLE: "StatusTable"}, topics={topic: "AlertTopic"})
     alerts = tmp_path / "alerts.jsonl"
-    tasks = LocalTasks(resources, run_lambda=None, status_table=store,  # type: ignore[arg-type]
+    tasks = LocalTasks(resources, run_lambda=None, status_table=table,  # type: ignore[arg-type]
                        alerts_path=alerts)
     state_input = execution_input(error)
     if start == "StampFailure":  # as the Catch delivers it: no expiry yet
