@@ -1,50 +1,37 @@
 """Which JSON Schema keywords the row validator enforces.
 
 The generator refuses, at render time, a CSV row schema that uses anything else, so a
-keyword is never silently ignored at run time. Both sides import this one module.
+keyword is never silently ignored at run time. Both sides import this one module. The
+column types, formats and keywords come from the table of column kinds
+(`handlers.validation.registry`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from handlers.validation import registry
+from handlers.validation.registry import NULL, column_type
+
+column_kind = column_type  # (base type, nullable), the name existing importers use
 ROOT_KEYWORDS = frozenset(
     {"$schema", "$id", "$comment", "title", "description", "type", "properties", "required",
      "additionalProperties"}
 )
-COLUMN_KEYWORDS = frozenset(
-    {"$comment", "title", "description", "examples", "type", "format", "pattern", "enum",
-     "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-     "multipleOf"}
-)
-COLUMN_TYPES = frozenset({"string", "integer", "number", "boolean"})
-FORMATS = frozenset({"date", "date-time"})
-NULL = "null"
-
-
-def column_kind(column: dict[str, Any]) -> tuple[str, bool]:
-    """(base type, nullable) of a column the checks below accepted.
-
-    `"type": "string"`: an empty field is absent. `"type": ["string", "null"]` (either
-    order): an empty field is a present null, so it is valid even for a required column."""
-    kind = column["type"]
-    if isinstance(kind, list):
-        (base,) = [name for name in kind if name != NULL]
-        return base, True
-    return kind, False
 
 
 def _type_problem(column: dict[str, Any]) -> str | None:
+    types = registry.json_types()
     kind = column.get("type")
-    if isinstance(kind, str) and kind in COLUMN_TYPES:
+    if isinstance(kind, str) and kind in types:
         return None
     if isinstance(kind, list):
         bases = [name for name in kind if name != NULL]
-        if len(kind) == 2 and NULL in kind and len(bases) == 1 and bases[0] in COLUMN_TYPES:
+        if len(kind) == 2 and NULL in kind and len(bases) == 1 and bases[0] in types:
             return None
-        return (f"a type list must be one of {sorted(COLUMN_TYPES)} plus 'null' "
+        return (f"a type list must be one of {sorted(types)} plus 'null' "
                 f"(e.g. [\"string\", \"null\"]), got {kind}")
-    return f"must be one of {sorted(COLUMN_TYPES)}, or one of them and 'null' in a list"
+    return f"must be one of {sorted(types)}, or one of them and 'null' in a list"
 
 
 def row_schema_problems(schema: Any) -> list[tuple[str, str]]:
@@ -58,6 +45,7 @@ def row_schema_problems(schema: Any) -> list[tuple[str, str]]:
         problems.append(("/type", "the row schema must have type 'object'"))
     if schema.get("additionalProperties", False) is not False:
         problems.append(("/additionalProperties", "must be false: unknown columns are rejected"))
+    keywords, formats = registry.column_keywords(), registry.formats()
     properties = schema.get("properties")
     if not isinstance(properties, dict) or not properties:
         problems.append(("/properties", "must name at least one column"))
@@ -67,18 +55,18 @@ def row_schema_problems(schema: Any) -> list[tuple[str, str]]:
         if not isinstance(column, dict):
             problems.append((where, "must be an object"))
             continue
-        for key in sorted(set(column) - COLUMN_KEYWORDS):
+        for key in sorted(set(column) - keywords):
             problems.append((f"{where}/{key}", f"keyword {key!r} is not supported for a column"))
         type_problem = _type_problem(column)
         if type_problem:
             problems.append((f"{where}/type", type_problem))
-        elif column_kind(column)[1] and isinstance(column.get("enum"), list) \
+        elif column_type(column)[1] and isinstance(column.get("enum"), list) \
                 and None not in column["enum"]:
             problems.append((f"{where}/enum", "the type allows null but the enum does not "
                              "list it, so an empty field would be rejected: add null to the "
                              "enum or drop 'null' from the type"))
-        if "format" in column and column["format"] not in FORMATS:
-            problems.append((f"{where}/format", f"must be one of {sorted(FORMATS)}"))
+        if "format" in column and column["format"] not in formats:
+            problems.append((f"{where}/format", f"must be one of {sorted(formats)}"))
         if "enum" in column and not (isinstance(column["enum"], list) and column["enum"]):
             problems.append((f"{where}/enum", "must be a non-empty list"))
     required = schema.get("required", [])

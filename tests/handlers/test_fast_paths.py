@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from handlers import process
 from handlers.chunk_outputs import ValidRowsFile
-from handlers.fixed_width import fixed_shape, matches_shape, parse_dates
 from handlers.objects import LocalObjectStore
 from handlers.row_validator import compiled_validator
+from handlers.validation.fixed_width import fixed_shape, matches_shape, parse_dates
 from tests.handlers.handler_oracle import SCHEMA_PATH
 from tests.handlers.handler_rows import HEADER, build_file, mixed_rows
 

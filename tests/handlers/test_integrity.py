@@ -22,7 +22,7 @@ from handlers.chunk_parse import parse_chunk
 from handlers.errors import PERMANENT_ERRORS, EncodingError, IdentityChanged, PublishConflict
 from handlers.identity import HANDLERS_VERSION, source_version
 from handlers.row_validator import RowValidator, compiled_validator
-from handlers.value_text import is_multiple
+from handlers.validation.decimals import is_multiple
 from tests.handlers.conftest import ROOT, Pipeline
 from tests.handlers.handler_expected import split_expected
 from tests.handlers.handler_oracle import SCHEMA_PATH, Oracle

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.row_schema_keywords import column_kind, row_schema_problems
+from handlers.row_schema_keywords import row_schema_problems
 from handlers.row_validator import RowValidator
+from handlers.validation.registry import column_type
 from tests.handlers.handler_oracle import Oracle
 from tests.handlers.test_row_validator import (
     date_text,
@@ -94,8 +95,8 @@ def test_an_empty_field_stays_absent_in_a_plain_required_column() -> None:
     ("string", ("string", False)), (["string", "null"], ("string", True)),
     (["null", "integer"], ("integer", True)),
 ])
-def test_column_kind(kind: object, expected: tuple[str, bool]) -> None:
-    assert column_kind({"type": kind}) == expected
+def test_column_type(kind: object, expected: tuple[str, bool]) -> None:
+    assert column_type({"type": kind}) == expected
 
 
 @pytest.mark.parametrize(("column", "words"), [

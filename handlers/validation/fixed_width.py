@@ -8,11 +8,12 @@ such a check is a few numpy comparisons instead of a regex run per value.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from handlers.value_text import days_from_civil
+from handlers.validation.calendar import days_from_civil
 
 MAX_WIDTH = 64
 Ranges = tuple[tuple[int, int], ...]
@@ -34,6 +35,7 @@ def byte_matrix(values: pa.ChunkedArray | pa.Array,
     Rows of another width get the bytes of some other value (or zeros): callers mask them.
     """
     array = single_array(values)
+    offset_type: type[np.signedinteger[Any]]
     if array.type == pa.large_string():
         offset_type = np.int64
     else:

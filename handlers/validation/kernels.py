@@ -1,0 +1,86 @@
+"""Column-at-a-time building blocks shared by the kinds: masks from pyarrow results, regex
+matches, exact decisions on the distinct values only, enums, typed columns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from handlers.validation.kind import Mask
+
+Strings: TypeAlias = "pa.ChunkedArray | pa.Array"
+
+
+def mask_of(values: Any) -> Mask:
+    """A boolean pyarrow result as a numpy array (nulls count as False)."""
+    if isinstance(values, (pa.ChunkedArray, pa.Array)):
+        values = pc.fill_null(values, False)
+        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
+    return np.asarray(values, dtype=bool)
+
+
+def is_empty(values: Strings) -> Mask:
+    """Per row: the field is empty (the value is absent, or null in a nullable column)."""
+    return mask_of(pc.equal(values, ""))
+
+
+def matches(values: Strings, pattern: str) -> Mask:
+    """Per row: `pattern` (RE2 syntax) matches somewhere in the text."""
+    return mask_of(pc.match_substring_regex(values, pattern))
+
+
+def is_in(values: Strings, members: list[Any], type_: pa.DataType | None = None) -> Mask:
+    """Per row: the text is one of `members`."""
+    return mask_of(pc.is_in(values, value_set=pa.array(members, type_)))
+
+
+def lengths(values: Strings) -> npt.NDArray[np.int64]:
+    """Characters per row of a column without nulls."""
+    return np.asarray(pc.utf8_length(values).to_numpy(), dtype=np.int64)
+
+
+def python_bad(values: pa.ChunkedArray, rows: Mask, is_bad: Callable[[str], bool]) -> Mask:
+    """Decide `is_bad` once per distinct text among `rows` (exact, but not vectorized)."""
+    if not rows.any():
+        return np.zeros(len(values), bool)
+    distinct = pc.unique(values.filter(pa.array(rows))).to_pylist()
+    bad = [text for text in distinct if is_bad(text)]
+    if not bad:
+        return np.zeros(len(values), bool)
+    return rows & is_in(values, bad, pa.string())
+
+
+def enum_members(spec: Mapping[str, Any], accept: Callable[[Any], bool]) -> list[Any] | None:
+    """The enum members a value of this kind could equal; None without an enum."""
+    if "enum" not in spec:
+        return None
+    return [member for member in spec["enum"] if accept(member)]
+
+
+def with_nulls_for_empty(values: Strings) -> Strings:
+    """"" becomes null. A validity bitmap laid over the same offsets and bytes: no copy of
+    the text (a column without empty values comes back as it is)."""
+    if isinstance(values, pa.ChunkedArray):
+        return pa.chunked_array([with_nulls_for_empty(chunk) for chunk in values.chunks],
+                                values.type)
+    if values.type not in (pa.string(), pa.large_string()) or values.null_count \
+            or values.offset:
+        return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+    present = pc.not_equal(pc.binary_length(values), 0)
+    if pc.all(present).as_py() is not False:
+        return values
+    return pa.Array.from_buffers(values.type, len(values),
+                                 [present.buffers()[1], *values.buffers()[1:]])
+
+
+def typed_or_null(numbers: npt.NDArray[np.integer], null: Mask,
+                  output_type: pa.DataType) -> pa.Array:
+    """A date or timestamp column from its integer storage, null where `null`."""
+    storage = pa.int32() if output_type == pa.date32() else pa.int64()
+    array = pa.array(numbers.astype(storage.to_pandas_dtype()), type=storage, mask=null)
+    return array.cast(output_type)
