@@ -40,8 +40,10 @@ def _kind(value: Any) -> str:
 
 
 def _object(value: Any, path: str) -> Mapping[str, Any]:
+    """`path` is "" for a step's whole event."""
     if not isinstance(value, Mapping):
-        raise MalformedEvent(f"{path}: expected an object, got {_kind(value)}")
+        raise MalformedEvent(f"{path + ': ' if path else ''}expected an object, "
+                             f"got {_kind(value)}")
     return value
 
 
@@ -291,7 +293,7 @@ class ValidateEvent:
     @classmethod
     def from_event(cls, data: Any) -> ValidateEvent:
         with _naming_step("validate"):
-            fields = _object(data, "the event")
+            fields = _object(data, "")
             return cls(source=SourceRef.from_event(_member(fields, "source")),
                        execution_id=_optional_text(fields, "execution_id", ""))
 
@@ -309,7 +311,7 @@ class SplitEvent:
     @classmethod
     def from_event(cls, data: Any) -> SplitEvent:
         with _naming_step("split"):
-            fields = _object(data, "the event")
+            fields = _object(data, "")
             return cls(file=FileRecord.from_event(_member(fields, "file")))
 
     def to_event(self) -> Event:
@@ -326,7 +328,7 @@ class ProcessEvent:
     @classmethod
     def from_event(cls, data: Any) -> ProcessEvent:
         with _naming_step("process"):
-            fields = _object(data, "the event")
+            fields = _object(data, "")
             file = FileRecord.from_event(_member(fields, "file"))
             chunk = ChunkRange.from_event(_member(fields, "chunk"))
             if chunk.end > file.size:
@@ -349,7 +351,7 @@ class FinalizeEvent:
     @classmethod
     def from_event(cls, data: Any) -> FinalizeEvent:
         with _naming_step("finalize"):
-            fields = _object(data, "the event")
+            fields = _object(data, "")
             return cls(file=FileRecord.from_event(_member(fields, "file")),
                        chunk_count=_count(fields, "chunk_count", ""),
                        execution_id=_optional_text(fields, "execution_id", ""))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 ROW_METRICS = ("RowsIn", "RowsValid", "RowsRejected")
 
@@ -27,7 +27,7 @@ class EmfMetrics:
         self.pipeline = pipeline
         self._stream = stream
 
-    def document(self, counts: dict[str, int]) -> dict:
+    def document(self, counts: dict[str, int]) -> dict[str, Any]:
         return {
             "_aws": {
                 "Timestamp": int(time.time() * 1000),
