@@ -45,14 +45,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from handlers import csv_scan
+from handlers.events import ChunkRange, Event, PlanResult
+from handlers.objects import Reader
 
 LOOKBACK = 16 * 1024
 LOOKAHEAD = 16 * 1024
 BACK_BLOCK = 64 * 1024
 MAX_BLOCK = 8 * 1024 * 1024
 MARGIN = 64  # bytes read before a window to find a start that does not follow a quote
-
-Reader = Callable[[int, int], bytes]
 
 
 @dataclass
@@ -65,16 +65,17 @@ class ChunkPlan:
     proven_by_reading_back: int  # cuts that needed bytes before the window
     oversized: tuple[int, ...] = ()  # indexes of one-record ranges larger than the limit
 
-    def as_result(self) -> dict:
-        """The Map passes each chunk item to the process step as it is."""
+    def result(self) -> PlanResult:
+        """The split step's result; the Map passes each chunk item to the process step as
+        it is."""
         flagged = set(self.oversized)
-        return {
-            "chunk_count": len(self.ranges),
-            "chunk_size": self.chunk_size,
-            "chunks": [{"index": i, "start": s, "end": e} | (
-                {"oversized": True} if i in flagged else {})
-                for i, (s, e) in enumerate(self.ranges)],
-        }
+        return PlanResult(chunk_size=self.chunk_size, chunks=tuple(
+            ChunkRange(index=i, start=s, end=e, oversized=i in flagged)
+            for i, (s, e) in enumerate(self.ranges)))
+
+    def as_result(self) -> Event:
+        """`result()` as the step returns it."""
+        return self.result().to_event()
 
 
 def effective_chunk_size(span: int, chunk_size: int, max_chunks: int) -> int:

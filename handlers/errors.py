@@ -60,6 +60,13 @@ class StagedPartMissing(PermanentError):
     """A chunk's staged output is gone before it was published (expired): run again."""
 
 
+class MalformedEvent(PipelineError):
+    """A step's event lacks a field or has one of the wrong type (`handlers.events`): a
+    hand-made event or a state machine of another version. Not among PERMANENT_ERRORS, whose
+    list is part of the template's Retry blocks, so Step Functions retries it like any
+    unnamed error before the execution fails."""
+
+
 class PublishConflict(PipelineError):
     """Another run changed the file's output prefixes while this one published (retried)."""
 

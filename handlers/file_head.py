@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from handlers import csv_scan
 from handlers.errors import BinaryFile, EmptyFile, EncodingError, HeaderMismatch, NoDataRows
+from handlers.objects import Reader
 
 HEAD_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 4 * 1024 * 1024
@@ -31,8 +31,6 @@ MAGIC = {
 }
 TEXT_CONTROLS = {9, 10, 12, 13}
 OTHER_DELIMITERS = (",", ";", "\t", "|")
-
-Reader = Callable[[int, int], bytes]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from handlers.deps import Deps
 from handlers.errors import CountMismatch, RejectRateExceeded
+from handlers.events import FileRecord, FinalizeEvent
 from handlers.identity import RunIdentity, run_identity
 from handlers.layout import OutputLayout
 from handlers.logs import log
@@ -25,12 +26,12 @@ from handlers.runtime import container_deps
 from handlers.status import COMPLETED, COUNT_FIELDS, FAILED, SUCCEEDED, utc_now_text
 
 
-def _checked_parts(file: dict, chunk_count: int, items: Sequence[Mapping[str, Any]],
-                   identity: RunIdentity) -> list[dict]:
+def _checked_parts(file: FileRecord, chunk_count: int, items: Sequence[Mapping[str, Any]],
+                   identity: RunIdentity) -> list[dict[str, Any]]:
     by_index = {int(item["index"]): item for item in items if "index" in item}
     problems = []
     parts = []
-    position = int(file["data_offset"])
+    position = file.data_offset
     for index in range(chunk_count):
         item = by_index.get(index)
         if item is None:
@@ -53,24 +54,25 @@ def _checked_parts(file: dict, chunk_count: int, items: Sequence[Mapping[str, An
                       "rows_in": rows_in, "rows_valid": valid, "rows_rejected": rejected,
                       "staged_output_key": item.get("staged_output_key", ""),
                       "staged_rejected_key": item.get("staged_rejected_key") or None})
-    if not problems and chunk_count and position != int(file["size"]):
-        problems.append(f"the chunks end at byte {position}, the file at {file['size']}")
+    if not problems and chunk_count and position != file.size:
+        problems.append(f"the chunks end at byte {position}, the file at {file.size}")
     if problems:
-        raise CountMismatch(f"{file['key']}: " + "; ".join(problems))
+        raise CountMismatch(f"{file.key}: " + "; ".join(problems))
     return parts
 
 
-def handle(event: dict, deps: Deps) -> dict:
-    file = event["file"]
-    chunk_count = int(event["chunk_count"])
-    file_id = file["file_id"]
+def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    request = FinalizeEvent.from_event(event)
+    file, chunk_count = request.file, request.chunk_count
+    execution_id = request.execution_id or ""
+    file_id = file.file_id
     logger = log.bind(step="finalize", file_id=file_id)
     identity = run_identity(deps.settings, deps.schema)
     identity.check(file)
-    layout = OutputLayout.of(deps.settings, file["key"], file.get("version_id") or None)
-    summary = {
-        "file_id": file_id, "bucket": file.get("bucket"), "key": file["key"],
-        "version_id": file.get("version_id"), "execution_id": event.get("execution_id", ""),
+    layout = OutputLayout.of(deps.settings, file.key, file.version_id)
+    summary: dict[str, Any] = {
+        "file_id": file_id, "bucket": file.bucket, "key": file.key,
+        "version_id": file.version_id, "execution_id": execution_id,
         "chunk_count": chunk_count, "processed_prefix": layout.processed_prefix,
         "rejected_prefix": layout.rejected_prefix,
     }
@@ -92,7 +94,7 @@ def handle(event: dict, deps: Deps) -> dict:
     common = {"chunk_count": chunk_count, **totals}
     if rate > deps.settings.max_reject_rate:
         staged = layout.staging_prefix + identity.short + "/rejected/"
-        cause = (f"{file['key']}: {totals['rows_rejected']} of {totals['rows_in']} rows "
+        cause = (f"{file.key}: {totals['rows_rejected']} of {totals['rows_in']} rows "
                  f"rejected ({rate:.2%}), more than output.max_reject_rate "
                  f"{deps.settings.max_reject_rate:.2%}; nothing was published, the rejected "
                  f"rows are staged under {staged}")
@@ -106,10 +108,9 @@ def handle(event: dict, deps: Deps) -> dict:
     publish(deps.objects, layout, published)
     manifest = {
         "file_id": file_id,
-        "source": {"bucket": file.get("bucket"), "key": file["key"],
-                   "version_id": file.get("version_id"), "size": int(file["size"]),
-                   "header": list(file.get("header", [])),
-                   "data_offset": int(file["data_offset"])},
+        "source": {"bucket": file.bucket, "key": file.key, "version_id": file.version_id,
+                   "size": file.size, "header": list(file.header),
+                   "data_offset": file.data_offset},
         "identity": identity.describe(),
         "schema_sha256": identity.parts["schema_sha256"],
         "output_format": deps.settings.output_format,
@@ -119,7 +120,7 @@ def handle(event: dict, deps: Deps) -> dict:
                   zip(parts, published, strict=True)],
         "processed_prefix": layout.processed_prefix,
         "rejected_prefix": layout.rejected_prefix,
-        "execution_id": event.get("execution_id", ""),
+        "execution_id": execution_id,
         "committed_at": utc_now_text(),
     }
     deps.objects.put_bytes(layout.manifest_key,
@@ -135,21 +136,21 @@ def handle(event: dict, deps: Deps) -> dict:
     return summary
 
 
-def _parts(layout: OutputLayout, parts: list[dict]) -> list[Part]:
+def _parts(layout: OutputLayout, parts: list[dict[str, Any]]) -> list[Part]:
     return [part_of(layout, part["index"], part["staged_output_key"],
                     part["staged_rejected_key"]) for part in parts]
 
 
-def _manifest_part(part: dict, published: Part) -> dict:
+def _manifest_part(part: dict[str, Any], published: Part) -> dict[str, Any]:
     return {"index": part["index"], "start": part["start"], "end": part["end"],
             "rows_in": part["rows_in"], "rows_valid": part["rows_valid"],
             "rows_rejected": part["rows_rejected"], "output_key": published.output_key,
             "rejected_key": published.rejected_key}
 
 
-def _already_committed(deps: Deps, layout: OutputLayout, file: dict, chunk_count: int,
+def _already_committed(deps: Deps, layout: OutputLayout, file: FileRecord, chunk_count: int,
                        items: Sequence[Mapping[str, Any]], identity: RunIdentity,
-                       summary: dict, current: Mapping[str, Any]) -> dict:
+                       summary: dict[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
     """A retry after the commit: the outputs stand; finish what the first attempt may not
     have (the summary message, removing the staged parts)."""
     totals = {name: int(current.get(name, 0)) for name in COUNT_FIELDS}
@@ -163,14 +164,14 @@ def _already_committed(deps: Deps, layout: OutputLayout, file: dict, chunk_count
               for index, item in by_index.items()
               if index < chunk_count and item.get("identity") == identity.chunks]
     remove_staged(deps.objects, [part for part in staged if part.staged_output_key])
-    log.bind(step="finalize", file_id=file["file_id"]).info("already committed", **totals)
+    log.bind(step="finalize", file_id=file.file_id).info("already committed", **totals)
     return summary
 
 
-def _announce(deps: Deps, summary: dict) -> None:
+def _announce(deps: Deps, summary: dict[str, Any]) -> None:
     if deps.queue is not None:
         deps.queue.send(summary)
 
 
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, container_deps())

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from handlers.errors import IdentityChanged
+from handlers.events import FileRecord
 from handlers.schema_file import schema_sha256
 from handlers.settings import Settings
 
@@ -62,14 +63,14 @@ class RunIdentity:
     def describe(self) -> dict[str, Any]:
         return {"file": self.file, "chunks": self.chunks, **self.parts}
 
-    def check(self, file: dict[str, Any]) -> None:
+    def check(self, file: FileRecord) -> None:
         """The workflow carries validate's identity: a step whose own differs (a deploy or
         config change during the run) must not mix results of two configurations."""
-        recorded = file.get("identity")
+        recorded = file.identity
         if recorded and recorded != self.file:
             raise IdentityChanged(
-                f"{file.get('key')}: the pipeline's code or configuration changed during the "
-                f"run (identity {str(recorded)[:SHORT]} when the file was validated, "
+                f"{file.key}: the pipeline's code or configuration changed during the "
+                f"run (identity {recorded[:SHORT]} when the file was validated, "
                 f"{self.file[:SHORT]} now): run the file again")
 
 

@@ -2,10 +2,11 @@
 
 Both read byte ranges (`end` exclusive) of one object version, write whole objects, copy
 one object to another key (S3 server-side; locally a hard link, so no bytes are copied) and
-delete one. A read of a version that is gone raises `ObjectMissing`; the handlers turn that
-into the permanent `SourceChanged` error. In AWS only finalize may list (its output prefixes),
-so S3 answers 403 AccessDenied (not 404) to the other functions for a deleted version: that
-raises `ObjectUnreadable`, a kind of `ObjectMissing`.
+delete one. A read of a version that is gone raises `ObjectMissing`; the handlers read the
+source through `source_reader`, which turns that (and a short read) into the permanent
+`SourceChanged` error. In AWS only finalize may list (its output prefixes), so S3 answers
+403 AccessDenied (not 404) to the other functions for a deleted version: that raises
+`ObjectUnreadable`, a kind of `ObjectMissing`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
+
+from handlers.errors import SourceChanged
 
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound", "InvalidArgument"})
 DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
@@ -56,6 +60,28 @@ class ObjectStore(Protocol):
         """Replace `target_key` with the current `source_key` (ObjectMissing if gone)."""
 
     def delete(self, key: str) -> None: ...
+
+
+Reader = Callable[[int, int], bytes]  # (start, end exclusive) -> exactly those bytes
+
+
+def source_reader(store: ObjectStore, key: str, version_id: str | None) -> Reader:
+    """Ranged reads of the source object version the event named, which must still hold
+    the bytes asked for: a version that is gone, or a read that comes back short (the object
+    changed under an unversioned key), is the permanent `SourceChanged`. Every step reads
+    the source through this, so none can act on other bytes than the ones it checked."""
+
+    def read(start: int, end: int) -> bytes:
+        try:
+            data = store.read_range(key, start, end, version_id)
+        except ObjectMissing as error:
+            raise SourceChanged(f"{key}: {error}") from None
+        if len(data) != max(0, end - start):
+            raise SourceChanged(f"{key}: expected bytes {start}-{end} but the object "
+                                f"returned {len(data)} bytes: it changed after the event")
+        return data
+
+    return read
 
 
 def _version_args(version_id: str | None) -> dict[str, str]:

@@ -9,9 +9,10 @@ Only the record's first few KiB and its last two bytes are read.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable
+from typing import Any
 
 from handlers.chunk_parse import text_encoding
+from handlers.objects import Reader
 from handlers.settings import MIB, Settings
 
 RAW_PREFIX_CHARS = 1000
@@ -20,10 +21,9 @@ RAW_PREFIX_CHARS = 1000
 RAW_PREFIX_BYTES = 4 * RAW_PREFIX_CHARS
 TRUNCATION_MARK = "[... truncated: the record has {size} bytes, {shown} characters shown]"
 
-Reader = Callable[[int, int], bytes]
 
-
-def oversized_reject(read: Reader, start: int, end: int, settings: Settings) -> dict:
+def oversized_reject(read: Reader, start: int, end: int,
+                     settings: Settings) -> dict[str, Any]:
     """The rejected row for the record in bytes [start, end) of the source (its line
     break included); `read` returns exactly the bytes asked for."""
     head = read(start, min(end, start + RAW_PREFIX_BYTES))

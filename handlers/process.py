@@ -13,7 +13,7 @@ is rejected without being loaded (`handlers.oversized`) and staged like any othe
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import pairwise
@@ -24,12 +24,13 @@ import pyarrow as pa
 from handlers.chunk_outputs import ValidRowsFile, write_rejects
 from handlers.chunk_parse import parse_chunk, raw_text
 from handlers.deps import Deps
-from handlers.errors import CountMismatch, SourceChanged
+from handlers.errors import CountMismatch
+from handlers.events import ChunkCounts, FileRecord, ProcessEvent
 from handlers.identity import run_identity
 from handlers.layout import OutputLayout
 from handlers.logs import log
 from handlers.memory import tune_allocator
-from handlers.objects import ObjectMissing
+from handlers.objects import Reader, source_reader
 from handlers.oversized import oversized_reject
 from handlers.row_validator import RowValidator, compiled_validator, warm_up
 from handlers.runtime import container_deps
@@ -83,22 +84,23 @@ def process_bytes(data: bytes, start: int, header: list[str], validator: RowVali
                                    delimiter=delimiter, encoding=encoding, label=label,
                                    at_end_of_file=at_end_of_file and b == len(data))
                 for a, b in pairwise(cuts)]
-        pieces: list[_Piece] | None = []
+        pieces: list[_Piece] = []
+        failed = False
         try:
             for job in jobs:
                 try:
                     piece = job.result()
                 except Exception:  # redone whole below, which raises the real error
-                    pieces = None
+                    failed = True
                     break
                 _deliver(piece, sink)
                 pieces.append(piece)
         finally:
-            if pieces is None or len(pieces) < len(jobs):  # no piece left running
+            if failed or len(pieces) < len(jobs):  # no piece left running
                 for job in jobs:
                     job.cancel()
                 wait(jobs)
-        if pieces is not None:
+        if not failed:
             return _joined(pieces, start, validator, label, sink)
         if sink is not None:
             sink.restart()
@@ -196,14 +198,18 @@ def _piece_cuts(data: bytes, pieces: int) -> list[int]:
 
 
 def _counts(item: Mapping[str, Any], index: int) -> dict[str, int]:
-    return {"index": index, **{name: int(item.get(name, 0)) for name in COUNT_FIELDS}}
+    """The result: the counts a chunk's status item records."""
+    rows_in, rows_valid, rows_rejected = (int(item.get(name, 0)) for name in COUNT_FIELDS)
+    return ChunkCounts(index=index, rows_in=rows_in, rows_valid=rows_valid,
+                       rows_rejected=rows_rejected).to_event()
 
 
-def handle(event: dict, deps: Deps) -> dict:
-    file, chunk = event["file"], event["chunk"]
-    index, start, end = int(chunk["index"]), int(chunk["start"]), int(chunk["end"])
-    key, version_id = file["key"], file.get("version_id") or None
-    file_id = file["file_id"]
+def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    request = ProcessEvent.from_event(event)
+    file, chunk = request.file, request.chunk
+    index, start, end = chunk.index, chunk.start, chunk.end
+    key, version_id = file.key, file.version_id
+    file_id = file.file_id
     logger = log.bind(step="process", file_id=file_id, chunk=index)
     identity = run_identity(deps.settings, deps.schema)
     identity.check(file)
@@ -222,7 +228,7 @@ def handle(event: dict, deps: Deps) -> dict:
         validator = compiled_validator(deps.schema)
         with ValidRowsFile(deps.settings.output_format, validator.output_schema,
                            validator.dictionary_columns) as valid_rows:
-            run = _run_oversized if chunk.get("oversized") else _run
+            run = _run_oversized if chunk.oversized else _run
             result = run(deps, file, index, start, end, validator, valid_rows)
             valid_rows.upload(deps.objects, staged_output)
         staged_rejected = ""
@@ -258,46 +264,34 @@ def _staged_parts_exist(deps: Deps, item: Mapping[str, Any]) -> bool:
     return all(deps.objects.exists(key) for key in keys if key)
 
 
-def _reader(deps: Deps, file: dict) -> Callable[[int, int], bytes]:
+def _reader(deps: Deps, file: FileRecord) -> Reader:
     """Ranged reads of the planned object version, which must still hold those bytes."""
-    key, version_id = file["key"], file.get("version_id") or None
-
-    def read(start: int, end: int) -> bytes:
-        try:
-            data = deps.objects.read_range(key, start, end, version_id)
-        except ObjectMissing as error:
-            raise SourceChanged(f"{key}: {error}") from None
-        if len(data) != end - start:
-            raise SourceChanged(f"{key}: expected bytes {start}-{end} but the object "
-                                f"returned {len(data)} bytes: it changed after it was planned")
-        return data
-
-    return read
+    return source_reader(deps.objects, file.key, file.version_id)
 
 
-def _run_oversized(deps: Deps, file: dict, index: int, start: int, end: int,
+def _run_oversized(deps: Deps, file: FileRecord, index: int, start: int, end: int,
                    validator: RowValidator, sink: RowSink) -> ChunkResult:
     """One record too large to load: one rejected row, no valid row (the staged output
     holds the columns only)."""
     reject = oversized_reject(_reader(deps, file), start, end, deps.settings)
-    log.bind(step="process", file_id=file["file_id"], chunk=index).warning(
+    log.bind(step="process", file_id=file.file_id, chunk=index).warning(
         "record too large to load: rejected", bytes=end - start,
         reason=reject["errors"][0]["message"])
     return ChunkResult(rows_in=1, rows_valid=0, rows_rejected=1, valid_table=None,
                        rejects=[reject], dictionary_columns=validator.dictionary_columns)
 
 
-def _run(deps: Deps, file: dict, index: int, start: int, end: int, validator: RowValidator,
-         sink: RowSink) -> ChunkResult:
-    key = file["key"]
+def _run(deps: Deps, file: FileRecord, index: int, start: int, end: int,
+         validator: RowValidator, sink: RowSink) -> ChunkResult:
+    key = file.key
     data = _reader(deps, file)(start, end)
-    return process_bytes(data, start, list(file["header"]), validator,
+    return process_bytes(data, start, list(file.header), validator,
                          delimiter=deps.settings.csv_delimiter,
                          encoding=deps.settings.csv_encoding,
                          label=f"{key} chunk {index} (bytes {start}-{end})",
-                         at_end_of_file=end >= int(file["size"]), sink=sink)
+                         at_end_of_file=end >= file.size, sink=sink)
 
 
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, container_deps())
 

@@ -29,7 +29,7 @@ def load_schema(schema_file: str) -> dict[str, Any]:
     except OSError as error:
         raise SchemaFileError(f"{path}: cannot read the row schema ({error.strerror})") from None
     try:
-        schema: dict[str, Any] = json.loads(text)
+        schema: dict[str, Any] = json.loads(text)  # row_schema_problems refuses a non-object
     except json.JSONDecodeError as error:
         raise SchemaFileError(f"{path}:{error.lineno}:{error.colno}: {error.msg}") from None
     problems = row_schema_problems(schema)

@@ -10,26 +10,20 @@ from typing import Any
 
 from handlers.chunk_plan import ChunkPlan, effective_chunk_size, plan_chunks
 from handlers.deps import Deps
-from handlers.errors import ChunkPlanError, SourceChanged
+from handlers.errors import ChunkPlanError
+from handlers.events import SplitEvent
 from handlers.logs import log
-from handlers.objects import ObjectMissing
+from handlers.objects import source_reader
 from handlers.runtime import container_deps
 from handlers.settings import MIB, Settings
 
 
-def handle(event: dict, deps: Deps) -> dict:
-    file = event["file"]
-    key, version_id = file["key"], file.get("version_id") or None
+def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    file = SplitEvent.from_event(event).file
     settings = deps.settings
-    logger = log.bind(step="split", file_id=file["file_id"])
-
-    def read(start: int, end: int) -> bytes:
-        try:
-            return deps.objects.read_range(key, start, end, version_id)
-        except ObjectMissing as error:
-            raise SourceChanged(f"{key}: {error}") from None
-
-    data_offset, size = int(file["data_offset"]), int(file["size"])
+    logger = log.bind(step="split", file_id=file.file_id)
+    read = source_reader(deps.objects, file.key, file.version_id)
+    data_offset, size = file.data_offset, file.size
     planned_size = effective_chunk_size(size - data_offset, settings.chunk_size_bytes,
                                         settings.max_chunks)
     _check_process_can_take(planned_size, size, settings)
@@ -46,7 +40,7 @@ def handle(event: dict, deps: Deps) -> dict:
                 proven_by_window=plan.proven_by_window,
                 proven_by_reading_back=plan.proven_by_reading_back,
                 oversized=len(plan.oversized))
-    _check_chunk_count(plan, file["key"], settings)
+    _check_chunk_count(plan, file.key, settings)
     return plan.as_result()
 
 
@@ -83,5 +77,5 @@ def _check_chunk_count(plan: ChunkPlan, key: str, settings: Settings) -> None:
         "functions.memory_mb or processing.max_chunks, or split the file")
 
 
-def lambda_handler(event: dict, context: Any) -> dict:
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, container_deps())

@@ -29,10 +29,11 @@ from etlgen.local.integrations import LocalTasks, StateMachineSpec, state_machin
 from etlgen.local.pool import LambdaPool
 from etlgen.local.staging import stage_file
 from etlgen.local.status_table import LocalStatusTable
-from etlgen.local.tally import ROW_COUNTS, ChunkTally
+from etlgen.local.tally import ChunkTally
 from etlgen.local.worker import WorkerSpec
 from etlgen.model import PipelineConfig
 from etlgen.template.function_specs import FUNCTIONS
+from handlers.events import ROW_COUNTS, SourceRef
 from handlers.layout import OutputLayout
 from handlers.settings import Settings, SettingsError
 
@@ -166,8 +167,12 @@ def stage_source(csv: Path, config: PipelineConfig, bucket: Path) -> tuple[str, 
     return key, digest[:VERSION_ID_LENGTH], size
 
 
-def object_created_event(key: str, version_id: str, size: int) -> dict[str, Any]:
-    """The EventBridge `Object Created` event S3 sends for the upload."""
+def object_created_event(source: SourceRef) -> dict[str, Any]:
+    """The EventBridge `Object Created` event S3 sends for the upload; the definition's
+    `Init` state reads `source` back out of it."""
+    if source.bucket is None or source.size is None or source.version_id is None:
+        raise ValueError(f"{source}: an Object Created event names a bucket, a size and "
+                         "a version")
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "version": "0",
@@ -177,12 +182,13 @@ def object_created_event(key: str, version_id: str, size: int) -> dict[str, Any]
         "account": "000000000000",
         "time": now,
         "region": "local",
-        "resources": [f"arn:aws:s3:::{LOCAL_BUCKET}"],
+        "resources": [f"arn:aws:s3:::{source.bucket}"],
         "detail": {
             "version": "0",
-            "bucket": {"name": LOCAL_BUCKET},
-            "object": {"key": key, "size": size, "etag": version_id,
-                       "version-id": version_id, "sequencer": version_id[:18].upper()},
+            "bucket": {"name": source.bucket},
+            "object": {"key": source.key, "size": source.size, "etag": source.version_id,
+                       "version-id": source.version_id,
+                       "sequencer": source.version_id[:18].upper()},
             "request-id": uuid.uuid4().hex[:16].upper(),
             "requester": "000000000000",
             "reason": "PutObject",
@@ -254,7 +260,9 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
                       state_machine_name=config.name, listener=listener)
     try:
         result = Interpreter(machine.definition, tasks, options).run(
-            object_created_event(key, version_id, size), name=_execution_name(key, version_id))
+            object_created_event(SourceRef(key=key, bucket=LOCAL_BUCKET, size=size,
+                                           version_id=version_id)),
+            name=_execution_name(key, version_id))
     finally:
         pool.close()
     report = _report(result, csv, key, version_id, size, time.monotonic() - started,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-ROW_COUNTS = ("rows_in", "rows_valid", "rows_rejected")
+from handlers.events import ROW_COUNTS
 
 
 @dataclass
@@ -31,7 +31,7 @@ class ChunkTally:
         elif kind == "RetryScheduled":
             self.retries += 1
         elif kind == "TaskSucceeded" and event.get("scope") and isinstance(
-                event.get("output"), dict):
+                event.get("output"), dict):  # the process step's `ChunkCounts`
             for name in ROW_COUNTS:
                 value = event["output"].get(name)
                 if isinstance(value, int):
