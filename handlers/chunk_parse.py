@@ -54,7 +54,8 @@ class ParsedChunk:
 
     @property
     def rows_in(self) -> int:
-        return self.table.num_rows + int(self.ragged_starts.size) + (
+        rows: int = self.table.num_rows
+        return rows + int(self.ragged_starts.size) + (
             1 if self.open_record is not None else 0)
 
 

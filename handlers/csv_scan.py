@@ -50,7 +50,8 @@ def positions_of(arr: np.ndarray, *values: int) -> list[np.ndarray]:
 
 
 def _is_boundary(values: np.ndarray, delimiter: int) -> np.ndarray:
-    return (values == delimiter) | (values == LF) | (values == CR)
+    boundary: np.ndarray = (values == delimiter) | (values == LF) | (values == CR)
+    return boundary
 
 
 def quote_toggles(arr: np.ndarray, delimiter: int, *, in_quote: bool = False,
@@ -110,7 +111,7 @@ def _parity_is_exact(arr: np.ndarray, toggles: np.ndarray, delimiter: int,
 def _sequential_toggles(arr: np.ndarray, quotes: np.ndarray, delimiter: int, in_quote: bool,
                         at_field_start: bool) -> np.ndarray:
     """The parser's state machine, stepping from quote to quote."""
-    data = arr.tobytes() if arr.size < 1 << 16 else memoryview(arr)
+    data = arr.tobytes() if arr.size < 1 << 16 else memoryview(arr.data)
     n = arr.size
     boundary = {delimiter, LF, CR}
     toggles: list[int] = [-1] if in_quote else []
@@ -140,7 +141,9 @@ def outside(positions: np.ndarray, toggles: np.ndarray) -> np.ndarray:
     """Mask of the positions that are outside quoted fields."""
     if toggles.size == 0:
         return np.ones(positions.size, bool)
-    return np.searchsorted(toggles, positions, side="left") % 2 == 0
+    inside_count: np.ndarray = np.searchsorted(toggles, positions, side="left")
+    even: np.ndarray = inside_count % 2 == 0
+    return even
 
 
 def terminators(arr: np.ndarray, toggles: np.ndarray, lf: np.ndarray | None = None,
