@@ -2,7 +2,7 @@
 model's default, the handler settings, the object layout and the process step read.
 
 Adding a format is a module beside this one giving its `OutputFormat`, and an entry here
-(docs/architecture.md, "How to add an output format").
+(docs/architecture.md, "How to extend", "A new output format").
 """
 
 from __future__ import annotations

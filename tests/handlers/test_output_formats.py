@@ -1,5 +1,5 @@
 """Output formats come from one registry (`handlers.formats.FORMATS`): the recipe of
-docs/architecture.md, "How to add an output format", tried with a toy JSON-lines format
+docs/architecture.md, "How to extend", "A new output format", tried with a toy JSON-lines format
 registered here only."""
 
 from __future__ import annotations
