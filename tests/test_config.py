@@ -167,6 +167,10 @@ BROKEN: list[tuple[str, str, str, int]] = [
     ("partition-by-unknown-word", HEAD + "output:\n  partition_by: arrival_date\n",
      "output.partition_by: 'arrival_date' is not allowed: expected ingest_date, or a mapping "
      "of column, granularity", 4),
+    ("partition-by-without-column", HEAD + "output:\n  partition_by: {granularity: month}\n",
+     "output.partition_by.column: required key is missing", 4),
+    ("partition-column-not-text", HEAD + "output:\n  partition_by: {column: 5}\n",
+     "output.partition_by.column: expected text, got the number 5", 4),
     ("partition-by-number", HEAD + "output:\n  partition_by: 3\n",
      "output.partition_by: expected text or a mapping of keys, got the number 3", 4),
     ("partition-granularity-unknown",

@@ -172,12 +172,24 @@ def _storage_stays_queryable(values: _Values) -> list[Problem]:
     )]
 
 
-def _partition_column(values: _Values, row_schema: dict[str, Any]) -> list[Problem]:
+def _chosen_partition(values: _Values) -> dict[str, Any] | str | None:
+    """`output.partition_by` as given (a mapping with a text `column`, or `ingest_date`);
+    None when it already failed the schema."""
     path: Path = ("output", "partition_by")
-    if not values.usable(path) or not isinstance(values.get(path), dict):
+    chosen = values.get(path)
+    if not values.usable(path) or not values.usable((*path, "column")):
+        return None
+    if isinstance(chosen, dict):
+        return chosen if isinstance(chosen.get("column"), str) else None
+    return chosen if chosen == INGEST_DATE else None
+
+
+def _partition_column(values: _Values, row_schema: dict[str, Any]) -> list[Problem]:
+    chosen = _chosen_partition(values)
+    if not isinstance(chosen, dict):
         return []
-    column_path: Path = (*path, "column")
-    column = values.get(path)["column"]
+    column_path: Path = ("output", "partition_by", "column")
+    column = chosen["column"]
     columns: dict[str, Any] = row_schema["properties"]
     dates = [name for name, spec in columns.items() if _is_date(spec)]
     if column in dates:
@@ -200,11 +212,10 @@ def _column_names(values: _Values, row_schema: dict[str, Any],
     """No row-schema column may take a name of the table's own columns; with the catalog
     on, names are lower case (Glue stores them so and Athena lower-cases names in queries,
     so `Amount` and `amount` could not be told apart)."""
-    partition: Path = ("output", "partition_by")
     lineage: Path = ("output", "lineage")
-    if not (values.usable(partition) and values.usable(lineage)):
+    chosen = _chosen_partition(values)
+    if chosen is None or not values.usable(lineage):
         return []
-    chosen = values.get(partition)
     key = (f"{chosen['column']}_{chosen.get('granularity', 'day')}"
            if isinstance(chosen, dict) else INGEST_DATE)
     reserved = reserved_names(key, values.get(lineage) is True)
