@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--template", type=Path, metavar="FILE",
         help="the deployed template to compare the tables with (default: "
-        "templates/pipeline.json next to the config, when it exists)",
+        "templates/pipeline.json next to the config, when it exists and renders the same "
+        "pipeline)",
     )
     validate.add_argument(
         "--region", action="append", metavar="REGION",
@@ -179,20 +180,31 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _table_changes(args: argparse.Namespace, rendered: str) -> int:
     """Print how the tables change against the deployed template (breaking lines on
-    stderr); the number of breaking changes. Nothing to compare without that template."""
+    stderr); the number of breaking changes. Without `--template`, the committed
+    `templates/pipeline.json` next to the config, when it exists and is this pipeline's."""
     import json
 
     from etlgen.catalog.evolution import table_changes
     from etlgen.diff.sources import load_side
 
+    new = json.loads(rendered)
     committed = args.template or args.config.parent / "templates" / "pipeline.json"
     if args.template is None and not committed.is_file():
         return 0
-    changes = table_changes(load_side(committed).template, json.loads(rendered))
+    old = load_side(committed).template
+    if args.template is None and _pipeline(old) != _pipeline(new):
+        return 0  # another pipeline's render shares the folder
+    changes = table_changes(old, new)
     for change in changes:
         print(f"{committed}: {change.line()}",
               file=sys.stderr if change.breaking else sys.stdout)
     return sum(change.breaking for change in changes)
+
+
+def _pipeline(template: dict[str, object]) -> object:
+    metadata = template.get("Metadata")
+    etlgen = metadata.get("etlgen") if isinstance(metadata, dict) else None
+    return etlgen.get("pipeline") if isinstance(etlgen, dict) else None
 
 
 def _package(args: argparse.Namespace) -> int:

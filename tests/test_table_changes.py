@@ -174,6 +174,18 @@ def test_validate_compares_with_a_given_template_or_with_nothing(
     assert code == 2 and "missing.json: file not found" in err
 
 
+def test_validate_leaves_another_pipelines_committed_template_alone(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = project / "other.yaml"
+    other.write_text((project / "pipeline.yaml").read_text().replace(
+        "name: transactions", "name: payments"), encoding="utf-8")
+    code, out, err = _run(["validate", str(other)], capsys)
+    assert (code, err) == (0, "") and "compatible" not in out
+    code, _, err = _run(["validate", str(other), "--template",
+                         str(project / "templates" / "pipeline.json")], capsys)
+    assert code == 1 and "BREAKING: transactions: renamed to payments" in err
+
+
 def test_diff_reports_the_table_changes(project: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     committed = str(project / "templates" / "pipeline.json")

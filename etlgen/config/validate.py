@@ -81,7 +81,6 @@ def _alternatives(error: ValidationError, path: Path, document: YamlDocument) ->
     if not shaped:
         return [Problem(document.value_position(path), path,
                         _type_message([branch["type"] for branch in branches], value))]
-    inner = [sub for sub in error.context or [] if sub.schema_path[0] in shaped]
     if isinstance(value, str):
         choices = [str(item) for branch in branches for item in branch.get("enum", [])]
         mapping = [branch for branch in branches if branch.get("type") == "object"]
@@ -90,6 +89,7 @@ def _alternatives(error: ValidationError, path: Path, document: YamlDocument) ->
         return [Problem(document.value_position(path), path,
                         f"{_shorten(value)} is not allowed: expected {' or '.join(choices)}"
                         f"{also}")]
+    inner = [sub for sub in error.context or [] if sub.schema_path[0] in shaped]
     return [problem for sub in inner for problem in _describe(sub, document)]
 
 

@@ -12,18 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import Ref, Sub, Template
-from troposphere.glue import (
-    Column as GlueColumn,
-)
-from troposphere.glue import (
-    Database,
-    DatabaseInput,
-    SerdeInfo,
-    StorageDescriptor,
-    Table,
-    TableInput,
-)
+from troposphere import Ref, Sub, Template, glue
 
 from etlgen.catalog import tables
 from etlgen.model import PipelineConfig
@@ -51,26 +40,26 @@ JSON_LINES = StorageFormat(
 )
 
 
-def _columns(columns: list[tables.Column]) -> list[GlueColumn]:
-    return [GlueColumn(Name=column.name, Type=column.type) for column in columns]
+def _columns(columns: list[tables.Column]) -> list[glue.Column]:
+    return [glue.Column(Name=column.name, Type=column.type) for column in columns]
 
 
 def _table(logical_id: str, name: str, columns: list[tables.Column],
-           keys: list[tables.Column], prefix: str, storage: StorageFormat) -> Table:
-    return Table(
+           keys: list[tables.Column], prefix: str, storage: StorageFormat) -> glue.Table:
+    return glue.Table(
         logical_id,
         CatalogId=Ref("AWS::AccountId"),
         DatabaseName=Ref(names.CATALOG_DATABASE),
-        TableInput=TableInput(
+        TableInput=glue.TableInput(
             Name=name,
             TableType="EXTERNAL_TABLE",
             PartitionKeys=_columns(keys),
-            StorageDescriptor=StorageDescriptor(
+            StorageDescriptor=glue.StorageDescriptor(
                 Columns=_columns(columns),
                 Location=Sub(f"s3://${{{names.DATA_BUCKET}}}/{names.sub_literal(prefix)}"),
                 InputFormat=storage.input_format,
                 OutputFormat=storage.output_format,
-                SerdeInfo=SerdeInfo(SerializationLibrary=storage.serde),
+                SerdeInfo=glue.SerdeInfo(SerializationLibrary=storage.serde),
             ),
         ),
     )
@@ -79,10 +68,10 @@ def _table(logical_id: str, name: str, columns: list[tables.Column],
 def add_catalog(template: Template, config: PipelineConfig) -> None:
     if not config.catalog.enabled:
         return
-    template.add_resource(Database(
+    template.add_resource(glue.Database(
         names.CATALOG_DATABASE,
         CatalogId=Ref("AWS::AccountId"),
-        DatabaseInput=DatabaseInput(Name=Sub(names.database_name_text(config))),
+        DatabaseInput=glue.DatabaseInput(Name=Sub(names.database_name_text(config))),
     ))
     template.add_resource(_table(
         names.CATALOG_TABLE, config.table_name, tables.data_columns(config),
