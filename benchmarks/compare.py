@@ -65,11 +65,15 @@ def compare(files: dict[float, Path], contenders: list[str], rounds: int,
             cores: int) -> list[Cell]:
     cells = {(name, percent): Cell(name, percent, path.stat().st_size)
              for percent, path in files.items() for name in contenders}
-    for _round in range(rounds):
+    for round_number in range(1, rounds + 1):
         for percent, path in files.items():
             path.read_bytes()  # page cache warm for whoever comes first
             for name in contenders:
-                cells[name, percent].runs.append(measure(name, path, cores))
+                run = measure(name, path, cores)
+                cells[name, percent].runs.append(run)
+                print(f"round {round_number}/{rounds}, {percent:g} % invalid, {name}: "
+                      f"{path.stat().st_size / run['seconds'] / MB:.0f} MB/s",
+                      file=sys.stderr, flush=True)
     return list(cells.values())
 
 

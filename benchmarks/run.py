@@ -111,6 +111,11 @@ def machine() -> str:
             f"Python {platform.python_version()}, {', '.join(versions)}")
 
 
+def load() -> str:
+    """The 1-minute load average: how much else the machine was doing."""
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "unknown"
+
+
 def variant_files(args: argparse.Namespace) -> dict[float, Path]:
     size = int(args.chunk_mib * MIB)
     return {percent: variant(DATA / f"variant-{percent:g}pct-{size}b.csv", size, percent)
@@ -194,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.tiny:
         tiny(args)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average {load()} at the start")
     if args.tiny:
         print("tiny sizes: a smoke test of the harness and the counts; no time here means "
               "anything")
@@ -217,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         print(run_level_table(numbers, args))
     if args.plan or args.plan_10gb:
         print("\n".join(split_plan.report(DATA, args.plan_10gb)))
+    print(f"load average {load()} at the end")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     problems = compare.disagreements(cells)

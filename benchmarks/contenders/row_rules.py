@@ -23,13 +23,15 @@ from handlers.row_schema_keywords import column_kind
 from handlers.row_validator import RowValidator
 from handlers.value_text import DATE_RE, INTEGER_RE, NUMBER_RE, decimal_places, to_decimal
 
-# The checks that apply to a present value, in the order etlgen reports them.
-KEYWORD_CHECKS = ("format", "enum", "pattern", "minLength", "maxLength", "minimum",
-                  "exclusiveMinimum", "maximum", "exclusiveMaximum", "multipleOf")
-DESCRIPTIVE = frozenset({"$comment", "title", "description", "examples", "type"})
 BOUND_KINDS = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
+# The keywords checked on a present value of each type, in the order etlgen reports them;
+# like etlgen, a keyword of the other type (a pattern on a number) is no check.
+KEYWORD_CHECKS = {"string": ("format", "enum", "pattern", "minLength", "maxLength"),
+                  "number": (*BOUND_KINDS, "multipleOf", "enum"),
+                  "integer": (*BOUND_KINDS, "multipleOf", "enum")}
+KNOWN = frozenset({"$comment", "title", "description", "examples", "type"}
+                  | {k for keywords in KEYWORD_CHECKS.values() for k in keywords})
 SYNTAX = {"number": NUMBER_RE, "integer": INTEGER_RE}
-STRICT_DATE = DATE_RE.replace("(?P<y>", "(").replace("(?P<m>", "(").replace("(?P<d>", "(")
 
 
 class UnsupportedRule(ValueError):
@@ -41,7 +43,7 @@ class Check:
     """Rows whose `column` fails this are invalid, for `reason`."""
 
     column: str
-    kind: str  # required, syntax, date, enum, pattern, minLength, maxLength, bounds, decimals
+    kind: str  # required, syntax, date, enum, pattern, minLength, maxLength, a bound, decimals
     argument: Any
     reason: str
     needs_syntax: bool = False  # only decided on values that are numbers
@@ -64,7 +66,7 @@ def compile_rules(schema: dict[str, Any]) -> list[Column]:
 
 def _checks(name: str, spec: dict[str, Any], required: bool) -> list[Check]:
     kind, nullable = column_kind(spec)
-    unknown = set(spec) - DESCRIPTIVE - set(KEYWORD_CHECKS)
+    unknown = set(spec) - KNOWN
     if nullable or kind == "boolean" or unknown or spec.get("format", "date") != "date":
         raise UnsupportedRule(f"column {name!r}: the contenders support string, number and "
                               "integer columns with format date, enum, pattern, lengths, "
@@ -73,7 +75,7 @@ def _checks(name: str, spec: dict[str, Any], required: bool) -> list[Check]:
         else []
     if kind in SYNTAX:
         checks.append(Check(name, "syntax", SYNTAX[kind], f"{name}: is not a {kind}"))
-    for keyword in KEYWORD_CHECKS:
+    for keyword in KEYWORD_CHECKS[kind]:
         if keyword in spec:
             checks.append(_keyword_check(name, keyword, spec[keyword], kind))
     return checks
@@ -81,7 +83,7 @@ def _checks(name: str, spec: dict[str, Any], required: bool) -> list[Check]:
 
 def _keyword_check(name: str, keyword: str, value: Any, kind: str) -> Check:
     if keyword == "format":
-        return Check(name, "date", STRICT_DATE, f"{name}: is not a valid date (YYYY-MM-DD)")
+        return Check(name, "date", DATE_RE, f"{name}: is not a valid date (YYYY-MM-DD)")
     if keyword == "enum":
         if not all(isinstance(member, str) for member in value) or kind != "string":
             raise UnsupportedRule(f"column {name!r}: only enums of strings are supported")
