@@ -1,268 +1,234 @@
-"""Measures the process step against raw pyarrow parsing and per-row jsonschema, the
-split planner's bytes read and time on 1 GiB files (and 10 GiB with --plan-10gb), and
-(optionally) `etlgen run` end to end. One command:
+"""Measures etlgen's process step against DuckDB, polars and raw pyarrow on the same files,
+and `etlgen run` as a whole. One command:
 
-    python -m benchmarks.run [--size-mb 50] [--run-mb 500] [--plan-10gb]
+    python -m benchmarks.run [--variants 1,50,100] [--e2e-mb 1000] [--tiny] [--plan]
 
-The process step runs in a fresh interpreter: "cold" is the first call there including the
-handlers' imports (module init and warm-up), "warm" the best of the next calls (a Lambda
-container handles many chunks and pays init once). Peak RSS is taken after the first call
-and again after all calls.
+Process step: for each invalid-row percentage of `--variants` a transactions file of one
+64 MiB chunk where that share of rows breaks the row schema in varied ways; each contender
+(`benchmarks/contenders/`) processes it in its own subprocess pinned to `--cores` CPUs,
+once untimed and once timed, `--rounds` rounds interleaved. Then the run-level numbers
+(`benchmarks/run_level.py`) and, with `--plan`, the split planner on 1 GiB files.
+`--tiny` runs all of it on tiny sizes as a smoke test (its numbers mean nothing).
 
-Everything printed is measured in this run (nothing is copied from elsewhere).
+Everything printed is measured in this run. The exit code is 1 when a contender's counts
+differ from etlgen's, never because of a time.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
-import io
+import importlib.metadata
 import json
 import os
-import resource
-import subprocess
+import platform
 import sys
-import tempfile
-import time
-from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.generate import generate, tiled  # noqa: E402
+from benchmarks import compare, run_level, split_plan  # noqa: E402
+from benchmarks.contenders import CONTENDERS, REFERENCE  # noqa: E402
+from benchmarks.generate import repeated, variant  # noqa: E402
 
 DATA = ROOT / "benchmarks" / ".data"
-SCHEMA_FILE = ROOT / "schemas" / "transactions.schema.json"
 MIB = 1024 * 1024
-MB = 1_000_000  # throughput is reported in MB/s of 10^6 bytes, like `etlgen run`
+MB = 1_000_000
+LIBRARIES = ("pyarrow", "duckdb", "polars", "numpy", "pandas")
 
 
-def environment(chunk_bytes: int) -> dict[str, str]:
-    return {"PIPELINE_NAME": "bench", "CHUNK_SIZE_MB": "64", "CHUNK_SIZE_BYTES": str(chunk_bytes),
-            "MAX_CHUNKS": "2000", "CSV_DELIMITER": ",", "CSV_ENCODING": "utf-8",
-            "INCOMING_PREFIX": "incoming/", "PROCESSED_PREFIX": "processed/",
-            "REJECTED_PREFIX": "rejected/", "STAGING_PREFIX": "staging/",
-            "OUTPUT_FORMAT": "parquet",
-            "MAX_REJECT_RATE": "1", "STATUS_TTL_DAYS": "1", "METRICS_NAMESPACE": "bench",
-            "SCHEMA_FILE": str(SCHEMA_FILE)}
+def percentages(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected invalid-row percentages like 1,50,100, got {text!r}") from None
+    if not values or any(not 0 <= value <= 100 for value in values):
+        raise argparse.ArgumentTypeError(
+            f"percentages must be between 0 and 100, got {text!r}")
+    return values
 
 
-def process_child(csv_path: str, warm_runs: int) -> None:
-    """Runs in a fresh interpreter: process-step calls over the whole file as one chunk."""
-    importing = time.perf_counter()
-    from handlers import process
-    from handlers.deps import Deps
-    from handlers.file_head import inspect_head
-    from handlers.metrics import CollectingMetrics
-    from handlers.objects import LocalObjectStore
-    from handlers.schema_file import load_schema
-    from handlers.settings import Settings
-    from handlers.status import SqliteStatusStore
-
-    path = Path(csv_path)
-    size = path.stat().st_size
-    with tempfile.TemporaryDirectory() as work:
-        bucket = Path(work) / "bucket"
-        (bucket / "incoming").mkdir(parents=True)
-        os.link(path, bucket / "incoming" / "tx.csv")
-        settings = Settings.from_env(environment(size))
-        schema = load_schema(str(SCHEMA_FILE))
-        deps = Deps(settings=settings, objects=LocalObjectStore(bucket),
-                    status=SqliteStatusStore(Path(work) / "status.sqlite"), queue=None,
-                    metrics=CollectingMetrics(), schema=schema)
-        with path.open("rb") as handle:
-            head = inspect_head(lambda s, e: (handle.seek(s), handle.read(e - s))[1], size,
-                                key="tx.csv", delimiter=",", encoding="utf-8",
-                                columns=list(schema["properties"]), required=schema["required"])
-        file = {"file_id": "incoming/tx.csv#bench", "bucket": "bench", "key": "incoming/tx.csv",
-                "version_id": "bench", "size": size, "header": head.header,
-                "data_offset": head.data_offset, "status": "RUNNING"}
-        imports = time.perf_counter() - importing
-        started = time.perf_counter()
-        result = process.handle({"file": file, "chunk": chunk_of(0, head.data_offset, size)},
-                                deps)
-        first = time.perf_counter() - started
-        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        warm = []
-        for index in range(1, warm_runs + 1):
-            started = time.perf_counter()
-            again = process.handle({"file": file, "chunk": chunk_of(index, head.data_offset,
-                                                                    size)}, deps)
-            warm.append(time.perf_counter() - started)
-            if again != {**result, "index": index}:
-                raise SystemExit(f"warm run {index} gave {again}, first gave {result}")
-    peak_all_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"imports": imports, "first": first, "warm": min(warm) if warm else first,
-                      "bytes": size - head.data_offset, "peak_rss_mib": peak_kib / 1024,
-                      "peak_rss_all_mib": peak_all_kib / 1024,
-                      **result}))
+def contender_names(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in CONTENDERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown contender {unknown[0]!r}: choose from {', '.join(CONTENDERS)}")
+    return [REFERENCE] + [name for name in names if name != REFERENCE]
 
 
-def chunk_of(index: int, start: int, end: int) -> dict:
-    return {"index": index, "start": start, "end": end}
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--variants", type=percentages, default=[1.0, 50.0, 100.0],
+                   help="invalid-row percentages, one file each (default 1,50,100)")
+    p.add_argument("--chunk-mib", type=float, default=64.0,
+                   help="size of each variant file, one chunk (default 64)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    p.add_argument("--cores", type=int, default=2, help="CPUs per measurement (default 2)")
+    p.add_argument("--contenders", type=contender_names, default=list(CONTENDERS),
+                   help=f"comma-separated, etlgen always included (default "
+                        f"{','.join(CONTENDERS)})")
+    p.add_argument("--e2e-mb", type=float, default=1000.0,
+                   help="size of the end-to-end file in MB of 10^6 bytes (default 1000)")
+    p.add_argument("--workers", type=int, default=2, help="etlgen run --workers (default 2)")
+    p.add_argument("--overhead-mib", type=float, default=16.0,
+                   help="file of the per-chunk overhead measure (default 16)")
+    p.add_argument("--small-chunk-kib", type=int, default=256,
+                   help="its small chunks (default 256 KiB)")
+    p.add_argument("--run-rounds", type=int, default=3,
+                   help="runs of each run-level measure but end to end (default 3)")
+    p.add_argument("--no-run-level", action="store_true", help="only the process step")
+    p.add_argument("--plan", action="store_true",
+                   help="also the split plan on 1 GiB files (written once, about 3 GiB)")
+    p.add_argument("--plan-10gb", action="store_true", help="and on a 10 GiB file")
+    p.add_argument("--tiny", action="store_true",
+                   help="tiny sizes, one round: a smoke test in well under a minute")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write every number here")
+    return p
 
 
-def measure_process(path: Path, warm_runs: int) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    reply = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--process-child",
-                            str(path), "--warm-runs", str(warm_runs)],
-                           capture_output=True, text=True, env=env, check=True)
-    return json.loads(reply.stdout.strip().splitlines()[-1])
+def tiny(args: argparse.Namespace) -> None:
+    args.chunk_mib, args.rounds, args.run_rounds = 1.0, 1, 1
+    args.e2e_mb, args.overhead_mib, args.small_chunk_kib = 4.0, 1.0, 64
 
 
-def measure_run(size_mb: float, workers: int) -> dict:
-    """`etlgen run` over a generated file in a temporary folder (deleted afterwards)."""
-    from etlgen.cli import main as etlgen_main
-
-    with tempfile.TemporaryDirectory(prefix="etlgen-bench-") as work:
-        csv_path = generate(Path(work) / "transactions.csv", size_mb)
-        size = csv_path.stat().st_size
-        out = io.StringIO()
-        started = time.perf_counter()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-            code = etlgen_main(["run", str(ROOT / "pipeline.yaml"), str(csv_path),
-                                "--workdir", str(Path(work) / "run"),
-                                "--workers", str(workers), "--json"])
-        elapsed = time.perf_counter() - started
-        report = json.loads(out.getvalue())
-    if code != 0:
-        raise SystemExit(f"etlgen run failed: {report.get('error')}: {report.get('message')}")
-    return {"bytes": size, "seconds": elapsed, "report": report}
+def machine() -> str:
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kib = int(meminfo.read_text().split("MemTotal:")[1].split()[0])
+        memory = f", {kib / MIB:.0f} GiB"
+    versions = []
+    for name in LIBRARIES:
+        try:
+            versions.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{name} (not installed)")
+    return (f"{os.cpu_count()} cores{memory}, {platform.system()} {platform.machine()}, "
+            f"Python {platform.python_version()}, {', '.join(versions)}")
 
 
-def measure_raw_parse(data: bytes, header: list[str]) -> float:
-    import pyarrow as pa
-    import pyarrow.csv as pv
-
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        pv.read_csv(pa.py_buffer(data),
-                    read_options=pv.ReadOptions(column_names=header),
-                    parse_options=pv.ParseOptions(newlines_in_values=True,
-                                                  invalid_row_handler=lambda row: "skip"),
-                    convert_options=pv.ConvertOptions(
-                        column_types={name: pa.string() for name in header},
-                        strings_can_be_null=False))
-        best = min(best, time.perf_counter() - started)
-    return len(data) / best / MB
+def load() -> str:
+    """The 1-minute load average: how much else the machine was doing."""
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "unknown"
 
 
-def measure_jsonschema(data: bytes, header: list[str]) -> float:
-    """Per-row jsonschema (Decimal numbers, strict dates) on a slice of the data."""
-    sys.path.insert(0, str(ROOT / "tests" / "handlers"))
-    from handler_oracle import Oracle
-
-    schema = json.loads(SCHEMA_FILE.read_text(), parse_float=Decimal)
-    oracle = Oracle(schema)
-    text = data.decode("utf-8")
-    started = time.perf_counter()
-    for fields in csv.reader(io.StringIO(text, newline="")):
-        if len(fields) == len(header):
-            oracle.failing_fields(dict(zip(header, fields, strict=True)))
-    return len(data) / (time.perf_counter() - started) / MB
+def variant_files(args: argparse.Namespace) -> dict[float, Path]:
+    size = int(args.chunk_mib * MIB)
+    return {percent: variant(DATA / f"variant-{percent:g}pct-{size}b.csv", size, percent)
+            for percent in args.variants}
 
 
-def measure_plan(path: Path, chunk_size: int, max_chunks: int = 1000) -> dict:
-    """Plan a file on disk with ranged reads, as the split function reads S3 (the pipeline's
-    default max_chunks, 1000)."""
-    from handlers.chunk_plan import plan_chunks
-
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        header_end = handle.readline().__len__()
-
-        def read(start: int, end: int) -> bytes:
-            handle.seek(start)
-            return handle.read(end - start)
-
-        started = time.perf_counter()
-        plan = plan_chunks(read, header_end, size, chunk_size, max_chunks, ",")
-        seconds = time.perf_counter() - started
-    return {"size": size, "chunks": len(plan.ranges), "bytes_read": plan.bytes_read,
-            "requests": plan.requests, "per_chunk_kib": plan.bytes_read / len(plan.ranges) / 1024,
-            "seconds": seconds, "read_back": plan.proven_by_reading_back}
+def run_level_numbers(args: argparse.Namespace) -> dict[str, Any]:
+    block = variant(DATA / f"variant-1pct-{int(args.chunk_mib * MIB)}b.csv",
+                    int(args.chunk_mib * MIB), 1)
+    overhead_file = variant(DATA / f"variant-1pct-{int(args.overhead_mib * MIB)}b.csv",
+                            int(args.overhead_mib * MIB), 1)
+    e2e_file = repeated(DATA / f"e2e-1pct-{int(args.e2e_mb * MB)}b.csv",
+                        int(args.e2e_mb * MB), block)
+    return {
+        "fixed_cost": run_level.fixed_cost(args.run_rounds, args.workers, args.cores),
+        "per_chunk": run_level.per_chunk_overhead(overhead_file, args.small_chunk_kib * 1024,
+                                                  args.run_rounds, args.workers, args.cores),
+        "end_to_end": run_level.end_to_end(e2e_file, args.workers, args.cores),
+        "lambda_init": run_level.lambda_init(args.run_rounds, args.cores),
+    }
 
 
-def plan_files(gigabytes: list[int]) -> list[tuple[str, Path]]:
-    """(description, path) of the files the split plan is measured on (generated once)."""
-    quoted = generate(DATA / "block-quoted-8mb.csv", 8)
-    plain = generate(DATA / "block-unquoted-8mb.csv", 8, quoted=False)
-    files = []
-    for size in gigabytes:
-        files.append((f"{size} GiB transactions (quoted merchants)",
-                      tiled(DATA / f"plan-quoted-{size}gb.csv", size * 1024, quoted)))
-    files.append(("1 GiB without any quote (worst case: one pass)",
-                  tiled(DATA / "plan-unquoted-1gb.csv", 1024, plain)))
-    files.append(("1 GiB, a 4.5 MiB quoted note (lines, no quote) every 12.5 MiB",
-                  tiled(DATA / "plan-long-notes-1gb.csv", 1024, quoted, long_note_mb=4.5)))
-    return files
+def run_level_table(numbers: dict[str, Any], args: argparse.Namespace) -> str:
+    fixed, chunk = numbers["fixed_cost"], numbers["per_chunk"]
+    e2e, init = numbers["end_to_end"], numbers["lambda_init"]
+    rows = [
+        (f"`etlgen run`, the {fixed['rows']}-row sample, fresh process, wall (fixed cost; "
+         f"median of {args.run_rounds})",
+         f"{fixed['wall']:.2f} s (the runner's own, workers start to stop: "
+         f"{fixed['runner']:.2f} s)", "≤ 0.4 s fixed, ≤ 0.5 s wall",
+         _met(fixed["wall"] <= 0.4)),
+        (f"per-chunk overhead: {chunk['size'] / MIB:.0f} MiB as {chunk['chunks_many']} chunks "
+         f"of {args.small_chunk_kib} KiB vs {chunk['chunks_one']}",
+         f"{chunk['per_chunk'] * 1000:.1f} ms per chunk ({chunk['wall_many']:.2f} s vs "
+         f"{chunk['wall_one']:.2f} s)", "≤ 5 ms", _met(chunk["per_chunk"] <= 0.005)),
+        (f"`etlgen run` end to end, {e2e['size'] / MB:,.0f} MB, 1 % invalid, "
+         f"{args.workers} workers",
+         f"{e2e['mb_per_second']:.0f} MB/s ({e2e['wall']:.1f} s wall, {e2e['chunks']} chunks; "
+         f"runner's own figure {e2e['runner_mb_per_second']:.0f} MB/s)",
+         "≥ 170 MB/s on 1 GB", _met(e2e["mb_per_second"] >= 170)),
+        ("Lambda init: `import handlers.process` (module init and warm-up), fresh process",
+         f"{init['seconds']:.2f} s ({init['wall']:.2f} s with the interpreter's start; "
+         f"pulls in pandas: {_yes(init['pandas'])}, boto3: {_yes(init['boto3'])})",
+         "≤ 0.25 s", _met(init["seconds"] <= 0.25)),
+    ]
+    lines = ["| measure | result | target | met |", "| --- | --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c} | {d if not args.tiny else '(tiny)'} |"
+              for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
+def process_targets(cells: list[compare.Cell]) -> list[str]:
+    """The issue's targets for the process step, set against this run."""
+    by = {(c.contender, c.invalid_percent): c for c in cells}
+    lines = []
+    for percent in sorted({c.invalid_percent for c in cells}):
+        ours = by[REFERENCE, percent]
+        floor = 200 if percent <= 1 else 100
+        lines.append(f"- {percent:g} % invalid: {ours.mb_per_second:.0f} MB/s, target ≥ "
+                     f"{floor}: {_met(ours.mb_per_second >= floor)}; peak RSS "
+                     f"{ours.peak_rss_mib:.0f} MiB, target ≤ 400 MiB: "
+                     f"{_met(ours.peak_rss_mib <= 400)}")
+        for rival in ("duckdb", "polars"):
+            if (rival, percent) in by:
+                theirs = by[rival, percent]
+                lines.append(f"  - faster than {CONTENDERS[rival].label} "
+                             f"({theirs.mb_per_second:.0f} MB/s): "
+                             f"{_met(ours.mb_per_second > theirs.mb_per_second)}")
+    return lines
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "no"
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mb", type=float, default=50.0)
-    parser.add_argument("--slice-mb", type=float, default=2.0,
-                        help="size of the slice validated row by row with jsonschema")
-    parser.add_argument("--warm-runs", type=int, default=3,
-                        help="process-step calls after the first one (best is reported)")
-    parser.add_argument("--run-mb", type=float, default=0.0,
-                        help="also time `etlgen run` on a generated file of this size (MiB)")
-    parser.add_argument("--run-workers", type=int, default=2)
-    parser.add_argument("--plan-10gb", action="store_true",
-                        help="also plan a 10 GiB file (written once to benchmarks/.data)")
-    parser.add_argument("--process-child", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.process_child:
-        process_child(args.process_child, args.warm_runs)
-        return 0
-
-    path = generate(DATA / f"transactions-{args.size_mb:g}mb.csv", args.size_mb)
-    data = path.read_bytes()
-    header_end = data.index(b"\n") + 1
-    header = data[:header_end].decode().strip().split(",")
-    body = data[header_end:]
-    print(f"file: {path} ({len(data) / MIB:.1f} MiB), cores: {os.cpu_count()}")
-
-    proc = measure_process(path, args.warm_runs)
-    process_mbs = proc["bytes"] / proc["warm"] / MB
-    cold_mbs = proc["bytes"] / (proc["imports"] + proc["first"]) / MB
-    raw_mbs = measure_raw_parse(body, header)
-    cut = body.index(b"\nTX", int(args.slice_mb * MIB)) + 1
-    schema_mbs = measure_jsonschema(body[:cut], header)
-    print(f"process step, warm (one {proc['bytes'] / MIB:.1f} MiB chunk, best of "
-          f"{args.warm_runs} calls after the first): {process_mbs:.0f} MB/s, "
-          f"{proc['warm']:.2f} s; rows in {proc['rows_in']}, valid {proc['rows_valid']}, "
-          f"rejected {proc['rows_rejected']}")
-    print(f"process step, cold (fresh process: handlers imports {proc['imports']:.2f} s + "
-          f"first call {proc['first']:.2f} s): {cold_mbs:.0f} MB/s; first call alone "
-          f"{proc['bytes'] / proc['first'] / MB:.0f} MB/s; peak RSS after it "
-          f"{proc['peak_rss_mib']:.0f} MiB, after all {args.warm_runs + 1} calls "
-          f"{proc['peak_rss_all_mib']:.0f} MiB")
-    print(f"raw pyarrow.csv parse: {raw_mbs:.0f} MB/s")
-    print(f"per-row jsonschema ({cut / MIB:.1f} MiB slice): {schema_mbs:.2f} MB/s")
-    print(f"ratios (warm process step): process / jsonschema = {process_mbs / schema_mbs:.0f}x, "
-          f"raw parse / process = {raw_mbs / process_mbs:.2f}x")
-    for description, plan_path in plan_files([1, 10] if args.plan_10gb else [1]):
-        for chunk_mb in (64, 8):
-            split = measure_plan(plan_path, chunk_mb * MIB)
-            print(f"split plan, {description}, {chunk_mb} MiB chunks: {split['chunks']} chunks, "
-                  f"{split['bytes_read']:,} bytes read in {split['requests']} requests "
-                  f"({split['per_chunk_kib']:.1f} KiB per chunk, "
-                  f"{split['bytes_read'] / split['size']:.1%} of the file), "
-                  f"{split['read_back']} cuts proven by reading back, {split['seconds']:.2f} s")
-    if args.run_mb > 0:
-        run = measure_run(args.run_mb, args.run_workers)
-        report = run["report"]
-        print(f"etlgen run, {run['bytes'] / MIB:.0f} MiB file, {args.run_workers} workers: "
-              f"{run['bytes'] / run['seconds'] / MB:.0f} MB/s end to end "
-              f"({run['seconds']:.1f} s, {report['chunks']} chunks; the runner's own figure "
-              f"{report['mb_per_second']:.0f} MB/s of 10^6 bytes); rows in "
-              f"{report['rows_in']}, rejected {report['rows_rejected']}")
-    return 0
+    args = parser().parse_args(argv)
+    if args.tiny:
+        tiny(args)
+    print(f"machine: {machine()}; load average {load()} at the start")
+    if args.tiny:
+        print("tiny sizes: a smoke test of the harness and the counts; no time here means "
+              "anything")
+    files = variant_files(args)
+    print(f"process step: one {args.chunk_mib:g} MiB chunk per variant, {args.cores} cores, "
+          f"{args.rounds} interleaved round(s), page cache warm, MB = 10^6 bytes; "
+          "ratio = MB/s over etlgen's (above 1: faster than etlgen)")
+    cells = compare.compare(files, args.contenders, args.rounds, args.cores)
+    print(compare.table(cells, args.rounds))
+    report: dict[str, Any] = {"machine": machine(), "process_step": [
+        {"contender": c.contender, "invalid_percent": c.invalid_percent, "bytes": c.size,
+         "mb_per_second": c.mb_per_second, "peak_rss_mib": c.peak_rss_mib, "runs": c.runs}
+        for c in cells]}
+    if not args.tiny:
+        print("targets (process step):")
+        print("\n".join(process_targets(cells)))
+    if not args.no_run_level:
+        numbers = run_level_numbers(args)
+        report["run_level"] = numbers
+        print(run_level_table(numbers, args))
+    if args.plan or args.plan_10gb:
+        print("\n".join(split_plan.report(DATA, args.plan_10gb)))
+    print(f"load average {load()} at the end")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    problems = compare.disagreements(cells)
+    for problem in problems:
+        print(f"counts disagree: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,108 @@
+"""`etlgen run` as a user runs it, and the process function's cold start, each in a fresh
+interpreter (wall time from process start to exit):
+
+- fixed cost: the 200-row sample (`samples/transactions.csv`), where nearly all the time is
+  what every run pays whatever its size;
+- per-chunk overhead: the same file as one chunk and as many small chunks
+  (`ETLGEN_CHUNK_SIZE_BYTES`), the difference divided by the extra chunks;
+- end to end: a large 1 %-invalid file with 2 workers;
+- Lambda init: `import handlers.process` (its module init and warm-up), as a cold start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "pipeline.yaml"
+SAMPLE = ROOT / "samples" / "transactions.csv"
+MB = 1_000_000
+LAMBDA_INIT = """
+import json, sys, time
+started = time.perf_counter()
+import handlers.process
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "pandas": "pandas" in sys.modules,
+                  "boto3": "boto3" in sys.modules}))
+"""
+
+
+@dataclass(frozen=True)
+class Timed:
+    wall: float  # process start to exit, seconds
+    reply: dict[str, Any]  # the program's JSON output
+
+
+def _pinned(cores: int) -> Any:
+    def pin() -> None:
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cores])
+    return pin
+
+
+def timed(command: list[str], cores: int, env: dict[str, str] | None = None) -> Timed:
+    started = time.perf_counter()
+    reply = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
+                           env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+                           preexec_fn=_pinned(cores))
+    wall = time.perf_counter() - started
+    if reply.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])}... exited {reply.returncode}:\n"
+                           f"{reply.stdout[-2000:]}{reply.stderr[-2000:]}")
+    return Timed(wall, json.loads(reply.stdout))
+
+
+def etlgen_run(csv_path: Path, workers: int, cores: int, chunk_bytes: int | None = None) -> Timed:
+    with tempfile.TemporaryDirectory(prefix="etlgen-bench-run-") as work:
+        run = timed([sys.executable, "-m", "etlgen.cli", "run", str(CONFIG), str(csv_path),
+                     "--workdir", work, "--workers", str(workers), "--json"], cores,
+                    {"ETLGEN_CHUNK_SIZE_BYTES": str(chunk_bytes)} if chunk_bytes else None)
+    if run.reply.get("status") != "SUCCEEDED":
+        raise RuntimeError(f"etlgen run on {csv_path.name}: {run.reply}")
+    return run
+
+
+def fixed_cost(runs: int, workers: int, cores: int) -> dict[str, Any]:
+    timings = [etlgen_run(SAMPLE, workers, cores) for _ in range(runs)]
+    return {"wall": statistics.median(t.wall for t in timings),
+            "runner": statistics.median(float(t.reply["seconds"]) for t in timings),
+            "rows": timings[0].reply["rows_in"]}
+
+
+def per_chunk_overhead(csv_path: Path, small_chunk: int, runs: int, workers: int,
+                       cores: int) -> dict[str, Any]:
+    size = csv_path.stat().st_size
+    one, many = [], []
+    for _ in range(runs):  # interleaved
+        one.append(etlgen_run(csv_path, workers, cores, chunk_bytes=size))
+        many.append(etlgen_run(csv_path, workers, cores, chunk_bytes=small_chunk))
+    chunks_one, chunks_many = one[0].reply["chunks"], many[0].reply["chunks"]
+    wall_one = statistics.median(t.wall for t in one)
+    wall_many = statistics.median(t.wall for t in many)
+    return {"size": size, "chunks_one": chunks_one, "chunks_many": chunks_many,
+            "wall_one": wall_one, "wall_many": wall_many,
+            "per_chunk": (wall_many - wall_one) / max(1, chunks_many - chunks_one)}
+
+
+def end_to_end(csv_path: Path, workers: int, cores: int) -> dict[str, Any]:
+    run = etlgen_run(csv_path, workers, cores)
+    size = csv_path.stat().st_size
+    return {"size": size, "wall": run.wall, "mb_per_second": size / run.wall / MB,
+            "runner_mb_per_second": run.reply["mb_per_second"], "chunks": run.reply["chunks"],
+            "rows_in": run.reply["rows_in"], "rows_rejected": run.reply["rows_rejected"]}
+
+
+def lambda_init(runs: int, cores: int) -> dict[str, Any]:
+    timings = [timed([sys.executable, "-c", LAMBDA_INIT], cores) for _ in range(runs)]
+    return {"seconds": statistics.median(t.reply["seconds"] for t in timings),
+            "wall": statistics.median(t.wall for t in timings),
+            "pandas": timings[0].reply["pandas"], "boto3": timings[0].reply["boto3"]}
