@@ -13,7 +13,6 @@ from typing import Any
 from handlers.validation import registry
 from handlers.validation.registry import NULL, column_type
 
-column_kind = column_type  # (base type, nullable), the name existing importers use
 ROOT_KEYWORDS = frozenset(
     {"$schema", "$id", "$comment", "title", "description", "type", "properties", "required",
      "additionalProperties"}

@@ -19,9 +19,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from handlers.row_schema_keywords import column_kind
 from handlers.row_validator import RowValidator
-from handlers.value_text import DATE_RE, INTEGER_RE, NUMBER_RE, decimal_places, to_decimal
+from handlers.validation.date_kind import DATE_RE
+from handlers.validation.decimals import decimal_places, to_decimal
+from handlers.validation.integer_kind import INTEGER_RE
+from handlers.validation.number_kind import NUMBER_RE
+from handlers.validation.registry import column_type
 
 BOUND_KINDS = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
 # The keywords checked on a present value of each type, in the order etlgen reports them;
@@ -65,7 +68,7 @@ def compile_rules(schema: dict[str, Any]) -> list[Column]:
 
 
 def _checks(name: str, spec: dict[str, Any], required: bool) -> list[Check]:
-    kind, nullable = column_kind(spec)
+    kind, nullable = column_type(spec)
     unknown = set(spec) - KNOWN
     if nullable or kind == "boolean" or unknown or spec.get("format", "date") != "date":
         raise UnsupportedRule(f"column {name!r}: the contenders support string, number and "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from etlgen.catalog import tables
 from etlgen.model import PipelineConfig
-from handlers.row_schema_keywords import column_kind
+from handlers.validation.registry import column_type
 
 _PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
 # Trino's reserved keywords: a column of that name must be quoted in a query.
@@ -64,7 +64,7 @@ def _summary(config: PipelineConfig) -> ExampleQuery:
     columns = config.schema["properties"]
     groups = [name for name, spec in columns.items() if "enum" in spec]
     numbers = [name for name, spec in columns.items()
-               if column_kind(spec)[0] in ("number", "integer")]
+               if column_type(spec)[0] in ("number", "integer")]
     if groups and numbers:
         group, number = identifier(groups[0]), identifier(numbers[0])
         return ExampleQuery(

@@ -16,8 +16,8 @@ from etlgen.config.row_schema import Locator
 from etlgen.config.yaml_source import YamlDocument
 from etlgen.history import HISTORY_LIMIT, max_chunks_bound
 from etlgen.model import INGEST_DATE, PipelineConfig
-from handlers.row_schema_keywords import column_kind
 from handlers.settings import MEMORY_PER_CHUNK as MEMORY_PER_CHUNK_MB
+from handlers.validation.registry import column_type
 
 _FORBIDDEN_DELIMITERS = {'"': "the quote character", "\r": "carriage return (CR)",
                          "\n": "line feed (LF)"}
@@ -204,7 +204,7 @@ def _partition_column(values: _Values, row_schema: dict[str, Any]) -> list[Probl
 
 
 def _is_date(spec: dict[str, Any]) -> bool:
-    return column_kind(spec)[0] == "string" and spec.get("format") == "date"
+    return column_type(spec)[0] == "string" and spec.get("format") == "date"
 
 
 def _column_names(values: _Values, row_schema: dict[str, Any],
