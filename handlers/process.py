@@ -183,6 +183,7 @@ def _piece_cuts(data: bytes, pieces: int) -> list[int]:
     """[0, cut..., len(data)]: each cut just past a line feed with an even number of quotes
     before it, so most likely a record boundary (the piece's own scan makes sure)."""
     cuts = [0]
+    quotes, counted_to = 0, 0  # a running count: marks only move forward
     for k in range(1, pieces):
         mark = max(cuts[-1], len(data) * k // pieces)
         for _attempt in range(64):
@@ -190,7 +191,9 @@ def _piece_cuts(data: bytes, pieces: int) -> list[int]:
             if newline < 0 or newline + 1 >= len(data):
                 break
             mark = newline + 1
-            if data.count(_QUOTE, 0, mark) % 2 == 0:
+            quotes += data.count(_QUOTE, counted_to, mark)
+            counted_to = mark
+            if quotes % 2 == 0:
                 cuts.append(mark)
                 break
     cuts.append(len(data))

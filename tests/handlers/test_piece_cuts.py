@@ -1,0 +1,40 @@
+"""The process step's piece cuts: each just past a line feed with an even number of quotes
+before it, found with a running quote count; checked against counting from byte 0."""
+
+from __future__ import annotations
+
+import random
+
+from handlers.process import _piece_cuts
+
+
+def _cuts_counting_from_zero(data: bytes, pieces: int) -> list[int]:
+    cuts = [0]
+    for k in range(1, pieces):
+        mark = max(cuts[-1], len(data) * k // pieces)
+        for _attempt in range(64):
+            newline = data.find(b"\n", mark)
+            if newline < 0 or newline + 1 >= len(data):
+                break
+            mark = newline + 1
+            if data.count(b'"', 0, mark) % 2 == 0:
+                cuts.append(mark)
+                break
+    cuts.append(len(data))
+    return cuts
+
+
+def test_running_count_gives_the_cuts_of_a_count_from_zero() -> None:
+    rnd = random.Random(20261202)
+    for _ in range(3000):
+        data = bytes(rnd.choice(b'ab,"\n\n') for _ in range(rnd.randrange(0, 400)))
+        pieces = rnd.randrange(1, 12)
+        assert _piece_cuts(data, pieces) == _cuts_counting_from_zero(data, pieces), (data, pieces)
+
+
+def test_cuts_never_fall_inside_a_quoted_field_with_line_feeds() -> None:
+    record = b'1,"line one\nline two\nline three",x\n'
+    data = record * 500
+    cuts = _piece_cuts(data, 8)
+    assert len(cuts) > 2
+    assert all(cut % len(record) == 0 for cut in cuts)
