@@ -49,8 +49,7 @@ def build_template(config: PipelineConfig, handlers_key: str | None = None) -> T
     if handlers_key is None:
         handlers_key = build_package(config).key
     template = Template(
-        Description=f"etlgen {__version__}: serverless CSV ETL pipeline {config.name} "
-        "(S3 -> EventBridge -> Step Functions -> Lambda)",
+        Description=f"etlgen {__version__}: CSV ETL pipeline {config.name}",
     )
     template.set_version("2010-09-09")
     template.set_metadata({

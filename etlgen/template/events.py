@@ -3,8 +3,9 @@
 Only `Object Created` events of this bucket whose key starts with the incoming prefix (and
 ends with `input.suffix`, when set) match, so objects the pipeline writes under the
 processed and rejected prefixes (which the config keeps apart from the incoming prefix)
-never start an execution. Events EventBridge cannot deliver go to an encrypted dead-letter
-queue, which has an alarm.
+never start an execution. EventBridge retries a failed delivery with its default policy
+(24 hours, 185 attempts: the most it allows, not written for the template's size); what it
+still cannot deliver goes to an encrypted dead-letter queue, which has an alarm.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from awacs import aws, sqs
 from troposphere import GetAtt, Ref, Sub, Template
-from troposphere.events import DeadLetterConfig, RetryPolicy, Rule, Target
+from troposphere.events import DeadLetterConfig, Rule, Target
 from troposphere.sqs import Queue, QueuePolicy
 
 from etlgen.model import PipelineConfig
@@ -21,8 +22,6 @@ from etlgen.template import names
 from etlgen.template.policy import deny_insecure_transport, document, service_principal
 from etlgen.template.tags import resource_tags
 
-MAX_EVENT_AGE_SECONDS = 86_400
-MAX_DELIVERY_ATTEMPTS = 185
 DEAD_LETTER_RETENTION_SECONDS = 1_209_600
 
 
@@ -62,16 +61,11 @@ def add_events(template: Template, config: PipelineConfig) -> None:
     template.add_resource(Rule(
         names.RULE,
         Name=names.name(config, "object-created"),
-        Description="Starts the pipeline for each new input object",
         EventPattern=event_pattern(config),
         Targets=[Target(
             Id="StateMachine",
             Arn=Ref(names.STATE_MACHINE),
             RoleArn=GetAtt(names.RULE_ROLE, "Arn"),
-            RetryPolicy=RetryPolicy(
-                MaximumEventAgeInSeconds=MAX_EVENT_AGE_SECONDS,
-                MaximumRetryAttempts=MAX_DELIVERY_ATTEMPTS,
-            ),
             DeadLetterConfig=DeadLetterConfig(Arn=GetAtt(names.DEAD_LETTER_QUEUE, "Arn")),
         )],
         Tags=resource_tags(config),

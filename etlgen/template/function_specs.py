@@ -3,7 +3,7 @@ it, in one table (`FUNCTIONS`).
 
 From an entry's `name` come its logical ids (`<Name>Function`, `<Name>Role`,
 `<Name>LogGroup`, see `names`), its physical name, its errors alarm and dashboard line
-(`monitoring`), and its definition substitution `<Name>FunctionArn`. `functions` builds the
+(`monitoring`), and its definition substitution `<Name>Arn`. `functions` builds the
 function and log group from the entry, `iam` its role from `access`, `statemachine` binds
 its substitution, `workflow` calls it by that substitution, and `etlgen run` preloads its
 `handler_module` in every worker. Adding a function is one entry here, its module under
@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from awacs import aws, dynamodb, glue
 
 from etlgen.model import PipelineConfig
-from etlgen.template import names
 from handlers.settings import MEMORY_PER_CHUNK, STORAGE_PER_CHUNK
 
 # validate, split and finalize read a header, a few boundary ranges or the status items:
@@ -67,7 +66,7 @@ class FunctionSpec:
     @property
     def substitution(self) -> str:
         """The `${...}` name by which the state machine definition calls the function."""
-        return f"{names.function_id(self.name)}Arn"
+        return f"{self.name.capitalize()}Arn"
 
     def tmp_storage_mb(self, config: PipelineConfig) -> int:
         return self.storage_mb(config) if self.storage_mb else DEFAULT_STORAGE_MB

@@ -15,7 +15,6 @@ from troposphere.awslambda import (
     Environment,
     EphemeralStorage,
     Function,
-    LoggingConfig,
     TracingConfig,
 )
 from troposphere.logs import LogGroup
@@ -85,7 +84,8 @@ def _function(config: PipelineConfig, spec: FunctionSpec, handlers_key: str) -> 
         Layers=[Ref(pandas_layer_parameter_id(config))],
         TracingConfig=TracingConfig(Mode="Active"),
         Environment=Environment(Variables=function_variables(config)),
-        LoggingConfig=LoggingConfig(LogGroup=Ref(names.function_log_group_id(function))),
+        # No LoggingConfig: Lambda's default group, `/aws/lambda/<FunctionName>`, is the
+        # log group above (created first: the role, which the function waits for, names it).
         **storage,
         Tags=resource_tags(config),
     )

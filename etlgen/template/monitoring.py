@@ -1,10 +1,13 @@
 """The CloudWatch dashboard and the alarms.
 
-The dashboard body is built as a dict and emitted as one `Fn::Sub` string: resource names
-and ARNs appear as `${...}` variables (all built from fixed names, so the dashboard depends
-on nothing), and repeated dimensions use CloudWatch's compact `"."` notation. Widgets leave
-out what CloudWatch defaults to (`period` 300 s, `view` timeSeries), for the template's
-size.
+The dashboard body is built as a dict and emitted as one `Fn::Sub` string: names and ARNs
+appear as `${...}` variables, and repeated dimensions use CloudWatch's compact `"."`
+notation. For the template's size, the state machine's ARN is `${StateMachine}` (its
+`Ref`), every other name in the body starts with the variable `${Name}`, which the
+`Fn::Sub` variable map binds to the deployed pipeline name (`<name>-${EnvironmentSuffix}`),
+and widgets leave out what CloudWatch defaults to: `period` 300 s, `view` timeSeries,
+`height` 6, and `x` / `y` (each widget takes the next free place, left to right, so the
+12-wide widgets fill two columns in order).
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ EXECUTION_METRICS = ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFail
                      "ExecutionsTimedOut")
 LAMBDA_METRICS = (("Invocations", "Sum"), ("Errors", "Sum"), ("Duration", "Maximum"),
                   ("Throttles", "Sum"))
-WIDGET_WIDTH = 12
-WIDGET_HEIGHT = 6
+WIDGET_WIDTH = 12  # two per row; the height is CloudWatch's default, 6
+# The `Fn::Sub` variable standing for the deployed pipeline name inside the body.
+NAME_VARIABLE = "Name"
 
 
 def _same_dimension(namespace: str, dimension: str, value: str,
@@ -36,13 +40,10 @@ def _same_dimension(namespace: str, dimension: str, value: str,
     return [[namespace, first, dimension, value], *([".", name, ".", "."] for name in rest)]
 
 
-def _widget(index: int, title: str, stat: str, metrics: list[list[str]]) -> dict[str, Any]:
+def _widget(title: str, stat: str, metrics: list[list[str]]) -> dict[str, Any]:
     return {
         "type": "metric",
-        "x": (index % 2) * WIDGET_WIDTH,
-        "y": (index // 2) * WIDGET_HEIGHT,
         "width": WIDGET_WIDTH,
-        "height": WIDGET_HEIGHT,
         "properties": {
             "title": title,
             "region": "${AWS::Region}",
@@ -53,11 +54,11 @@ def _widget(index: int, title: str, stat: str, metrics: list[list[str]]) -> dict
 
 
 def dashboard_body(config: PipelineConfig) -> dict[str, Any]:
-    """The body with `${...}` `Fn::Sub` variables still in it."""
+    """The body with `${...}` `Fn::Sub` variables still in it (names spelled out)."""
     function_names = [names.function_name_text(config, f) for f in FUNCTIONS]
     panels: list[tuple[str, str, list[list[str]]]] = [
         ("Executions", "Sum", _same_dimension(
-            "AWS/States", "StateMachineArn", names.state_machine_arn_text(config),
+            "AWS/States", "StateMachineArn", f"${{{names.STATE_MACHINE}}}",
             EXECUTION_METRICS,
         )),
         ("Rows", "Sum", _same_dimension(
@@ -75,17 +76,22 @@ def dashboard_body(config: PipelineConfig) -> dict[str, Any]:
         "AWS/DynamoDB", "TableName", names.table_name_text(config),
         ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"),
     )))
-    return {"widgets": [
-        _widget(index, title, stat, metrics)
-        for index, (title, stat, metrics) in enumerate(panels)
-    ]}
+    return {"widgets": [_widget(title, stat, metrics) for title, stat, metrics in panels]}
+
+
+def dashboard_body_sub(config: PipelineConfig) -> Sub:
+    """The body as `Fn::Sub` with the deployed name factored out into `${Name}`: the same
+    text once substituted (the body has no `${Name}` of its own), twenty names shorter."""
+    body = json.dumps(dashboard_body(config), separators=(",", ":"))
+    base = names.base_name(config)
+    return Sub(body.replace(base, f"${{{NAME_VARIABLE}}}"), {NAME_VARIABLE: Sub(base)})
 
 
 def add_monitoring(template: Template, config: PipelineConfig) -> None:
     template.add_resource(Dashboard(
         names.DASHBOARD,
         DashboardName=names.regional_name(config, "pipeline"),
-        DashboardBody=Sub(json.dumps(dashboard_body(config), separators=(",", ":"))),
+        DashboardBody=dashboard_body_sub(config),
         Tags=resource_tags(config),
     ))
     # Alarms exist to notify: without the alert topic they would have no action at all.
@@ -94,12 +100,15 @@ def add_monitoring(template: Template, config: PipelineConfig) -> None:
             template.add_resource(alarm)
 
 
-def _alarm(config: PipelineConfig, title: str, suffix: str, description: str, namespace: str,
-           metric: str, dimension: MetricDimension, statistic: str = "Sum") -> Alarm:
+def _alarm(config: PipelineConfig, title: str, suffix: str, namespace: str, metric: str,
+           dimension: MetricDimension, statistic: str = "Sum",
+           description: str | None = None) -> Alarm:
+    """A description only where the name (`<pipeline>-<env>-<suffix>`) does not say it all."""
+    extra = {"AlarmDescription": description} if description else {}
     return Alarm(
         title,
         AlarmName=Sub(names.alarm_name_text(config, suffix)),
-        AlarmDescription=description,
+        **extra,
         Namespace=namespace,
         MetricName=metric,
         Dimensions=[dimension],
@@ -117,23 +126,21 @@ def _alarm(config: PipelineConfig, title: str, suffix: str, description: str, na
 def _alarms(config: PipelineConfig) -> list[Alarm]:
     state_machine = MetricDimension(Name="StateMachineArn", Value=Ref(names.STATE_MACHINE))
     alarms = [
-        _alarm(config, "ExecutionsFailedAlarm", "executions-failed",
-               "A pipeline execution failed", "AWS/States", "ExecutionsFailed", state_machine),
-        _alarm(config, "ExecutionsTimedOutAlarm", "executions-timed-out",
-               "A pipeline execution timed out", "AWS/States", "ExecutionsTimedOut",
-               state_machine),
+        _alarm(config, "ExecutionsFailedAlarm", "executions-failed", "AWS/States",
+               "ExecutionsFailed", state_machine),
+        _alarm(config, "ExecutionsTimedOutAlarm", "executions-timed-out", "AWS/States",
+               "ExecutionsTimedOut", state_machine),
     ]
     for function in FUNCTIONS:
         alarms.append(_alarm(
-            config, f"{function.capitalize()}ErrorsAlarm", f"{function}-errors",
-            f"{function} function errors", "AWS/Lambda", "Errors",
+            config, f"{function.capitalize()}ErrorsAlarm", f"{function}-errors", "AWS/Lambda",
+            "Errors",
             MetricDimension(Name="FunctionName", Value=Ref(names.function_id(function))),
         ))
     alarms.append(_alarm(
-        config, "DeadLetterQueueAlarm", "events-dlq-depth",
-        "Objects that could not start the pipeline", "AWS/SQS",
+        config, "DeadLetterQueueAlarm", "events-dlq-depth", "AWS/SQS",
         "ApproximateNumberOfMessagesVisible",
         MetricDimension(Name="QueueName", Value=GetAtt(names.DEAD_LETTER_QUEUE, "QueueName")),
-        statistic="Maximum",
+        statistic="Maximum", description="Objects that could not start the pipeline",
     ))
     return alarms

@@ -64,13 +64,12 @@ def add_notifications(template: Template, config: PipelineConfig) -> None:
 
 def _results_queue(config: PipelineConfig) -> Queue:
     # FIFO keeps one file's results in order; the finalize handler sets the deduplication
-    # id (file id), so content-based deduplication stays off.
+    # id (file id), so content-based deduplication stays off (SQS's default, not written).
     return Queue(
         names.RESULTS_QUEUE,
         **names.RETAINED,
         QueueName=Sub(f"{names.name_text(config, 'results')}.fifo"),
         FifoQueue=True,
-        ContentBasedDeduplication=False,
         SqsManagedSseEnabled=True,
         MessageRetentionPeriod=RESULTS_RETENTION_SECONDS,
         Tags=resource_tags(config),
@@ -105,7 +104,7 @@ def _alert_key(config: PipelineConfig) -> Key:
         names.ALERT_KEY,
         **names.DELETED,
         PendingWindowInDays=KEY_DELETION_WAITING_DAYS,
-        Description=Sub(f"Alerts topic key of {names.base_name(config)}"),
+        # No Description: its alias, `alias/<name>-<suffix>-alerts`, says what it is.
         EnableKeyRotation=True,
         KeyPolicy=document(*statements),
         Tags=resource_tags(config),

@@ -1,4 +1,8 @@
-"""Stack outputs: what an operator needs to use and watch the pipeline."""
+"""Stack outputs: what an operator needs to use and watch the pipeline.
+
+A description only where the output's name does not already say what it is (the
+template's size: see docs/architecture.md, "Template size").
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,8 @@ def add_outputs(template: Template, config: PipelineConfig) -> None:
     outputs = [
         Output("BucketName", Description="Upload CSV files here",
                Value=Ref(names.DATA_BUCKET)),
-        Output("IncomingPrefix", Description="Key prefix of uploads",
-               Value=config.input.prefix),
-        Output("StateMachineArn", Description="State machine",
-               Value=Ref(names.STATE_MACHINE)),
+        Output("IncomingPrefix", Value=config.input.prefix),
+        Output("StateMachineArn", Value=Ref(names.STATE_MACHINE)),
         Output("StatusTableName", Description="File and chunk status",
                Value=Ref(names.STATUS_TABLE)),
         Output("DeadLetterQueueUrl", Description="Events that started nothing",
@@ -31,21 +33,16 @@ def add_outputs(template: Template, config: PipelineConfig) -> None:
             "AlertTopicArn", Description="Failure alerts",
             Value=Ref(names.ALERT_TOPIC),
         ))
-        outputs.append(Output(
-            "AlertKeyArn", Description="Key of the alerts topic",
-            Value=GetAtt(names.ALERT_KEY, "Arn"),
-        ))
+        outputs.append(Output("AlertKeyArn", Value=GetAtt(names.ALERT_KEY, "Arn")))
     if config.catalog.enabled:
         outputs.extend([
-            Output("DatabaseName", Description="Glue database",
-                   Value=Ref(names.CATALOG_DATABASE)),
+            Output("DatabaseName", Value=Ref(names.CATALOG_DATABASE)),
             Output("TableName", Description="Valid rows; rejects: <table>_rejected",
                    Value=Ref(names.CATALOG_TABLE)),
-            Output("WorkGroupName", Description="Athena workgroup",
-                   Value=Ref(names.WORKGROUP)),
+            Output("WorkGroupName", Value=Ref(names.WORKGROUP)),
         ])
     outputs.append(Output(
-        "DashboardUrl", Description="CloudWatch dashboard",
+        "DashboardUrl",
         Value=Sub(
             "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region="
             f"${{AWS::Region}}#dashboards:name=${{{names.DASHBOARD}}}"

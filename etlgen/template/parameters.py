@@ -55,19 +55,18 @@ def add_parameters(template: Template, config: PipelineConfig) -> None:
         Default="dev",
         AllowedPattern="^[a-z0-9]{1,10}$",
         ConstraintDescription="1-10 lower-case letters or digits",
-        Description="Suffix of every resource name: one stack per environment",
+        Description="Suffix of every name: one stack per environment",
     ))
     template.add_parameter(Parameter(
         names.ARTIFACT_BUCKET,
         Type="String",
         AllowedPattern=BUCKET_NAME_PATTERN,
         ConstraintDescription="an S3 bucket name",
-        Description="S3 bucket holding the handlers zip (`etlgen package`)",
+        Description="Bucket of the handlers zip (etlgen package)",
     ))
     template.add_parameter(Parameter(
         pandas_layer_parameter_id(config),
         Type="AWS::SSM::Parameter::Value<String>",
         Default=pandas_layer_parameter_path(config),
-        Description="AWS SDK for pandas layer ARN (public SSM path; a new path is a new "
-        "parameter)",
+        Description="AWS SDK for pandas layer ARN (public SSM parameter)",
     ))

@@ -78,7 +78,6 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
     states: dict[str, State] = {
         "Init": _init(),
         "ValidateHeader": _lambda_task(
-            "Checks the header; returns the file record.",
             VALIDATE.substitution,
             {"source.$": "$.source", "execution_id.$": "$$.Execution.Id"},
             "$.file",
@@ -87,7 +86,6 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         ),
         "IsAlreadyProcessed": {
             "Type": "Choice",
-            "Comment": "A completed version is not processed again.",
             "Choices": [
                 {
                     "Variable": "$.file.status",
@@ -97,9 +95,8 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
             ],
             "Default": "PlanChunks",
         },
-        "AlreadyProcessed": {"Type": "Succeed", "Comment": "Nothing to do."},
+        "AlreadyProcessed": {"Type": "Succeed"},
         "PlanChunks": _lambda_task(
-            "Cuts the rows into byte ranges.",
             SPLIT.substitution,
             {"file.$": "$.file"},
             "$.plan",
@@ -108,7 +105,6 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         ),
         "ProcessChunks": _process_chunks(config),
         "Finalize": _lambda_task(
-            "Checks the counts; publishes and commits.",
             FINALIZE.substitution,
             {
                 "file.$": "$.file",
@@ -122,7 +118,7 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         | {"OutputPath": "$.summary"},
         # The summary becomes the execution output through Finalize's OutputPath: the
         # Amazon States Language allows OutputPath on Succeed, but cfn-lint rejects it.
-        "Succeeded": {"Type": "Succeed", "Comment": "Outputs the file summary."},
+        "Succeeded": {"Type": "Succeed"},
         "StampFailure": _stamp_failure(config.retention.status_ttl_days),
         "RecordFailure": _record_failure(after_record),
     }
@@ -136,7 +132,7 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         "CausePath": "$.error.Cause",
     }
     return {
-        "Comment": f"etlgen pipeline {config.name}: one CSV object version.",
+        "Comment": "One execution per CSV object version.",
         "StartAt": "Init",
         "States": states,
     }
@@ -145,7 +141,6 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
 def _init() -> State:
     return {
         "Type": "Pass",
-        "Comment": "Keeps the object coordinates of the event.",
         "Parameters": {
             "bucket.$": "$.detail.bucket.name",
             "key.$": "$.detail.object.key",
@@ -158,16 +153,15 @@ def _init() -> State:
 
 
 def _lambda_task(
-    comment: str,
     substitution: str,
     parameters: dict[str, str],
     result_path: str,
     next_state: str,
     retries: RetryConfig,
 ) -> State:
+    """No Comment: it would repeat the Description of the function it calls."""
     return {
         "Type": "Task",
-        "Comment": comment,
         "Resource": f"${{{substitution}}}",
         "Parameters": parameters,
         "ResultPath": result_path,
@@ -205,7 +199,6 @@ def _configured_retry(retries: RetryConfig) -> State:
 def _process_chunks(config: PipelineConfig) -> State:
     process_chunk: State = {
         "Type": "Task",
-        "Comment": "Validates one range; stages its rows.",
         "Resource": f"${{{PROCESS.substitution}}}",
         "Retry": _lambda_retry(config.retries),
         # Counts live in the status table: each iteration outputs only its index, so the
@@ -215,12 +208,12 @@ def _process_chunks(config: PipelineConfig) -> State:
     }
     return {
         "Type": "Map",
-        "Comment": "Processes the chunks; one failure fails the file.",
+        "Comment": "One failed chunk fails the file.",
         "ItemsPath": "$.plan.chunks",
         "ItemSelector": {"file.$": "$.file", "chunk.$": "$$.Map.Item.Value"},
         "MaxConcurrency": config.processing.max_concurrency,
+        # Inline: no ProcessorConfig, whose Mode defaults to INLINE.
         "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "INLINE"},
             "StartAt": "ProcessChunk",
             "States": {"ProcessChunk": process_chunk},
         },
@@ -309,14 +302,12 @@ def _describe_failure() -> dict[str, State]:
         },
         "UseLambdaMessage": {
             "Type": "Pass",
-            "Comment": "Takes Lambda's errorMessage.",
             "Parameters": {"cause.$": "States.StringToJson($.error.Cause)"},
             "ResultPath": "$.failure.reason",
             "Next": "NotifyFailure",
         },
         "UseCauseText": {
             "Type": "Pass",
-            "Comment": "The cause is the message.",
             "Parameters": {"cause": {"errorMessage.$": "$.error.Cause"}},
             "ResultPath": "$.failure.reason",
             "Next": "NotifyFailure",
@@ -327,7 +318,6 @@ def _describe_failure() -> dict[str, State]:
 def _notify_failure(pipeline_name: str) -> State:
     return {
         "Type": "Task",
-        "Comment": "Alerts with the file and the error.",
         "Resource": f"${{{PUBLISH_SUBSTITUTION}}}",
         "Parameters": {
             "TopicArn": f"${{{ALERT_TOPIC_SUBSTITUTION}}}",

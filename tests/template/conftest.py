@@ -36,6 +36,16 @@ def resources_of(template: dict[str, Any], resource_type: str) -> dict[str, dict
     }
 
 
+def dashboard_text(template: dict[str, Any]) -> str:
+    """The dashboard body with its own `Fn::Sub` variables (`${Name}`) put in, as
+    CloudFormation does; the template's (`${AWS::Region}`, logical ids) stay."""
+    text, variables = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"][
+        "Fn::Sub"]
+    for name, value in variables.items():
+        text = text.replace(f"${{{name}}}", value["Fn::Sub"])
+    return str(text)
+
+
 def changed(config: PipelineConfig, section: str, **values: Any) -> PipelineConfig:
     """The config with some keys of one section replaced."""
     return dataclasses.replace(

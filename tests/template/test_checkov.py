@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 
 from etlgen.model import PipelineConfig
 from etlgen.render import build_template, render
-from etlgen.template.scanner import skips_for
+from etlgen.template.scanner import BY_ID, BY_TYPE, skips_for
 
 from .conftest import CONFIG_FILES, ROOT
 
@@ -81,11 +82,50 @@ def test_checkov_finds_nothing_unexplained(label: str, scan: dict[str, dict[str,
 @pytest.mark.parametrize("label", sorted(CONFIG_FILES))
 def test_every_skip_is_needed_and_explained(label: str, scan: dict[str, dict[str, Any]],
                                             configs: dict[str, PipelineConfig]) -> None:
-    skipped = {(c["check_id"], c["resource"].split(".", 1)[1]) for c in scan[label]["skipped"]}
-    declared = set()
+    skipped = {(c["check_id"], c["resource"].split(".", 1)[1]): c["check_result"]
+               for c in scan[label]["skipped"]}
+    declared = {}
     for logical_id, resource in build_template(configs[label]).resources.items():
         for check, comment in skips_for(logical_id, resource.resource_type):
-            assert len(comment) > 20, (check, logical_id)
-            declared.add((check, logical_id))
+            declared[check, logical_id] = comment
     # A declared skip checkov no longer reports would hide a future finding: remove it.
-    assert declared == skipped
+    assert set(declared) == set(skipped)
+    # checkov read each reason from the template (it reports it with the skip).
+    assert {key: result.get("suppress_comment") for key, result in skipped.items()} == declared
+
+
+def _template_skips(rendered: str) -> dict[tuple[str, str], list[dict[str, str]]]:
+    return {(logical_id, resource["Type"]): resource["Metadata"]["checkov"]["skip"]
+            for logical_id, resource in json.loads(rendered)["Resources"].items()
+            if "checkov" in resource.get("Metadata", {})}
+
+
+@pytest.mark.parametrize("label", sorted(CONFIG_FILES))
+def test_each_skip_in_the_template_carries_its_reason(
+        label: str, configs: dict[str, PipelineConfig]) -> None:
+    """Issue 7: every skip in `Metadata.checkov.skip` has a one-line reason a reviewer reads
+    in the template itself, the one `etlgen/template/scanner.py` gives."""
+    in_template = _template_skips(render(configs[label]))
+    assert in_template, "no resource carries a checkov skip"
+    for (logical_id, resource_type), skips in in_template.items():
+        for skip in skips:
+            assert set(skip) == {"id", "comment"}, (logical_id, skip)
+            comment = skip["comment"]
+            assert comment.strip() == comment and "\n" not in comment, (logical_id, skip)
+            assert len(comment.split()) >= 4, (logical_id, skip)  # a reason, not a label
+        assert skips == [{"id": check, "comment": reason}
+                         for check, reason in skips_for(logical_id, resource_type)], logical_id
+    # and no resource that scanner.py names goes without its skips
+    for logical_id, resource in build_template(configs[label]).resources.items():
+        if skips_for(logical_id, resource.resource_type):
+            assert (logical_id, resource.resource_type) in in_template, logical_id
+
+
+def test_the_architecture_lists_every_skip_with_its_reason() -> None:
+    """docs/architecture.md, "Security scanner": the same checks and reasons as the code."""
+    section = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").split(
+        "## Security scanner", 1)[1].split("\n## ", 1)[0]
+    rows = {(check, reason) for check, reason in re.findall(
+        r"^\|[^|]*\| `(CKV_AWS_\d+)`[^|]*\| (.+?) \|$", section, re.MULTILINE)}
+    coded = {skip for skips in (*BY_TYPE.values(), *BY_ID.values()) for skip in skips}
+    assert rows == coded

@@ -118,6 +118,19 @@ def test_stack_with_every_part_creates(configs: dict[str, PipelineConfig]) -> No
     for role in ("validate", "split", "process", "finalize", "states", "events"):
         assert iam.get_role(RoleName=f"{base}-{role}-{REGION}")["Role"]["RoleName"]
 
+    # The body's own `${Name}` variable and the template's resolve to the deployed names.
+    body = boto3.client("cloudwatch", region_name=REGION).get_dashboard(
+        DashboardName=f"{base}-pipeline-{REGION}")["DashboardBody"]
+    assert "${" not in body
+    metrics = [row for widget in json.loads(body)["widgets"]
+               for row in widget["properties"]["metrics"]]
+    assert ["AWS/States", "ExecutionsStarted", "StateMachineArn",
+            outputs["StateMachineArn"]] in metrics
+    assert [f"etlgen/{base}", "RowsIn", "Pipeline", base] in metrics
+    assert ["AWS/Lambda", "Invocations", "FunctionName", f"{base}-validate"] in metrics
+    assert [".", ".", ".", f"{base}-finalize"] in metrics
+    assert ["AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName", f"{base}-status"] in metrics
+
 
 @pytest.mark.usefixtures("aws")
 def test_stack_without_optional_parts_creates(configs: dict[str, PipelineConfig]) -> None:

@@ -17,7 +17,7 @@ from etlgen.model import PipelineConfig
 from etlgen.template import function_specs, statemachine
 from etlgen.template.function_specs import FunctionAccess, FunctionSpec, small_memory_mb
 
-from .conftest import template_of
+from .conftest import dashboard_text, template_of
 
 TOY = FunctionSpec(
     "toy", "handlers.toy", "Counts toys (registered by a test only)", small_memory_mb,
@@ -63,8 +63,9 @@ def test_the_entry_gives_the_function_and_its_log_group(toy_template: dict[str, 
     assert function["MemorySize"] == function_specs.SMALL_FUNCTION_MEMORY_MB
     assert "EphemeralStorage" not in function
     assert function["Role"] == {"Fn::GetAtt": ["ToyRole", "Arn"]}
-    assert function["LoggingConfig"] == {"LogGroup": {"Ref": "ToyLogGroup"}}
     assert function["Environment"] == resources["ValidateFunction"]["Properties"]["Environment"]
+    # Lambda's default log group, `/aws/lambda/<FunctionName>`, is this one.
+    assert function["FunctionName"] == {"Fn::Sub": "all-options-${EnvironmentSuffix}-toy"}
     log_group = resources["ToyLogGroup"]["Properties"]["LogGroupName"]
     assert log_group == {"Fn::Sub": "/aws/lambda/all-options-${EnvironmentSuffix}-toy"}
 
@@ -93,13 +94,13 @@ def test_the_entry_gives_its_substitution_alarm_and_dashboard_line(
         toy_template: dict[str, Any]) -> None:
     resources = toy_template["Resources"]
     machine = resources["StateMachine"]["Properties"]
-    assert machine["DefinitionSubstitutions"]["ToyFunctionArn"] == {
+    assert machine["DefinitionSubstitutions"]["ToyArn"] == {
         "Fn::GetAtt": ["ToyFunction", "Arn"]}
-    assert machine["Definition"]["States"]["CountToys"]["Resource"] == "${ToyFunctionArn}"
+    assert machine["Definition"]["States"]["CountToys"]["Resource"] == "${ToyArn}"
     alarm = resources["ToyErrorsAlarm"]["Properties"]
     assert alarm["AlarmName"] == {"Fn::Sub": "all-options-${EnvironmentSuffix}-toy-errors"}
     assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ToyFunction"}}]
-    body = json.loads(resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"])
+    body = json.loads(dashboard_text(toy_template))
     lambda_panels = [w["properties"] for w in body["widgets"]
                      if w["properties"]["title"].startswith("Lambda ")]
     assert len(lambda_panels) == 4

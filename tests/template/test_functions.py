@@ -34,7 +34,10 @@ def test_function_code_runtime_layer_tracing_and_logging(
     assert props["Layers"] == [{"Ref": "PandasLayerV3x11x0Py312Arm64"}]
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["Role"] == {"Fn::GetAtt": [f"{name}Role", "Arn"]}
-    assert props["LoggingConfig"] == {"LogGroup": {"Ref": f"{name}LogGroup"}}
+    # Lambda's default log group, `/aws/lambda/<FunctionName>`, is the function's own.
+    assert "LoggingConfig" not in props
+    group = base_template["Resources"][f"{name}LogGroup"]["Properties"]["LogGroupName"]
+    assert group == {"Fn::Sub": "/aws/lambda/" + props["FunctionName"]["Fn::Sub"]}
     assert "ReservedConcurrentExecutions" not in props
 
 

@@ -8,16 +8,15 @@ from typing import Any
 
 from etlgen.model import AlertsConfig, PipelineConfig
 
-from .conftest import resources_of, template_of
+from .conftest import dashboard_text, resources_of, template_of
 
-STATE_MACHINE_ARN = (
-    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
-    "minimal-${EnvironmentSuffix}"
-)
+STATE_MACHINE_ARN = "${StateMachine}"  # its Ref: the ARN
 
 
 def _dashboard(template: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"])
+    """The body as CloudFormation substitutes it, `Fn::Sub` variables of the template (`${
+    AWS::Region}`, logical ids) left as they are."""
+    return json.loads(dashboard_text(template))
 
 
 def _expanded(metrics: list[list[str]]) -> list[list[str]]:
@@ -92,3 +91,15 @@ def test_alarms_cover_failures_errors_and_dead_letters(base_config: PipelineConf
         assert alarm["TreatMissingData"] == "notBreaching"
         assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
         assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+
+
+def test_widgets_fill_two_columns_in_order(base_template: dict[str, Any]) -> None:
+    """No x / y / height: CloudWatch places each widget at the next free place, left to
+    right, at its default height 6, so half-width widgets fill two columns in order."""
+    widgets = _dashboard(base_template)["widgets"]
+    assert [w["properties"]["title"] for w in widgets] == [
+        "Executions", "Rows", "Lambda Invocations", "Lambda Errors", "Lambda Duration",
+        "Lambda Throttles", "Status table capacity"]
+    for widget in widgets:
+        assert set(widget) == {"type", "width", "properties"}
+        assert widget["width"] == 12

@@ -17,7 +17,7 @@ def test_results_queue_is_fifo_encrypted_without_content_deduplication(
     props = queue["Properties"]
     assert props["QueueName"] == {"Fn::Sub": "minimal-${EnvironmentSuffix}-results.fifo"}
     assert props["FifoQueue"] is True
-    assert props["ContentBasedDeduplication"] is False
+    assert props.get("ContentBasedDeduplication", False) is False  # SQS's default: off
     assert props["SqsManagedSseEnabled"] is True
     assert queue["DeletionPolicy"] == queue["UpdateReplacePolicy"] == "Retain"
 

@@ -37,8 +37,8 @@ def test_definition_and_exactly_its_substitutions(
     assert list(substitutions) == definition_substitution_names(config)
     used = {name for text in _strings(props["Definition"]) for name in VARIABLE.findall(text)}
     assert used == set(substitutions)
-    assert substitutions["ValidateFunctionArn"] == {"Fn::GetAtt": ["ValidateFunction", "Arn"]}
-    assert substitutions["FinalizeFunctionArn"] == {"Fn::GetAtt": ["FinalizeFunction", "Arn"]}
+    assert substitutions["ValidateArn"] == {"Fn::GetAtt": ["ValidateFunction", "Arn"]}
+    assert substitutions["FinalizeArn"] == {"Fn::GetAtt": ["FinalizeFunction", "Arn"]}
     assert substitutions["StatusTableName"] == {"Ref": "StatusTable"}
     assert ("AlertTopicArn" in substitutions) is alerts
     if alerts:

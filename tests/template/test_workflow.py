@@ -19,6 +19,7 @@ from etlgen.model import (
     RetentionConfig,
     RetryConfig,
 )
+from etlgen.template.function_specs import FUNCTIONS
 from etlgen.template.workflow import definition_substitution_names, state_machine_definition
 from handlers.errors import PERMANENT_ERRORS
 
@@ -243,7 +244,8 @@ def test_pipeline_names_with_quotes_and_braces_cannot_break_the_alert_message() 
 
 def lambda_tasks(definition: dict) -> dict[str, dict]:
     states = all_states(definition)
-    return {n: s for n, s in states.items() if "FunctionArn}" in s.get("Resource", "")}
+    functions = {f"${{{spec.substitution}}}" for spec in FUNCTIONS.values()}
+    return {n: s for n, s in states.items() if s.get("Resource") in functions}
 
 
 def test_permanent_errors_are_never_retried_on_any_lambda_task() -> None:
@@ -309,7 +311,9 @@ def test_chunk_results_never_travel_through_the_state_data() -> None:
     assert chunks["ResultPath"] == "$.processed"
     assert chunks["ItemsPath"] == "$.plan.chunks"
     assert chunks["ItemSelector"] == {"file.$": "$.file", "chunk.$": "$$.Map.Item.Value"}
-    assert chunks["ItemProcessor"]["ProcessorConfig"] == {"Mode": "INLINE"}
+    # Inline: ProcessorConfig's Mode defaults to INLINE (DISTRIBUTED would need it).
+    assert chunks["ItemProcessor"].get("ProcessorConfig", {"Mode": "INLINE"}) == {
+        "Mode": "INLINE"}
     for name, state in chunks["ItemProcessor"]["States"].items():
         assert state["ResultSelector"] == {"index.$": "$.index"}, name
         assert "ResultPath" not in state and "OutputPath" not in state, name
