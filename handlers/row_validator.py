@@ -202,10 +202,23 @@ def compiled_validator(schema: dict[str, Any]) -> RowValidator:
 
 
 def warm_up() -> None:
-    """The first pyarrow string kernel call in a process is slow: pay it at init."""
-    sample = pa.chunked_array([["TX0000000001", "2024-01-31", "12.30", ""]])
+    """The first pyarrow string kernel call in a process is slow: pay it at init.
+
+    The sample comes from pyarrow's CSV reader, not from Python values: pyarrow converts
+    Python values through its pandas shim, which would import pandas at every cold start."""
+    import io
+
+    import pyarrow.csv as pv
+
+    names = ("value", "empty", "zero", "one")
+    columns = pv.read_csv(
+        io.BytesIO(b"value,empty,zero,one\nTX0000000001,,0,1\n2024-01-31,,0,1\n12.30,,0,1\n"),
+        convert_options=pv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                          strings_can_be_null=False))
+    sample = columns["value"]
     pc.match_substring_regex(sample, r"^TX[0-9]{10}$")
     pc.extract_regex(sample, DATE_RE)
     pc.utf8_length(sample)
-    pc.is_in(sample, value_set=pa.array(["USD"]))
-    pc.cast(pc.if_else(pc.equal(sample, ""), "0", "1"), pa.float64())
+    pc.is_in(sample, value_set=columns["zero"].chunk(0))
+    pc.cast(pc.if_else(pc.equal(sample, columns["empty"]), columns["zero"], columns["one"]),
+            pa.float64())
