@@ -4,50 +4,64 @@ Processes are started with `spawn`: pyarrow and pandas keep threads, which `fork
 in a broken state. When a worker dies (the pool breaks), the calls that were in flight fail
 with Lambda's own error for a crashed runtime, `Runtime.ExitError`, which the state
 machine's Retry treats as any transient error; the pool is replaced for the next attempts.
+
+Start-up is most of a small run's time, so the pool can start before the run is ready
+(`start`, without a `spec`): workers import the handlers while the caller prepares the work
+folder and the state machine. Each worker sends its output to the spec's log with its first
+call. Only as many workers start as asked; the executor adds one whenever a call finds
+every started worker busy, so the Map's parallel iterations still get theirs.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import json
-import multiprocessing
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from etlgen.asl import StatesError, TaskCall
-from etlgen.local.worker import WorkerSpec, invoke, start_worker
+from etlgen.local.worker import WorkerContext, WorkerSpec, invoke, start_worker
+
+if TYPE_CHECKING:
+    from etlgen.asl import TaskCall
 
 
 class LambdaPool:
-    """A replaceable process pool; `__call__` is the interpreter's Lambda runner."""
+    """A replaceable process pool; `__call__` is the interpreter's Lambda runner.
 
-    def __init__(self, spec: WorkerSpec, workers: int) -> None:
+    `spec` (the run's back ends and log) may come after `start`, but before the first call;
+    `preload` names the modules each worker imports before its first call."""
+
+    def __init__(self, spec: WorkerSpec | None, workers: int,
+                 preload: tuple[str, ...] = ()) -> None:
         self.spec = spec
         self.workers = workers
+        self.preload = preload
         self.restarts = 0
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0
+        self._starting: list[Future[bool]] = []
 
     def _current(self) -> tuple[ProcessPoolExecutor, int]:
         with self._lock:
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(
                     max_workers=self.workers,
-                    mp_context=multiprocessing.get_context("spawn"),
+                    mp_context=WorkerContext(),
                     initializer=start_worker,
-                    initargs=(self.spec.log_path, self.spec.handler_modules),
+                    initargs=(self.preload,),
                 )
             return self._executor, self._generation
 
-    def start(self) -> None:
-        """Start every worker now (they import pandas and pyarrow, about half a second), so
-        that happens while the caller does other work instead of before the first task."""
+    def start(self, count: int | None = None) -> None:
+        """Start `count` workers (all by default) now: each imports the handlers (pyarrow,
+        a third of a second), which then happens while the caller does other work instead
+        of before the first task."""
         executor, _ = self._current()
-        for _ in range(self.workers):
-            executor.submit(_ready)
+        wanted = self.workers if count is None else max(1, min(count, self.workers))
+        self._starting = [executor.submit(_ready) for _ in range(wanted)]
 
     def _replace(self, generation: int) -> None:
         with self._lock:
@@ -58,7 +72,20 @@ class LambdaPool:
             self._generation += 1
             self.restarts += 1
 
+    def _await_a_started_worker(self) -> None:
+        """A call made while the started workers still import would make the executor start
+        one more (it adds a process whenever none is idle); the first ready one is as soon
+        as any new one could be, so wait for it instead."""
+        starting, self._starting = self._starting, []
+        if starting:
+            concurrent.futures.wait(starting, return_when=concurrent.futures.FIRST_COMPLETED)
+
     def __call__(self, module: str, event: Any, call: TaskCall) -> Any:
+        from etlgen.asl import StatesError
+
+        if self.spec is None:
+            raise RuntimeError("LambdaPool: no WorkerSpec yet (set pool.spec before a call)")
+        self._await_a_started_worker()
         executor, generation = self._current()
         try:
             future = executor.submit(invoke, self.spec, module, event, call.state)
@@ -78,7 +105,10 @@ class LambdaPool:
         return value
 
     def close(self) -> None:
+        """Stop every worker and wait for it to exit (quick: workers skip the interpreter's
+        teardown, see `etlgen.local.worker.WorkerProcess`); calling it again does nothing."""
         with self._lock:
+            self._starting = []
             if self._executor is not None:
                 self._executor.shutdown(wait=True, cancel_futures=True)
                 self._executor = None
