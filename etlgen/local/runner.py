@@ -26,13 +26,12 @@ from etlgen.errors import EtlgenError
 from etlgen.local import faults
 from etlgen.local.errors import RunInputError
 from etlgen.local.integrations import LocalTasks, StateMachineSpec, state_machine_from_template
-from etlgen.local.pool import LambdaPool
+from etlgen.local.pool import LambdaPool, handler_modules
 from etlgen.local.staging import stage_file
 from etlgen.local.status_table import LocalStatusTable
 from etlgen.local.tally import ChunkTally
 from etlgen.local.worker import WorkerSpec
 from etlgen.model import PipelineConfig
-from etlgen.template.function_specs import FUNCTIONS
 from handlers.events import ROW_COUNTS, SourceRef
 from handlers.layout import OutputLayout
 from handlers.settings import Settings, SettingsError
@@ -218,8 +217,11 @@ def _execution_name(key: str, version_id: str) -> str:
 
 def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
              retry_scale: float, listener: Callable[[dict[str, Any]], None] | None = None,
-             chunk_size_bytes: int | None = None) -> RunReport:
-    """Stage the CSV, run the state machine over it, and report what happened."""
+             chunk_size_bytes: int | None = None, pool: LambdaPool | None = None) -> RunReport:
+    """Stage the CSV, run the state machine over it, and report what happened.
+
+    `pool`: workers the caller started already (`etlgen run` starts one before it reads
+    the config); the run closes it when it ends."""
     check_csv_path(csv)
     check_csv_name(csv, config)
     if workers < 1:
@@ -234,8 +236,9 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
     settings = _check_settings(environment)
     # more processes than the Map may run at once would only cost memory and start-up time
     workers = min(workers, config.processing.max_concurrency)
-    pool = LambdaPool(None, workers,
-                      preload=tuple(spec.handler_module for spec in FUNCTIONS.values()))
+    if pool is None:
+        pool = LambdaPool(None, workers, preload=handler_modules())
+    pool.workers = min(pool.workers, workers)
     started = time.monotonic()
     try:
         # the workers import the handlers while the work folder, the state machine and

@@ -52,9 +52,17 @@ class WorkerProcess(multiprocessing.context.SpawnProcess):
 
 
 class WorkerContext(multiprocessing.context.SpawnContext):
-    """The `spawn` start method with `WorkerProcess` processes (a pool's `mp_context`)."""
+    """The `spawn` start method with `WorkerProcess` processes (a pool's `mp_context`); it
+    keeps the processes it made, so a pool that never ran a call can stop them at once."""
 
-    Process = WorkerProcess
+    def __init__(self) -> None:
+        super().__init__()
+        self.processes: list[WorkerProcess] = []
+
+    def Process(self, *args: Any, **kwargs: Any) -> WorkerProcess:  # type: ignore[override]
+        process = WorkerProcess(*args, **kwargs)
+        self.processes.append(process)
+        return process
 
 
 _DEPS: dict[WorkerSpec, Any] = {}
