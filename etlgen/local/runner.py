@@ -270,6 +270,8 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
             name=_execution_name(key, version_id))
     finally:
         pool.close()
+        # after the workers: the last connection to close folds the WAL into the file
+        status_table.store.close()
     report = _report(result, csv, key, version_id, size, time.monotonic() - started,
                      environment, folder)
     report.worker_restarts = pool.restarts

@@ -1,12 +1,13 @@
-"""What a cold start loads and what a run leaves behind, checked on modules and processes
-(never on time): a Lambda init and a local run load no AWS SDK, the warm-up loads no
+"""What a cold start loads and what a run leaves behind, checked on modules, processes and
+files (never on time): a Lambda init and a local run load no AWS SDK, the warm-up loads no
 pandas, workers end with their run and keep their exit status and last output, a refused
-run stops the worker it started early."""
+run stops the worker it started early, the status file is whole after a run."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from etlgen.config import load_config
 from etlgen.local.pool import LambdaPool
 from etlgen.local.runner import WorkFolder, handler_environment, run_file
 from etlgen.local.worker import WorkerContext, WorkerSpec
+from handlers.status import SqliteStatusStore
 
 from .csv_samples import CHUNK_BYTES, ROOT
 from .pool_target import write_a_partial_line_and_exit
@@ -194,3 +196,23 @@ def test_the_early_worker_takes_the_log_of_its_first_call(tmp_path: Path) -> Non
     finally:
         pool.close()
     assert "hello from the worker" in folder.logs.read_text()
+
+
+def test_after_a_run_the_status_file_alone_holds_every_item(
+        pipeline_yaml: Path, write_csv: Any, tmp_path: Path) -> None:
+    """The store keeps its connections open during the run; the last one to close folds
+    SQLite's write-ahead log back, so no `-wal` file holds items the copy would miss."""
+    report = run_file(load_config(pipeline_yaml), write_csv(), tmp_path / "work", workers=2,
+                      retry_scale=0, chunk_size_bytes=CHUNK_BYTES)
+    assert report.status == "SUCCEEDED"
+    assert sorted(path.name for path in (tmp_path / "work").glob("status.sqlite3*")) == [
+        "status.sqlite3"]
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copyfile(tmp_path / "work" / "status.sqlite3", copy)
+    store = SqliteStatusStore(copy)
+    try:
+        file_id = f"{report.key}#{report.version_id}"
+        assert (store.get_file(file_id) or {}).get("status") == "COMPLETED"
+        assert len(store.list_chunks(file_id)) == report.chunks_done
+    finally:
+        store.close()
