@@ -204,21 +204,23 @@ def compiled_validator(schema: dict[str, Any]) -> RowValidator:
 def warm_up() -> None:
     """The first pyarrow string kernel call in a process is slow: pay it at init.
 
-    The sample comes from pyarrow's CSV reader, not from Python values: pyarrow converts
-    Python values through its pandas shim, which would import pandas at every cold start."""
-    import io
+    The sample is laid out from bytes, not converted from Python values: pyarrow converts
+    those through its pandas shim, which would import pandas at every cold start (and its
+    CSV reader would start Arrow's thread pool)."""
+    import struct
+    from itertools import accumulate
 
-    import pyarrow.csv as pv
+    def strings(*texts: str) -> pa.ChunkedArray:
+        data = [text.encode() for text in texts]
+        offsets = [0, *accumulate(len(item) for item in data)]
+        return pa.chunked_array([pa.Array.from_buffers(pa.string(), len(data), [
+            None, pa.py_buffer(struct.pack(f"<{len(offsets)}i", *offsets)),
+            pa.py_buffer(b"".join(data))])])
 
-    names = ("value", "empty", "zero", "one")
-    columns = pv.read_csv(
-        io.BytesIO(b"value,empty,zero,one\nTX0000000001,,0,1\n2024-01-31,,0,1\n12.30,,0,1\n"),
-        convert_options=pv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                          strings_can_be_null=False))
-    sample = columns["value"]
+    sample = strings("TX0000000001", "2024-01-31", "12.30", "")
     pc.match_substring_regex(sample, r"^TX[0-9]{10}$")
     pc.extract_regex(sample, DATE_RE)
     pc.utf8_length(sample)
-    pc.is_in(sample, value_set=columns["zero"].chunk(0))
-    pc.cast(pc.if_else(pc.equal(sample, columns["empty"]), columns["zero"], columns["one"]),
+    pc.is_in(sample, value_set=strings("USD").chunk(0))
+    pc.cast(pc.if_else(pc.equal(sample, strings(*[""] * 4)), strings(*"0000"), strings(*"1111")),
             pa.float64())

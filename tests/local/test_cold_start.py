@@ -51,6 +51,21 @@ def test_a_lambda_init_loads_neither_the_aws_sdk_nor_pandas() -> None:
     assert json.loads(result.stdout) == []
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_the_warm_up_starts_no_thread() -> None:
+    """Arrow's thread pool, started at import, would have threads to stop when the
+    interpreter exits: a warm-up has no use for them."""
+    result = _python("""
+        import os
+        import numpy, pyarrow, pyarrow.compute, pyarrow.csv, pyarrow.parquet
+        before = len(os.listdir("/proc/self/task"))
+        import handlers.process
+        print(len(os.listdir("/proc/self/task")) - before)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"
+
+
 def test_a_local_run_loads_no_aws_sdk(pipeline_yaml: Path, write_csv: Any,
                                       tmp_path: Path) -> None:
     """The runner and the handlers with their local back ends, in one process: the worker's
