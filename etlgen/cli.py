@@ -7,6 +7,7 @@ arguments exit 2 with one line too (argparse would print the usage block first).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -304,5 +305,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def console() -> NoReturn:
+    """The `etlgen` command: `main`, then exit. Everything allocated so far is frozen first
+    (`gc.freeze`), so the interpreter's last collections do not walk the objects of the
+    template, schema and Arrow libraries: a tenth of a second of every command's time."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
-
 from handlers.errors import SourceChanged
 
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound", "InvalidArgument"})
@@ -92,6 +90,10 @@ class S3ObjectStore:
     """One bucket through a boto3 S3 client."""
 
     def __init__(self, client: Any, bucket: str) -> None:
+        # botocore comes with the client: imported here, so the local back ends never load it
+        from botocore.exceptions import ClientError
+
+        self._client_error: type[Exception] = ClientError
         self.client = client
         self.bucket = bucket
 
@@ -111,7 +113,7 @@ class S3ObjectStore:
         try:
             reply = self.client.head_object(Bucket=self.bucket, Key=key,
                                             **_version_args(version_id))
-        except ClientError as error:
+        except self._client_error as error:
             raise self._missing(error, key, version_id) from error
         return ObjectInfo(size=int(reply["ContentLength"]), version_id=reply.get("VersionId"))
 
@@ -123,7 +125,7 @@ class S3ObjectStore:
             reply = self.client.get_object(Bucket=self.bucket, Key=key,
                                            Range=f"bytes={start}-{end - 1}",
                                            **_version_args(version_id))
-        except ClientError as error:
+        except self._client_error as error:
             if getattr(error, "response", {}).get("Error", {}).get("Code") == \
                     "InvalidRange":
                 return b""
@@ -160,7 +162,7 @@ class S3ObjectStore:
         try:
             self.client.copy_object(Bucket=self.bucket, Key=target_key,
                                     CopySource={"Bucket": self.bucket, "Key": source_key})
-        except ClientError as error:
+        except self._client_error as error:
             raise self._missing(error, source_key, None) from error
 
     def delete(self, key: str) -> None:

@@ -202,10 +202,25 @@ def compiled_validator(schema: dict[str, Any]) -> RowValidator:
 
 
 def warm_up() -> None:
-    """The first pyarrow string kernel call in a process is slow: pay it at init."""
-    sample = pa.chunked_array([["TX0000000001", "2024-01-31", "12.30", ""]])
+    """The first pyarrow string kernel call in a process is slow: pay it at init.
+
+    The sample is laid out from bytes, not converted from Python values: pyarrow converts
+    those through its pandas shim, which would import pandas at every cold start (and its
+    CSV reader would start Arrow's thread pool)."""
+    import struct
+    from itertools import accumulate
+
+    def strings(*texts: str) -> pa.ChunkedArray:
+        data = [text.encode() for text in texts]
+        offsets = [0, *accumulate(len(item) for item in data)]
+        return pa.chunked_array([pa.Array.from_buffers(pa.string(), len(data), [
+            None, pa.py_buffer(struct.pack(f"<{len(offsets)}i", *offsets)),
+            pa.py_buffer(b"".join(data))])])
+
+    sample = strings("TX0000000001", "2024-01-31", "12.30", "")
     pc.match_substring_regex(sample, r"^TX[0-9]{10}$")
     pc.extract_regex(sample, DATE_RE)
     pc.utf8_length(sample)
-    pc.is_in(sample, value_set=pa.array(["USD"]))
-    pc.cast(pc.if_else(pc.equal(sample, ""), "0", "1"), pa.float64())
+    pc.is_in(sample, value_set=strings("USD").chunk(0))
+    pc.cast(pc.if_else(pc.equal(sample, strings(*[""] * 4)), strings(*"0000"), strings(*"1111")),
+            pa.float64())

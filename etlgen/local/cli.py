@@ -6,22 +6,27 @@ import argparse
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from etlgen.local.progress import RunProgress
-from etlgen.local.runner import RunReport, run_file
+from etlgen.local.pool import LambdaPool, handler_modules
+
+if TYPE_CHECKING:
+    from etlgen.local.runner import RunReport
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from etlgen.config import load_config
-
-    config = load_config(args.config)
-    progress = RunProgress(sys.stderr)
+    workers = args.workers if args.workers is not None else os.cpu_count() or 1
+    # The first worker starts before anything else: its imports (pyarrow, the handlers)
+    # are the longest part of a small run's start, and now overlap reading the config,
+    # importing the runner and staging the file. A refused run stops it at once.
+    pool = LambdaPool(None, workers, preload=handler_modules()) if workers >= 1 else None
     try:
-        report = run_file(config, args.csv, args.workdir,
-                          workers=args.workers if args.workers is not None else os.cpu_count() or 1,
-                          retry_scale=args.retry_scale, listener=progress)
+        if pool is not None:
+            pool.start(1)
+        report = _run(args, workers, pool)
     finally:
-        progress.finish()
+        if pool is not None:
+            pool.close()
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
@@ -30,6 +35,20 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"etlgen: {report.file} failed: {failure_reason(report)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _run(args: argparse.Namespace, workers: int, pool: LambdaPool | None) -> RunReport:
+    from etlgen.config import load_config
+    from etlgen.local.progress import RunProgress
+    from etlgen.local.runner import run_file
+
+    config = load_config(args.config)
+    progress = RunProgress(sys.stderr)
+    try:
+        return run_file(config, args.csv, args.workdir, workers=workers,
+                        retry_scale=args.retry_scale, listener=progress, pool=pool)
+    finally:
+        progress.finish()
 
 
 def failure_reason(report: RunReport) -> str:

@@ -26,13 +26,12 @@ from etlgen.errors import EtlgenError
 from etlgen.local import faults
 from etlgen.local.errors import RunInputError
 from etlgen.local.integrations import LocalTasks, StateMachineSpec, state_machine_from_template
-from etlgen.local.pool import LambdaPool
+from etlgen.local.pool import LambdaPool, handler_modules
 from etlgen.local.staging import stage_file
 from etlgen.local.status_table import LocalStatusTable
 from etlgen.local.tally import ChunkTally
 from etlgen.local.worker import WorkerSpec
 from etlgen.model import PipelineConfig
-from etlgen.template.function_specs import FUNCTIONS
 from handlers.events import ROW_COUNTS, SourceRef
 from handlers.layout import OutputLayout
 from handlers.settings import Settings, SettingsError
@@ -218,39 +217,45 @@ def _execution_name(key: str, version_id: str) -> str:
 
 def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
              retry_scale: float, listener: Callable[[dict[str, Any]], None] | None = None,
-             chunk_size_bytes: int | None = None) -> RunReport:
-    """Stage the CSV, run the state machine over it, and report what happened."""
+             chunk_size_bytes: int | None = None, pool: LambdaPool | None = None) -> RunReport:
+    """Stage the CSV, run the state machine over it, and report what happened.
+
+    `pool`: workers the caller started already (`etlgen run` starts one before it reads
+    the config); the run closes it when it ends."""
     check_csv_path(csv)
     check_csv_name(csv, config)
     if workers < 1:
         raise RunInputError(f"--workers must be at least 1, got {workers}")
     if not (math.isfinite(retry_scale) and retry_scale >= 0):
         raise RunInputError(f"--retry-scale must be a number of at least 0, got {retry_scale}")
-    machine = load_state_machine(config)
     folder = WorkFolder(workdir)
-    prepare_work_folder(folder)
     environment = handler_environment(config, folder)
     chunk_size = chunk_size_bytes or os.environ.get(CHUNK_SIZE_VARIABLE)
     if chunk_size:
         environment["CHUNK_SIZE_BYTES"] = str(chunk_size)
-    _check_settings(environment)
-    status_table = _status_store(folder, config)
-    spec = WorkerSpec(
-        environment=tuple(sorted(environment.items())),
-        bucket_root=str(folder.bucket),
-        status_path=str(folder.status),
-        queue_path=environment["RESULTS_QUEUE_URL"],
-        schema_json=json.dumps(config.schema),
-        fault_plan=faults.plan_path(),
-        log_path=str(folder.logs),
-        handler_modules=tuple(spec.handler_module for spec in FUNCTIONS.values()),
-    )
+    settings = _check_settings(environment)
     # more processes than the Map may run at once would only cost memory and start-up time
     workers = min(workers, config.processing.max_concurrency)
-    pool = LambdaPool(spec, workers)
+    if pool is None:
+        pool = LambdaPool(None, workers, preload=handler_modules())
+    pool.workers = min(pool.workers, workers)
     started = time.monotonic()
     try:
-        pool.start()
+        # the workers import the handlers while the work folder, the state machine and
+        # the staged file are prepared
+        pool.start(planned_chunks(csv.stat().st_size, settings.chunk_size_bytes))
+        prepare_work_folder(folder)
+        status_table = _status_store(folder, config)
+        pool.spec = WorkerSpec(
+            environment=tuple(sorted(environment.items())),
+            bucket_root=str(folder.bucket),
+            status_path=str(folder.status),
+            queue_path=environment["RESULTS_QUEUE_URL"],
+            schema_json=json.dumps(config.schema),
+            fault_plan=faults.plan_path(),
+            log_path=str(folder.logs),
+        )
+        machine = load_state_machine(config)
         key, version_id, size = stage_source(csv, config, folder.bucket)
     except BaseException:
         pool.close()
@@ -265,15 +270,23 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
             name=_execution_name(key, version_id))
     finally:
         pool.close()
+        # after the workers: the last connection to close folds the WAL into the file
+        status_table.store.close()
     report = _report(result, csv, key, version_id, size, time.monotonic() - started,
                      environment, folder)
     report.worker_restarts = pool.restarts
     return report
 
 
-def _check_settings(environment: dict[str, str]) -> None:
+def planned_chunks(size: int, chunk_size_bytes: int) -> int:
+    """About how many chunks the split step will plan for a file of `size` bytes: how many
+    workers are worth starting before it runs (a one-chunk file needs one)."""
+    return max(1, math.ceil(size / chunk_size_bytes))
+
+
+def _check_settings(environment: dict[str, str]) -> Settings:
     try:
-        Settings.from_env(environment)
+        return Settings.from_env(environment)
     except SettingsError as error:
         raise EtlgenError(f"handler settings: {error}") from None
 

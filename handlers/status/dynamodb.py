@@ -6,8 +6,6 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
-from botocore.exceptions import ClientError
-
 from handlers.status.rules import FILE_SK, Change, ChunkItem, FileItem, Item, _StatusRules
 from handlers.status.values import item_from_typed, plain, storable, to_typed
 
@@ -18,6 +16,10 @@ class DynamoStatusStore(_StatusRules):
     def __init__(self, client_or_resource: Any, table_name: str, ttl_days: int = 90,
                  clock: Callable[[], float] = time.time) -> None:
         super().__init__(ttl_days, clock)
+        # botocore comes with the client: imported here, not by the local runner's imports
+        from botocore.exceptions import ClientError
+
+        self._client_error: type[Exception] = ClientError
         meta = getattr(client_or_resource, "meta", None)
         client = getattr(meta, "client", None)
         # A resource's client converts Python values itself; a plain client wants them typed.
@@ -77,8 +79,9 @@ class DynamoStatusStore(_StatusRules):
             request["ConditionExpression"] = change.condition
         try:
             reply = self.client.update_item(**request)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+        except self._client_error as error:
+            code = getattr(error, "response", {}).get("Error", {}).get("Code")
+            if code != "ConditionalCheckFailedException":
                 raise
             existing = self._get(key)
             return existing or {}, False

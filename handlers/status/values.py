@@ -7,13 +7,22 @@ SQLite store runs every value through the same round trip, so both give the same
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+if TYPE_CHECKING:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 TYPE_TAGS = frozenset({"S", "N", "BOOL", "NULL", "L", "M", "SS", "NS", "B", "BS"})
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
+
+
+@cache
+def _converters() -> tuple[TypeSerializer, TypeDeserializer]:
+    """boto3's own conversions, loaded on first use: the SQLite store and the local runner
+    import this module and would otherwise load the AWS SDK (a fifth of a second)."""
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
 
 
 def plain(value: Any) -> Any:
@@ -44,13 +53,13 @@ def is_typed(value: Any) -> bool:
 
 
 def to_typed(value: Any) -> dict[str, Any]:
-    typed: dict[str, Any] = _SERIALIZER.serialize(storable(value))
+    typed: dict[str, Any] = _converters()[0].serialize(storable(value))
     return typed
 
 
 def from_typed(value: dict[str, Any]) -> Any:
     """`{"N": "5"}` -> 5."""
-    return plain(_DESERIALIZER.deserialize(value))
+    return plain(_converters()[1].deserialize(value))
 
 
 def item_from_typed(item: dict[str, Any]) -> dict[str, Any]:
