@@ -53,10 +53,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="write to this file (its folder must exist) instead of stdout")
 
     validate = commands.add_parser(
-        "validate", help="check the config and lint the rendered template with cfn-lint; "
-        "exit 0 clean, 1 findings or a region without the layer, 2 bad config"
+        "validate", help="check the config, lint the rendered template with cfn-lint and "
+        "compare its tables with the committed template; exit 0 clean, 1 findings, a region "
+        "without the layer or a breaking table change, 2 bad config"
     )
     _config_argument(validate)
+    validate.add_argument(
+        "--template", type=Path, metavar="FILE",
+        help="the deployed template to compare the tables with (default: "
+        "templates/pipeline.json next to the config, when it exists and renders the same "
+        "pipeline)",
+    )
     validate.add_argument(
         "--region", action="append", metavar="REGION",
         help="also check for this AWS region (repeatable): cfn-lint's rules for it and "
@@ -93,13 +100,14 @@ def _parser() -> argparse.ArgumentParser:
 
     diff = commands.add_parser(
         "diff", help="what deploying NEW over OLD changes: resources added, removed and "
-        "changed, replacements and removals that orphan or lose data (exit 1), bad input "
-        "(exit 2)",
+        "changed, replacements and removals that orphan or lose data and breaking table "
+        "changes (exit 1), bad input (exit 2)",
         description="Compare two templates the way `cdk diff` does. OLD and NEW are "
         "CloudFormation templates (JSON or YAML) or pipeline configs (rendered first). "
         "Default: the committed templates/pipeline.json against a fresh render of "
         "pipeline.yaml. Exit 0 no data at risk, 1 a stateful resource would be replaced, "
-        "orphaned or deleted (or the update would fail), 2 bad input.",
+        "orphaned or deleted (or the update would fail) or a table would change in a way its "
+        "readers cannot follow, 2 bad input.",
     )
     diff.add_argument("old", nargs="?", type=Path, metavar="OLD",
                       help="what is deployed now: a template or a config (default: "
@@ -144,9 +152,11 @@ def _validate(args: argparse.Namespace) -> int:
         if problem:
             raise UsageError(f"--region {region}: {problem}")
     config = load_config(args.config)
-    problems = lint_template(render(config), regions=regions or None)
+    text = render(config)
+    problems = lint_template(text, regions=regions or None)
     for problem in problems:
         print(problem, file=sys.stderr)
+    breaking = _table_changes(args, text)
     functions = config.functions
     checks = [check_layer(functions.pandas_layer_version, functions.runtime,
                           functions.architecture, region) for region in regions]
@@ -161,7 +171,40 @@ def _validate(args: argparse.Namespace) -> int:
     for check in checks:
         if check.status == "ok":
             print(f"{args.config}: {check.message}")
-    return 1 if problems or any(check.status == "missing" for check in checks) else 0
+    if breaking:
+        print(f"{args.config}: {breaking} breaking table change(s): readers of the partitions "
+              "committed so far would not see them as the new table says", file=sys.stderr)
+    return 1 if problems or breaking or any(check.status == "missing" for check in checks) \
+        else 0
+
+
+def _table_changes(args: argparse.Namespace, rendered: str) -> int:
+    """Print how the tables change against the deployed template (breaking lines on
+    stderr); the number of breaking changes. Without `--template`, the committed
+    `templates/pipeline.json` next to the config, when it exists and is this pipeline's."""
+    import json
+
+    from etlgen.catalog.evolution import table_changes
+    from etlgen.diff.sources import load_side
+
+    new = json.loads(rendered)
+    committed = args.template or args.config.parent / "templates" / "pipeline.json"
+    if args.template is None and not committed.is_file():
+        return 0
+    old = load_side(committed).template
+    if args.template is None and _pipeline(old) != _pipeline(new):
+        return 0  # another pipeline's render shares the folder
+    changes = table_changes(old, new)
+    for change in changes:
+        print(f"{committed}: {change.line()}",
+              file=sys.stderr if change.breaking else sys.stdout)
+    return sum(change.breaking for change in changes)
+
+
+def _pipeline(template: dict[str, object]) -> object:
+    metadata = template.get("Metadata")
+    etlgen = metadata.get("etlgen") if isinstance(metadata, dict) else None
+    return etlgen.get("pipeline") if isinstance(etlgen, dict) else None
 
 
 def _package(args: argparse.Namespace) -> int:
@@ -216,7 +259,7 @@ def _diff(args: argparse.Namespace) -> int:
     new = load_side(args.new) if args.new is not None else rendered(config)
     difference = compare(old.template, new.template)
     sys.stdout.write(diff_text(difference, old.label, new.label))
-    return 1 if difference.at_risk else 0
+    return 1 if difference.at_risk or difference.breaking else 0
 
 
 def _graph(args: argparse.Namespace) -> int:

@@ -33,5 +33,11 @@ def function_environment(config: PipelineConfig) -> dict[str, str]:
         # what the split step checks grown chunks against
         "PROCESS_MEMORY_MB": str(PROCESS.memory_mb(config)),
         "PROCESS_STORAGE_MB": str(PROCESS.tmp_storage_mb(config)),
+        # the table: its folder under the output prefixes, its partitions and columns;
+        # finalize registers partitions only when a database is named
+        "CATALOG_DATABASE": config.database_name if config.catalog.enabled else "",
+        "CATALOG_TABLE": config.table_name,
+        "PARTITION_BY": config.output.partition_setting,
+        "LINEAGE": "true" if config.output.lineage else "false",
     }
     return dict(sorted(env.items()))

@@ -16,6 +16,8 @@ from troposphere import Template
 from etlgen import __version__
 from etlgen.model import PipelineConfig
 from etlgen.packaging import build_package
+from etlgen.template.athena import add_athena
+from etlgen.template.catalog import add_catalog
 from etlgen.template.events import add_events
 from etlgen.template.functions import add_functions
 from etlgen.template.iam import add_roles
@@ -57,6 +59,8 @@ def build_template(config: PipelineConfig, handlers_key: str | None = None) -> T
     add_parameters(template, config)
     add_storage(template, config)
     add_status_table(template, config)
+    add_catalog(template, config)
+    add_athena(template, config)
     add_notifications(template, config)
     add_roles(template, config)
     add_functions(template, config, handlers_key)

@@ -18,7 +18,7 @@ from etlgen.cli import main
 from etlgen.config import load_config
 from etlgen.config.schema import PIPELINE_SCHEMA, schema_json
 from etlgen.errors import ConfigError
-from etlgen.model import PipelineConfig
+from etlgen.model import DatePartition, PipelineConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = Path(__file__).resolve().parent / "configs"
@@ -153,9 +153,79 @@ BROKEN: list[tuple[str, str, str, int]] = [
     ("schema-unsupported-keyword", "name: demo\nschema: unsupported.json\n",
      "schema: unsupported.json:1:100: /properties/id/oneOf: keyword 'oneOf' is not supported for a "
      "column", 2),
+    # the table: partitions, catalog, storage class
+    ("partition-column-not-a-date", HEAD + "output:\n  partition_by:\n    column: amount\n",
+     "output.partition_by.column: 'amount' is not a format: date column of the row schema; its "
+     "format: date columns: transaction_date", 5),
+    ("partition-column-unknown", HEAD + "output:\n  partition_by: {column: booked_on}\n",
+     "output.partition_by.column: 'booked_on' is not a column of the row schema; its format: "
+     "date columns: transaction_date", 4),
+    ("partition-column-without-dates", "name: demo\nschema: no_dates.json\noutput:\n"
+     "  partition_by: {column: id}\n",
+     "output.partition_by.column: 'id' is not a format: date column of the row schema; it has "
+     "no format: date column (partition by ingest_date instead)", 4),
+    ("partition-by-unknown-word", HEAD + "output:\n  partition_by: arrival_date\n",
+     "output.partition_by: 'arrival_date' is not allowed: expected ingest_date, or a mapping "
+     "of column, granularity", 4),
+    ("partition-by-without-column", HEAD + "output:\n  partition_by: {granularity: month}\n",
+     "output.partition_by.column: required key is missing", 4),
+    ("partition-column-not-text", HEAD + "output:\n  partition_by: {column: 5}\n",
+     "output.partition_by.column: expected text, got the number 5", 4),
+    ("partition-by-number", HEAD + "output:\n  partition_by: 3\n",
+     "output.partition_by: expected text or a mapping of keys, got the number 3", 4),
+    ("partition-granularity-unknown",
+     HEAD + "output:\n  partition_by: {column: transaction_date, granularity: week}\n",
+     "output.partition_by.granularity: 'week' is not allowed: expected one of day, month, year",
+     4),
+    ("partition-by-unknown-key",
+     HEAD + "output:\n  partition_by:\n    column: transaction_date\n    every: month\n",
+     "output.partition_by.every: unknown key (expected one of: column, granularity)", 6),
+    ("csv-with-the-catalog", HEAD + "output:\n  format: csv\n",
+     "output.format: csv cannot be read by the catalog table (catalog.enabled, on by default): "
+     "the Glue table reads typed Parquet files; use format parquet or set catalog.enabled: "
+     "false", 4),
+    ("glacier-with-the-catalog", HEAD + "retention:\n  storage_class: GLACIER\n",
+     "retention.storage_class: GLACIER: Athena cannot read objects in S3 Glacier Flexible "
+     "Retrieval (GLACIER: queries skip them) or S3 Glacier Deep Archive (DEEP_ARCHIVE: queries "
+     "fail), so the table would lose every partition older than retention.glacier_after_days "
+     "(30)", 4),
+    ("deep-archive-with-the-catalog",
+     HEAD + "retention:\n  glacier_after_days: 90\n  storage_class: DEEP_ARCHIVE\n",
+     "retention.storage_class: DEEP_ARCHIVE: Athena cannot read objects", 5),
+    ("storage-class-unknown", HEAD + "retention:\n  storage_class: STANDARD_IA\n",
+     "retention.storage_class: 'STANDARD_IA' is not allowed: expected one of GLACIER_IR, "
+     "GLACIER, DEEP_ARCHIVE, none", 4),
+    ("database-with-a-dash", HEAD + "catalog:\n  database: sales-db\n",
+     "catalog.database: 'sales-db' is not valid: expected 1-244 characters: lower-case "
+     "letters, digits and '_'", 4),
+    ("table-upper-case", HEAD + "catalog:\n  table: Sales\n",
+     "catalog.table: 'Sales' is not valid: expected 1-246 characters", 4),
+    ("cutoff-below-athena-minimum", HEAD + "catalog:\n  bytes_scanned_cutoff_mb: 5\n",
+     "catalog.bytes_scanned_cutoff_mb: 5 is less than the minimum of 10", 4),
+    ("input-under-query-results", HEAD + "input:\n  prefix: athena-results/in/\n",
+     "input.prefix: 'athena-results/in/' lies under 'athena-results/', where the Athena "
+     "workgroup writes query results (catalog.enabled): choose another prefix", 4),
+    ("column-named-like-lineage", "name: demo\nschema: lineage_clash.json\n",
+     "schema: lineage_clash.json:1:107: /properties/_source_key: column '_source_key' is also "
+     "a lineage column (output.lineage): rename the column or set output.lineage: false", 2),
+    ("column-named-like-the-partition-key", "name: demo\nschema: key_clash.json\n",
+     "/properties/ingest_date: column 'ingest_date' is also a partition key of the table "
+     "(output.partition_by): rename the column", 2),
+    ("column-upper-case-with-the-catalog", "name: demo\nschema: upper_case.json\n",
+     "/properties/Amount: column 'Amount': Glue and Athena column names are lower case (Athena "
+     "lower-cases every name in a query): rename it or set catalog.enabled: false", 2),
 ]
 
+def _row_schema(**columns: dict) -> str:
+    return json.dumps({"type": "object", "additionalProperties": False,
+                       "properties": columns})
+
+
 ROW_SCHEMA_FILES = {
+    "no_dates.json": _row_schema(id={"type": "string"}),
+    "lineage_clash.json": _row_schema(id={"type": "string"}, _source_key={"type": "string"}),
+    "key_clash.json": _row_schema(id={"type": "string"}, ingest_date={"type": "string"}),
+    "upper_case.json": _row_schema(id={"type": "string"}, Amount={"type": "number"}),
     "broken.json": '{\n  "type": "object",\n}\n',
     "not_schema.json": json.dumps(
         {"type": "object", "additionalProperties": False,
@@ -292,6 +362,10 @@ def test_example_configs_cover_what_other_tests_rely_on() -> None:
     assert not all_off.results_queue.enabled and not all_off.alerts.enabled
     assert all_off.output.format == "csv"
     assert all_off.functions.architecture == "x86_64"
+    assert not all_off.catalog.enabled and not all_off.output.lineage
+    assert all_off.retention.storage_class == "none"
+    assert all_options.catalog.enabled and all_options.output.lineage
+    assert isinstance(all_options.output.partition_by, DatePartition)
 
 
 def test_minimal_config_gets_the_model_defaults() -> None:
@@ -449,3 +523,66 @@ def test_cross_field_rules_still_run_next_to_unrelated_errors(workdir: Path) -> 
         "output.processed_prefix: 'incoming/p/' lies under input.prefix 'incoming/' (the "
         "default): outputs written there would trigger the pipeline again",
     ]
+
+
+# ----- the table's settings ----------------------------------------------------------
+
+def test_the_catalog_and_partitioning_defaults(workdir: Path) -> None:
+    config = workdir / "pipeline.yaml"
+    config.write_text(HEAD.replace("demo", "sales-eu"), encoding="utf-8")
+
+    loaded = load_config(config)
+
+    assert (loaded.database_name, loaded.table_name, loaded.rejected_table_name) == (
+        "sales_eu", "sales_eu", "sales_eu_rejected")
+    assert loaded.catalog.enabled and loaded.catalog.bytes_scanned_cutoff_mb == 10240
+    assert (loaded.output.partition_key, loaded.output.partition_setting) == (
+        "ingest_date", "ingest_date")
+    assert loaded.output.lineage and loaded.retention.storage_class == "GLACIER_IR"
+
+
+def test_a_date_column_partitions_the_table(workdir: Path) -> None:
+    config = workdir / "pipeline.yaml"
+    config.write_text(HEAD + "output:\n  partition_by: {column: transaction_date, "
+                      "granularity: month}\ncatalog:\n  database: ledger\n  table: tx\n",
+                      encoding="utf-8")
+
+    loaded = load_config(config)
+
+    assert loaded.output.partition_by == DatePartition("transaction_date", "month")
+    assert (loaded.output.partition_key, loaded.output.partition_setting) == (
+        "transaction_date_month", "transaction_date:month")
+    assert (loaded.database_name, loaded.table_name) == ("ledger", "tx")
+    day = workdir / "day.yaml"
+    day.write_text(HEAD + "output:\n  partition_by: {column: transaction_date}\n",
+                   encoding="utf-8")
+    assert load_config(day).output.partition_key == "transaction_date_day"
+
+
+@pytest.mark.parametrize("text", [
+    # what the catalog refuses is fine without it
+    "output:\n  format: csv\ncatalog:\n  enabled: false\n",
+    "retention:\n  storage_class: DEEP_ARCHIVE\ncatalog:\n  enabled: false\n",
+    "input:\n  prefix: athena-results/\ncatalog:\n  enabled: false\n",
+    # or when explicitly allowed
+    "retention:\n  storage_class: GLACIER\n  allow_unqueryable_storage: true\n",
+    "retention:\n  storage_class: none\n",
+])
+def test_settings_the_catalog_refuses_load_without_it(workdir: Path, text: str) -> None:
+    config = workdir / "pipeline.yaml"
+    config.write_text(HEAD + text, encoding="utf-8")
+    load_config(config)
+
+
+def test_upper_case_columns_are_fine_without_the_catalog(workdir: Path) -> None:
+    config = workdir / "pipeline.yaml"
+    config.write_text("name: demo\nschema: upper_case.json\ncatalog:\n  enabled: false\n",
+                      encoding="utf-8")
+    assert list(load_config(config).schema["properties"]) == ["id", "Amount"]
+
+
+def test_lineage_names_are_free_without_lineage(workdir: Path) -> None:
+    config = workdir / "pipeline.yaml"
+    config.write_text("name: demo\nschema: lineage_clash.json\noutput:\n  lineage: false\n",
+                      encoding="utf-8")
+    assert "_source_key" in load_config(config).schema["properties"]

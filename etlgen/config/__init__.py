@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from etlgen.config.checks import semantic_problems
+from etlgen.config.checks import semantic_problems, table_problems
 from etlgen.config.problems import Position, Problem, render_all
 from etlgen.config.row_schema import load_row_schema
 from etlgen.config.validate import schema_problems
@@ -19,6 +19,8 @@ from etlgen.config.yaml_source import YamlDocument, parse_yaml
 from etlgen.errors import ConfigError
 from etlgen.model import (
     AlertsConfig,
+    CatalogConfig,
+    DatePartition,
     FunctionsConfig,
     InputConfig,
     OutputConfig,
@@ -40,7 +42,10 @@ _SECTIONS: dict[str, type] = {
     "retention": RetentionConfig,
     "results_queue": ResultsQueueConfig,
     "alerts": AlertsConfig,
+    "catalog": CatalogConfig,
 }
+# Values the YAML gives as a mapping and the model holds as a dataclass.
+_NESTED: dict[tuple[str, str], type] = {("output", "partition_by"): DatePartition}
 
 
 def load_config(path: Path | str) -> PipelineConfig:
@@ -66,10 +71,13 @@ def load_config(path: Path | str) -> PipelineConfig:
     schema_path, row_schema = source.parent, None
     schema_value = document.data.get("schema")
     if isinstance(schema_value, str) and schema_value:
-        schema_path, row_schema, schema_issues = load_row_schema(
+        schema_path, row_schema, schema_issues, locate = load_row_schema(
             schema_value, source, shown, document.value_position(("schema",))
         )
         problems.extend(schema_issues)
+        if row_schema is not None and not schema_issues:
+            problems.extend(table_problems(
+                document, {problem.field for problem in problems}, row_schema, locate))
     if problems or row_schema is None:
         raise ConfigError(render_all(shown, problems))
     return _build(document, source, schema_path, row_schema)
@@ -108,7 +116,7 @@ def _build(document: YamlDocument, source: Path, schema_path: Path,
            row_schema: dict[str, Any]) -> PipelineConfig:
     data = document.data
     sections = {
-        name: _section(cls, data.get(name, {})) for name, cls in _SECTIONS.items()
+        name: _section(name, cls, data.get(name, {})) for name, cls in _SECTIONS.items()
     }
     if "tags" in data:  # else the model's default
         sections["tags"] = tuple((str(key), str(value)) for key, value in data["tags"].items())
@@ -121,7 +129,7 @@ def _build(document: YamlDocument, source: Path, schema_path: Path,
     )
 
 
-def _section(cls: type, given: dict[str, Any]) -> Any:
+def _section(name: str, cls: type, given: dict[str, Any]) -> Any:
     """Build one section, turning YAML numbers into the type of the model's default.
 
     JSON Schema counts 4.0 as an integer and 2 as a number; the model should not care
@@ -132,7 +140,10 @@ def _section(cls: type, given: dict[str, Any]) -> Any:
         if field.name not in given:
             continue
         value = given[field.name]
-        if isinstance(field.default, bool) or value is None:
+        nested = _NESTED.get((name, field.name))
+        if nested is not None and isinstance(value, dict):
+            values[field.name] = nested(**value)
+        elif isinstance(field.default, bool) or value is None:
             values[field.name] = value
         elif isinstance(field.default, int | float):
             values[field.name] = type(field.default)(value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -24,12 +25,24 @@ _META_VALIDATOR = Draft202012Validator(
 )
 
 
+Locator = Callable[[list[str | int], str], Problem]
+"""A problem inside the row schema, at `schema:` in pipeline.yaml: `file:line:col: /pointer:
+message` (what `load_row_schema` returns for later checks of the columns)."""
+
+
 def load_row_schema(
     value: str, config_file: FilePath, shown_config: str, position: Position
-) -> tuple[FilePath, dict[str, Any] | None, list[Problem]]:
-    """Return (absolute path, parsed schema or None, problems)."""
+) -> tuple[FilePath, dict[str, Any] | None, list[Problem], Locator]:
+    """Return (absolute path, parsed schema or None, problems, locator of problems in it)."""
     path = (config_file.parent / value).resolve()
     shown = os.path.normpath(os.path.join(os.path.dirname(shown_config), value))
+    text = ""
+
+    def located(parts: list[str | int], message: str) -> Problem:
+        """`file:line:col: /pointer: message`, the line and column of the value in the file."""
+        where = pointer_position(text, parts) if text else None
+        place = f"{shown}:{where.line}:{where.column}" if where else shown
+        return Problem(position, _FIELD, f"{place}: {_pointer(parts)}: {message}")
 
     def problem(message: str) -> Problem:
         return Problem(position, _FIELD, f"{shown}: {message}")
@@ -37,25 +50,19 @@ def load_row_schema(
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return path, None, [problem("file not found")]
+        return path, None, [problem("file not found")], located
     except IsADirectoryError:
-        return path, None, [problem("is a directory, expected a JSON file")]
+        return path, None, [problem("is a directory, expected a JSON file")], located
     except UnicodeDecodeError:
-        return path, None, [problem("is not UTF-8 text")]
+        return path, None, [problem("is not UTF-8 text")], located
     except OSError as error:
-        return path, None, [problem(f"cannot be read: {error.strerror or error}")]
+        return path, None, [problem(f"cannot be read: {error.strerror or error}")], located
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as error:
         return path, None, [Problem(position, _FIELD,
                                     f"{shown}:{error.lineno}:{error.colno}: invalid JSON: "
-                                    f"{error.msg}")]
-    def located(parts: list[str | int], message: str) -> Problem:
-        """`file:line:col: /pointer: message`, the line and column of the value in the file."""
-        where = pointer_position(text, parts)
-        place = f"{shown}:{where.line}:{where.column}" if where else shown
-        return Problem(position, _FIELD, f"{place}: {_pointer(parts)}: {message}")
-
+                                    f"{error.msg}")], located
     problems = [
         located(list(error.absolute_path), f"not a valid JSON Schema: {error.message}")
         for error in _META_VALIDATOR.iter_errors(schema)
@@ -66,7 +73,7 @@ def load_row_schema(
         problems.append(located(["$schema"], f"only {_SUPPORTED_DIALECT} is supported"))
     problems.extend(located(_parts(pointer), message)
                     for pointer, message in row_schema_problems(schema))
-    return path, schema if isinstance(schema, dict) else None, problems
+    return path, schema if isinstance(schema, dict) else None, problems, located
 
 
 def _parts(pointer: str) -> list[str | int]:

@@ -20,6 +20,15 @@ VERSION_PATTERN = r"^[0-9]+\.[0-9]+\.[0-9]+$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 TAG_TEXT_PATTERN = r"^[\w .:/=+\-@]*$"
 RESERVED_TAG_PREFIX_PATTERN = r"^[aA][wW][sS]:"
+# Glue and Athena names: lower case (Athena lower-cases names in queries), at most 255
+# characters with what the template appends: `_<EnvironmentSuffix>` (11) to the database,
+# `_rejected` (9) to the table.
+DATABASE_PATTERN = r"^[a-z][a-z0-9_]{0,243}$"
+TABLE_PATTERN = r"^[a-z][a-z0-9_]{0,245}$"
+MIB = 1024 * 1024
+# Athena's BytesScannedCutoffPerQuery: at least 10,000,000 bytes, a 64-bit integer.
+LARGEST_CUTOFF_MB = (2**63 - 1) // MIB
+STORAGE_CLASSES = ["GLACIER_IR", "GLACIER", "DEEP_ARCHIVE", "none"]
 
 PATTERN_HINTS: dict[str, str] = {
     NAME_PATTERN: (
@@ -35,6 +44,14 @@ PATTERN_HINTS: dict[str, str] = {
     EMAIL_PATTERN: "expected an e-mail address such as 'ops@example.com'",
     TAG_TEXT_PATTERN: (
         "AWS tags allow only letters, digits, spaces and the characters _ . : / = + - @"
+    ),
+    DATABASE_PATTERN: (
+        "expected 1-244 characters: lower-case letters, digits and '_', starting with a "
+        "letter (Glue and Athena names; the template appends _<EnvironmentSuffix>)"
+    ),
+    TABLE_PATTERN: (
+        "expected 1-246 characters: lower-case letters, digits and '_', starting with a "
+        "letter (Glue and Athena names; the rejected rows' table appends _rejected)"
     ),
 }
 
@@ -139,6 +156,42 @@ def pipeline_schema() -> dict[str, Any]:
                     "description": "Largest share of rejected rows (0-1) before the file fails",
                     "type": "number", "default": 0.05, "minimum": 0, "maximum": 1,
                 },
+                "partition_by": {
+                    "description": (
+                        "First partition key of the table (the second is always source_file, "
+                        "one per committed file): ingest_date (the UTC day the file's run "
+                        "started), or {column: <a format: date column of the row schema>, "
+                        "granularity: day|month|year}, giving the key <column>_<granularity>"
+                    ),
+                    "default": "ingest_date",
+                    "oneOf": [
+                        {"type": "string", "enum": ["ingest_date"]},
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["column"],
+                            "properties": {
+                                "column": {
+                                    "description": "A format: date column of the row schema",
+                                    "type": "string", "minLength": 1,
+                                },
+                                "granularity": {
+                                    "description": "Values YYYY-MM-DD (day), YYYY-MM (month) "
+                                    "or YYYY (year)",
+                                    "type": "string", "default": "day",
+                                    "enum": ["day", "month", "year"],
+                                },
+                            },
+                        },
+                    ],
+                },
+                "lineage": {
+                    "description": (
+                        "Add _source_key, _source_version, _source_offset (the row's byte offset "
+                        "in the source object) and _ingested_at to every valid row"
+                    ),
+                    "type": "boolean", "default": True,
+                },
             }),
             "processing": _section("How a file is cut into chunks and processed in parallel", {
                 "chunk_size_mb": _integer(
@@ -193,8 +246,24 @@ def pipeline_schema() -> dict[str, Any]:
             }),
             "retention": _section("How long data, status items and logs are kept", {
                 "glacier_after_days": _integer(
-                    "Days before output objects move to S3 Glacier Flexible Retrieval", 30, 1
+                    "Days before processed objects move to retention.storage_class", 30, 1
                 ),
+                "storage_class": {
+                    "description": (
+                        "Where processed objects move after retention.glacier_after_days: "
+                        "GLACIER_IR (S3 Glacier Instant Retrieval: Athena still reads it), "
+                        "GLACIER (Flexible Retrieval) or DEEP_ARCHIVE (Athena reads neither), "
+                        "none (they stay in S3 Standard)"
+                    ),
+                    "type": "string", "default": "GLACIER_IR", "enum": STORAGE_CLASSES,
+                },
+                "allow_unqueryable_storage": {
+                    "description": (
+                        "Allow GLACIER or DEEP_ARCHIVE with the catalog on: queries then fail "
+                        "on (or skip) partitions older than retention.glacier_after_days"
+                    ),
+                    "type": "boolean", "default": False,
+                },
                 "noncurrent_version_days": _integer(
                     "Days before replaced object versions are deleted", 30, 1
                 ),
@@ -227,6 +296,33 @@ def pipeline_schema() -> dict[str, Any]:
                     "type": ["string", "null"], "default": None, "maxLength": 254,
                     "pattern": EMAIL_PATTERN,
                 },
+            }),
+            "catalog": _section("The table in the Glue Data Catalog and its Athena workgroup", {
+                "enabled": {
+                    "description": (
+                        "Create the Glue database, the tables <table> and <table>_rejected and "
+                        "an Athena workgroup; finalize registers each committed file's partitions"
+                    ),
+                    "type": "boolean", "default": True,
+                },
+                "database": {
+                    "description": (
+                        "Glue database name (null: the pipeline name with - as _); deployed as "
+                        "<database>_<EnvironmentSuffix>"
+                    ),
+                    "type": ["string", "null"], "default": None, "pattern": DATABASE_PATTERN,
+                },
+                "table": {
+                    "description": (
+                        "Table of valid rows, also their folder under the output prefixes "
+                        "(null: the pipeline name with - as _); rejected rows: <table>_rejected"
+                    ),
+                    "type": ["string", "null"], "default": None, "pattern": TABLE_PATTERN,
+                },
+                "bytes_scanned_cutoff_mb": _integer(
+                    "Athena cancels a query of the workgroup that scans more than this many MiB",
+                    10240, 10, LARGEST_CUTOFF_MB,
+                ),
             }),
             "tags": {
                 "description": (

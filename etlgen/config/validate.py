@@ -71,7 +71,36 @@ def _describe(error: ValidationError, document: YamlDocument) -> list[Problem]:
         ]
     if kind == "required":
         return _missing_keys(error, path, document)
+    if kind in ("oneOf", "anyOf"):
+        return _alternatives(error, path, document)
     return [Problem(document.value_position(path), path, _value_message(error))]
+
+
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str, "object": dict, "array": list, "boolean": bool, "null": type(None),
+}
+
+
+def _alternatives(error: ValidationError, path: Path, document: YamlDocument) -> list[Problem]:
+    """A value that may take one of several shapes: say what is wrong with the shape it
+    has (a mapping gets the mapping's errors), or which shapes it could have."""
+    branches: Any = error.validator_value
+    value: Any = error.instance
+    shaped = [index for index, branch in enumerate(branches)
+              if isinstance(value, _JSON_TYPES.get(branch.get("type"), ()))]
+    if not shaped:
+        return [Problem(document.value_position(path), path,
+                        _type_message([branch["type"] for branch in branches], value))]
+    if isinstance(value, str):
+        choices = [str(item) for branch in branches for item in branch.get("enum", [])]
+        mapping = [branch for branch in branches if branch.get("type") == "object"]
+        keys = ", ".join(mapping[0].get("properties", {})) if mapping else ""
+        also = f", or a mapping of {keys}" if keys else ""
+        return [Problem(document.value_position(path), path,
+                        f"{_shorten(value)} is not allowed: expected {' or '.join(choices)}"
+                        f"{also}")]
+    inner = [sub for sub in error.context or [] if sub.schema_path[0] in shaped]
+    return [problem for sub in inner for problem in _describe(sub, document)]
 
 
 def _missing_keys(error: ValidationError, path: Path, document: YamlDocument) -> list[Problem]:

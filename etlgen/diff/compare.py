@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from etlgen.catalog.evolution import TableChange, table_changes
 from etlgen.diff.replacement import REGISTRY, refused_properties, replacing_properties
 
 # Sections compared entry by entry besides Resources (Parameters get a note of their own).
@@ -64,10 +65,15 @@ class EntryDiff:
 class TemplateDiff:
     resources: list[ResourceDiff] = field(default_factory=list)
     entries: list[EntryDiff] = field(default_factory=list)
+    tables: list[TableChange] = field(default_factory=list)  # what readers of a table see
 
     @property
     def at_risk(self) -> list[ResourceDiff]:
         return [resource for resource in self.resources if resource.at_risk]
+
+    @property
+    def breaking(self) -> list[TableChange]:
+        return [change for change in self.tables if change.breaking]
 
     @property
     def empty(self) -> bool:
@@ -113,6 +119,7 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> TemplateDiff:
             diff.resources.append(_changed(logical_id, before, after))
     for section in (*WHOLE_SECTIONS, *ENTRY_SECTIONS):
         diff.entries.extend(_entries(section, old.get(section), new.get(section)))
+    diff.tables = table_changes(old, new)
     return diff
 
 

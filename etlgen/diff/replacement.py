@@ -18,6 +18,15 @@ from typing import Any
 Conditional = Callable[[Any, Any], bool]
 
 
+def _renames(old: Any, new: Any) -> bool:
+    """Glue: the `Name` of a table or database input cannot change in place (Glue renames
+    neither); the rest of the input updates in place."""
+    def named(value: Any) -> object:
+        return value.get("Name") if isinstance(value, dict) else None
+
+    return named(old) != named(new)
+
+
 def _edits_an_existing_attribute(old: Any, new: Any) -> bool:
     """DynamoDB: "Replacement if you edit an existing AttributeDefinition" (adding one for a
     new index is an update)."""
@@ -68,6 +77,16 @@ REGISTRY: dict[str, ResourceRule] = {
                            holds="its key material (what it encrypted cannot be decrypted "
                                  "once it is deleted)"),
     "AWS::Logs::LogGroup": _rule("LogGroupName", holds="its log events", name="LogGroupName"),
+    # A table's partitions are registered by finalize, not by the stack: a new table has
+    # none, so the committed data under its location is invisible until files are run again.
+    "AWS::Glue::Table": _rule(
+        "DatabaseName", "CatalogId", "Name",
+        holds="its registered partitions (every committed file: the objects stay in S3, but "
+              "a new table shows none of them)",
+        replaced_when={"TableInput": _renames}),
+    "AWS::Glue::Database": _rule(
+        "DatabaseName", holds="the partitions of its tables (replaced with it)",
+        replaced_when={"DatabaseInput": _renames}),
     # no data of their own
     "AWS::S3::BucketPolicy": _rule("Bucket"),
     "AWS::SQS::QueuePolicy": _rule(),
@@ -96,6 +115,10 @@ REGISTRY: dict[str, ResourceRule] = {
     "AWS::Logs::MetricFilter": _rule("FilterName", "LogGroupName", name="FilterName"),
     "AWS::Logs::ResourcePolicy": _rule("PolicyName", name="PolicyName"),
     "AWS::SSM::Parameter": _rule("Name", name="Name"),
+    # query history and results stay in S3 under athena-results/ (expired by lifecycle)
+    "AWS::Athena::WorkGroup": _rule("Name", name="Name"),
+    "AWS::Athena::NamedQuery": _rule("Name", "Database", "Description", "QueryString",
+                                     "WorkGroup"),
 }
 
 

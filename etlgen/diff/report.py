@@ -59,6 +59,9 @@ def diff_text(diff: TemplateDiff, old_label: str, new_label: str) -> str:
         lines.append(section)
         for entry in entries:
             lines.extend(_entry(entry))
+    if diff.tables:
+        lines.append("Tables (what their readers see)")
+        lines.extend(f"  {change.line()}" for change in diff.tables)
     lines.append(_summary(diff))
     return "\n".join(lines) + "\n"
 
@@ -74,4 +77,6 @@ def _summary(diff: TemplateDiff) -> str:
     if at_risk:
         names = ", ".join(f"{r.logical_id} ({r.kind})" for r in at_risk)
         text += f"; DATA AT RISK or a failing update in {len(at_risk)}: {names}"
+    if diff.breaking:
+        text += f"; {len(diff.breaking)} BREAKING table change(s)"
     return text

@@ -62,8 +62,7 @@ def add_events(template: Template, config: PipelineConfig) -> None:
     template.add_resource(Rule(
         names.RULE,
         Name=names.name(config, "object-created"),
-        Description="Starts the pipeline for each new object under the incoming prefix",
-        State="ENABLED",
+        Description="Starts the pipeline for each new input object",
         EventPattern=event_pattern(config),
         Targets=[Target(
             Id="StateMachine",

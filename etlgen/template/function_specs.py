@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from awacs import aws, dynamodb
+from awacs import aws, dynamodb, glue
 
 from etlgen.model import PipelineConfig
 from etlgen.template import names
@@ -40,6 +40,7 @@ class FunctionAccess:
     list_prefixes: tuple[str, ...] = ()  # s3:ListBucket, only for keys under these
     table_actions: tuple[aws.Action, ...] = ()
     sends_results: bool = False
+    catalog_actions: tuple[aws.Action, ...] = ()  # on the Glue catalog, database, tables
 
 
 ConfigRule = Callable[[PipelineConfig], int]
@@ -116,11 +117,17 @@ def process_access(config: PipelineConfig) -> FunctionAccess:
     )
 
 
+# Registering a committed file's partitions: the table's storage descriptor, the file's
+# partitions of earlier runs, then delete those and create the new (at most 100 per call).
+CATALOG_PARTITION_ACTIONS = (glue.GetTable, glue.GetPartitions, glue.BatchCreatePartition,
+                             glue.BatchDeletePartition)
+
+
 def finalize_access(config: PipelineConfig) -> FunctionAccess:
     """Queries the chunk items, lists the file's output prefixes, deletes what it will not
-    publish there, copies the staged parts in, writes the manifest, records the file,
-    sends the summary, deletes the staged parts. The only function that lists, and only
-    under the output prefixes."""
+    publish there, copies the staged parts in, writes the manifest, registers the file's
+    partitions in the catalog, records the file, sends the summary, deletes the staged
+    parts. The only function that lists, and only under the output prefixes."""
     processed, rejected = config.output.processed_prefix, config.output.rejected_prefix
     staging = config.output.staging_prefix
     return FunctionAccess(
@@ -130,27 +137,28 @@ def finalize_access(config: PipelineConfig) -> FunctionAccess:
         list_prefixes=(processed, rejected),
         table_actions=(dynamodb.GetItem, dynamodb.Query, dynamodb.UpdateItem),
         sends_results=config.results_queue.enabled,
+        catalog_actions=CATALOG_PARTITION_ACTIONS if config.catalog.enabled else (),
     )
 
 
 VALIDATE = FunctionSpec(
     "validate", "handlers.validate",
-    "Checks a CSV object's header against the row schema",
+    "Checks a CSV header against the row schema",
     small_memory_mb, validate_access,
 )
 SPLIT = FunctionSpec(
     "split", "handlers.split",
-    "Cuts a CSV object into byte-range chunks on record boundaries",
+    "Cuts a CSV object into chunks of records",
     small_memory_mb, split_access,
 )
 PROCESS = FunctionSpec(
     "process", "handlers.process",
-    "Validates one chunk's rows; stages valid and rejected rows",
+    "Validates and stages one chunk's rows",
     chunk_memory_mb, process_access, storage_mb=chunk_storage_mb,
 )
 FINALIZE = FunctionSpec(
     "finalize", "handlers.finalize",
-    "Checks the counts, publishes the parts, writes the manifest",
+    "Checks the counts, publishes, commits",
     small_memory_mb, finalize_access,
 )
 

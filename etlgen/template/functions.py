@@ -38,6 +38,8 @@ def function_variables(config: PipelineConfig) -> dict[str, object]:
     variables["RESULTS_QUEUE_URL"] = (
         Ref(names.RESULTS_QUEUE) if config.results_queue.enabled else ""
     )
+    if config.catalog.enabled:  # the deployed database, `<database>_${EnvironmentSuffix}`
+        variables["CATALOG_DATABASE"] = Ref(names.CATALOG_DATABASE)
     return variables
 
 

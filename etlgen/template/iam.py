@@ -1,5 +1,8 @@
 """IAM roles (awacs documents only): one per function, one for the state machine, one for
-the EventBridge rule, and one guardrail policy of explicit Denies attached to all of them.
+the EventBridge rule, one guardrail policy of explicit Denies attached to all of them, and
+one tracing policy (X-Ray) shared by the roles that trace: the functions and the state
+machine (one managed policy instead of the same statement in five roles keeps the template
+within a direct `deploy` upload).
 
 Every Allow names exact ARNs or key prefixes. `*` resources appear only where AWS offers
 nothing narrower: X-Ray and Step Functions' log-delivery family. The handlers publish their
@@ -82,53 +85,62 @@ def _trust(service: str, same_account_only: bool = True) -> aws.PolicyDocument:
 
 
 def _role(config: PipelineConfig, title: str, role_suffix: str, service: str,
-          statements: list[aws.Statement], same_account_only: bool = True) -> Role:
+          statements: list[aws.Statement], same_account_only: bool = True,
+          traces: bool = True) -> Role:
+    managed = [Ref(names.GUARDRAIL_POLICY)]
+    if traces:
+        managed.append(Ref(names.TRACING_POLICY))
     return Role(
         title,
         RoleName=names.regional_name(config, role_suffix),
         AssumeRolePolicyDocument=_trust(service, same_account_only),
         Policies=[Policy(PolicyName="access", PolicyDocument=document(*statements))],
-        ManagedPolicyArns=[Ref(names.GUARDRAIL_POLICY)],
+        ManagedPolicyArns=managed,
         Tags=resource_tags(config),
     )
 
 
 def function_statements(config: PipelineConfig, spec: FunctionSpec) -> list[aws.Statement]:
-    """The entry's `access` (see `function_specs`), its log group and tracing."""
+    """The entry's `access` (see `function_specs`) and its log group (tracing: the shared
+    tracing policy)."""
     access = spec.access(config)
     statements = []
     if access.read_prefixes:
         statements.append(_allow(
-            "ReadObjects", READ_OBJECT, [objects_under(p) for p in access.read_prefixes]
+            "Read", READ_OBJECT, [objects_under(p) for p in access.read_prefixes]
         ))
     if access.write_prefixes:
         statements.append(_allow(
-            "WriteObjects", WRITE_OBJECT if access.multipart_writes else [s3.PutObject],
+            "Write", WRITE_OBJECT if access.multipart_writes else [s3.PutObject],
             [objects_under(p) for p in access.write_prefixes],
         ))
     if access.delete_prefixes:
         statements.append(_allow(
-            "DeleteObjects", DELETE_OBJECT, [objects_under(p) for p in access.delete_prefixes]
+            "Delete", DELETE_OBJECT, [objects_under(p) for p in access.delete_prefixes]
         ))
     if access.list_prefixes:
         statements.append(_allow(
-            "ListOutputs", [s3.ListBucket], [GetAtt(names.DATA_BUCKET, "Arn")],
+            "List", [s3.ListBucket], [GetAtt(names.DATA_BUCKET, "Arn")],
             aws.Condition(aws.StringLike(
                 "s3:prefix", [f"{_pattern_literal(p)}*" for p in access.list_prefixes])),
         ))
     if access.table_actions:
         statements.append(_allow(
-            "StatusTable", list(access.table_actions), [GetAtt(names.STATUS_TABLE, "Arn")]
+            "Status", list(access.table_actions), [GetAtt(names.STATUS_TABLE, "Arn")]
         ))
     if access.sends_results:
         statements.append(_allow(
-            "SendResults", [sqs.SendMessage], [GetAtt(names.RESULTS_QUEUE, "Arn")]
+            "Results", [sqs.SendMessage], [GetAtt(names.RESULTS_QUEUE, "Arn")]
+        ))
+    if access.catalog_actions:
+        statements.append(_allow(
+            "Catalog", list(access.catalog_actions),
+            [Sub(arn) for arn in names.catalog_arn_texts()],
         ))
     statements.append(_allow(
-        "WriteLogs", [logs.CreateLogStream, logs.PutLogEvents],
+        "Logs", [logs.CreateLogStream, logs.PutLogEvents],
         [GetAtt(names.function_log_group_id(spec.name), "Arn")],
     ))
-    statements.append(_allow("Tracing", TRACING_ACTIONS, ["*"]))
     return statements
 
 
@@ -136,21 +148,20 @@ def state_machine_statements(config: PipelineConfig) -> list[aws.Statement]:
     functions = [names.function_arn(f) for f in FUNCTIONS]
     versions = [Sub(f"${{{names.function_id(f)}.Arn}}:*") for f in FUNCTIONS]
     statements = [
-        _allow("InvokeFunctions", [lambda_.InvokeFunction], [*functions, *versions]),
-        _allow("RecordFailure", [dynamodb.UpdateItem], [GetAtt(names.STATUS_TABLE, "Arn")]),
+        _allow("Invoke", [lambda_.InvokeFunction], [*functions, *versions]),
+        _allow("Record", [dynamodb.UpdateItem], [GetAtt(names.STATUS_TABLE, "Arn")]),
     ]
     if config.alerts.enabled:
-        statements.append(_allow("PublishAlerts", [sns.Publish], [Ref(names.ALERT_TOPIC)]))
+        statements.append(_allow("Alert", [sns.Publish], [Ref(names.ALERT_TOPIC)]))
         statements.append(_allow(
-            "UseAlertKey", [kms.GenerateDataKey, kms.Decrypt], [GetAtt(names.ALERT_KEY, "Arn")]
+            "AlertKey", [kms.GenerateDataKey, kms.Decrypt], [GetAtt(names.ALERT_KEY, "Arn")]
         ))
-    statements.append(_allow("Tracing", TRACING_ACTIONS, ["*"]))
     statements.append(_allow("LogDelivery", LOG_DELIVERY_ACTIONS, ["*"]))
     return statements
 
 
 def rule_statements() -> list[aws.Statement]:
-    return [_allow("StartPipeline", [states.StartExecution], [Ref(names.STATE_MACHINE)])]
+    return [_allow("Start", [states.StartExecution], [Ref(names.STATE_MACHINE)])]
 
 
 def guardrail_statements(config: PipelineConfig) -> list[aws.Statement]:
@@ -160,44 +171,44 @@ def guardrail_statements(config: PipelineConfig) -> list[aws.Statement]:
     incoming = objects_under(config.input.prefix)
     table = GetAtt(names.STATUS_TABLE, "Arn")
     statements = [
-        _deny("DenyBucketChanges", [
+        _deny("Buckets", [
             s3.DeleteBucket, s3.DeleteBucketPolicy, s3.PutBucketPolicy,
             s3.PutLifecycleConfiguration, s3.PutBucketVersioning, s3.PutEncryptionConfiguration,
             s3.PutBucketPublicAccessBlock, s3.PutBucketOwnershipControls, s3.PutBucketAcl,
             s3.PutBucketLogging, s3.PutBucketNotification,
         ], [data_bucket, log_bucket]),
-        _deny("DenyIncomingChanges", [
+        _deny("Incoming", [
             s3.PutObject, s3.DeleteObject, s3.DeleteObjectVersion, s3.DeleteObjectTagging,
             s3.DeleteObjectVersionTagging,
         ], [incoming]),
         # Deleting a version is permanent; a plain delete only adds a delete marker.
-        _deny("DenyVersionDeletion", [s3.DeleteObjectVersion],
+        _deny("Versions", [s3.DeleteObjectVersion],
               [Sub(f"${{{names.DATA_BUCKET}.Arn}}/*")]),
-        _deny("DenyAccessLogDeletion", [s3.DeleteObject, s3.DeleteObjectVersion],
+        _deny("AccessLogs", [s3.DeleteObject, s3.DeleteObjectVersion],
               [Sub(f"${{{names.ACCESS_LOG_BUCKET}.Arn}}/*")]),
-        _deny("DenyTableChanges", [
+        _deny("Table", [
             dynamodb.DeleteTable, dynamodb.DeleteBackup, dynamodb.UpdateTable,
             dynamodb.UpdateTimeToLive, dynamodb.UpdateContinuousBackups,
         ], [table, Sub(f"${{{names.STATUS_TABLE}.Arn}}/backup/*")]),
-        _deny("DenyLogChanges", [
+        _deny("LogGroups", [
             logs.DeleteLogGroup, logs.DeleteLogStream, logs.PutRetentionPolicy,
             logs.DeleteRetentionPolicy,
         ], [
             *(GetAtt(names.function_log_group_id(f), "Arn") for f in FUNCTIONS),
             GetAtt(names.STATE_MACHINE_LOG_GROUP, "Arn"),
         ]),
-        _deny("DenyWorkflowChanges", [states.DeleteStateMachine, states.UpdateStateMachine],
+        _deny("Workflow", [states.DeleteStateMachine, states.UpdateStateMachine],
               [Sub(names.state_machine_arn_text(config))]),
     ]
     queues = [GetAtt(names.DEAD_LETTER_QUEUE, "Arn")]
     if config.results_queue.enabled:
         queues.append(GetAtt(names.RESULTS_QUEUE, "Arn"))
     statements.append(_deny(
-        "DenyQueueChanges", [sqs.DeleteQueue, sqs.PurgeQueue, sqs.SetQueueAttributes], queues
+        "Queues", [sqs.DeleteQueue, sqs.PurgeQueue, sqs.SetQueueAttributes], queues
     ))
     if config.alerts.enabled:
         statements.append(_deny(
-            "DenyAlertChanges",
+            "Alerts",
             [sns.DeleteTopic, sns.SetTopicAttributes, kms.ScheduleKeyDeletion, kms.DisableKey,
              kms.PutKeyPolicy],
             [Ref(names.ALERT_TOPIC), GetAtt(names.ALERT_KEY, "Arn")],
@@ -212,6 +223,11 @@ def add_roles(template: Template, config: PipelineConfig) -> None:
         Description="Destructive actions no role of this pipeline may take",
         PolicyDocument=document(*guardrail_statements(config)),
     ))
+    template.add_resource(ManagedPolicy(
+        names.TRACING_POLICY,
+        ManagedPolicyName=names.regional_name(config, "tracing"),
+        PolicyDocument=document(_allow("Tracing", TRACING_ACTIONS, ["*"])),
+    ))
     for spec in FUNCTIONS.values():
         template.add_resource(_role(
             config, names.function_role_id(spec.name), spec.name, "lambda.amazonaws.com",
@@ -223,4 +239,5 @@ def add_roles(template: Template, config: PipelineConfig) -> None:
     ))
     template.add_resource(_role(
         config, names.RULE_ROLE, "events", "events.amazonaws.com", rule_statements(),
+        traces=False,
     ))

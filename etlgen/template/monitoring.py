@@ -2,7 +2,9 @@
 
 The dashboard body is built as a dict and emitted as one `Fn::Sub` string: resource names
 and ARNs appear as `${...}` variables (all built from fixed names, so the dashboard depends
-on nothing), and repeated dimensions use CloudWatch's compact `"."` notation.
+on nothing), and repeated dimensions use CloudWatch's compact `"."` notation. Widgets leave
+out what CloudWatch defaults to (`period` 300 s, `view` timeSeries), for the template's
+size.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from etlgen.template import names
 from etlgen.template.function_specs import FUNCTIONS
 from etlgen.template.tags import resource_tags
 
-PERIOD_SECONDS = 300
+PERIOD_SECONDS = 300  # of the alarms; also the dashboard's default period
 ROW_METRICS = ("RowsIn", "RowsValid", "RowsRejected")
 EXECUTION_METRICS = ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed",
                      "ExecutionsTimedOut")
@@ -45,8 +47,6 @@ def _widget(index: int, title: str, stat: str, metrics: list[list[str]]) -> dict
             "title": title,
             "region": "${AWS::Region}",
             "stat": stat,
-            "period": PERIOD_SECONDS,
-            "view": "timeSeries",
             "metrics": metrics,
         },
     }
@@ -126,12 +126,12 @@ def _alarms(config: PipelineConfig) -> list[Alarm]:
     for function in FUNCTIONS:
         alarms.append(_alarm(
             config, f"{function.capitalize()}ErrorsAlarm", f"{function}-errors",
-            f"The {function} function returned errors", "AWS/Lambda", "Errors",
+            f"{function} function errors", "AWS/Lambda", "Errors",
             MetricDimension(Name="FunctionName", Value=Ref(names.function_id(function))),
         ))
     alarms.append(_alarm(
         config, "DeadLetterQueueAlarm", "events-dlq-depth",
-        "EventBridge could not start the pipeline for some objects", "AWS/SQS",
+        "Objects that could not start the pipeline", "AWS/SQS",
         "ApproximateNumberOfMessagesVisible",
         MetricDimension(Name="QueueName", Value=GetAtt(names.DEAD_LETTER_QUEUE, "QueueName")),
         statistic="Maximum",

@@ -43,6 +43,11 @@ ALERT_TOPIC = "AlertTopic"
 ALERT_SUBSCRIPTION = "AlertEmailSubscription"
 DASHBOARD = "Dashboard"
 GUARDRAIL_POLICY = "GuardrailPolicy"
+TRACING_POLICY = "TracingPolicy"
+CATALOG_DATABASE = "CatalogDatabase"
+CATALOG_TABLE = "CatalogTable"
+REJECTED_TABLE = "RejectedTable"
+WORKGROUP = "QueryWorkGroup"
 
 ACCOUNT_ARN_PREFIX = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}"
 
@@ -140,6 +145,26 @@ def metrics_namespace_text(config: PipelineConfig) -> str:
 
 def table_name_text(config: PipelineConfig) -> str:
     return name_text(config, "status")
+
+
+def database_name_text(config: PipelineConfig) -> str:
+    """`<database>_${EnvironmentSuffix}`: Glue names allow `_` but not `-`, and the
+    suffix's AllowedPattern (`[a-z0-9]`) keeps the whole a valid lower-case Glue name."""
+    return f"{config.database_name}_${{{ENVIRONMENT_SUFFIX}}}"
+
+
+def workgroup_name_text(config: PipelineConfig) -> str:
+    return base_name(config)
+
+
+def catalog_arn_texts() -> list[str]:
+    """The Glue catalog, the database and both tables (`Fn::Sub` texts): what a partition
+    call is authorized on."""
+    glue = ACCOUNT_ARN_PREFIX % "glue"
+    database = f"${{{CATALOG_DATABASE}}}"
+    return [f"{glue}:catalog", f"{glue}:database/{database}",
+            f"{glue}:table/{database}/${{{CATALOG_TABLE}}}",
+            f"{glue}:table/{database}/${{{REJECTED_TABLE}}}"]
 
 
 def dead_letter_queue_name_text(config: PipelineConfig) -> str:

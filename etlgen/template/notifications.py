@@ -105,7 +105,7 @@ def _alert_key(config: PipelineConfig) -> Key:
         names.ALERT_KEY,
         **names.DELETED,
         PendingWindowInDays=KEY_DELETION_WAITING_DAYS,
-        Description=Sub(f"Encrypts the alerts topic of etlgen pipeline {names.base_name(config)}"),
+        Description=Sub(f"Alerts topic key of {names.base_name(config)}"),
         EnableKeyRotation=True,
         KeyPolicy=document(*statements),
         Tags=resource_tags(config),

@@ -55,7 +55,7 @@ def add_parameters(template: Template, config: PipelineConfig) -> None:
         Default="dev",
         AllowedPattern="^[a-z0-9]{1,10}$",
         ConstraintDescription="1-10 lower-case letters or digits",
-        Description="Suffix of every resource name, so several environments share an account",
+        Description="Suffix of every resource name: one stack per environment",
     ))
     template.add_parameter(Parameter(
         names.ARTIFACT_BUCKET,
@@ -68,7 +68,6 @@ def add_parameters(template: Template, config: PipelineConfig) -> None:
         pandas_layer_parameter_id(config),
         Type="AWS::SSM::Parameter::Value<String>",
         Default=pandas_layer_parameter_path(config),
-        Description="Public SSM parameter of the AWS SDK for pandas layer ARN for this "
-        "runtime, architecture and layer version (the name says which: a change is a new "
+        Description="AWS SDK for pandas layer ARN (public SSM path; a new path is a new "
         "parameter)",
     ))

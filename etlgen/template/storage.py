@@ -31,6 +31,7 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
+from etlgen.catalog.tables import ATHENA_RESULTS_PREFIX
 from etlgen.model import PipelineConfig
 from etlgen.template import names
 from etlgen.template.policy import deny_insecure_transport, document, service_principal
@@ -61,8 +62,61 @@ def _public_access_block() -> PublicAccessBlockConfiguration:
     )
 
 
-def _data_bucket(config: PipelineConfig) -> Bucket:
+# Athena query results are scratch: gone after a week, their old versions a day later.
+QUERY_RESULTS_DAYS = 7
+
+
+def _lifecycle_rules(config: PipelineConfig) -> list[LifecycleRule]:
     retention = config.retention
+    rules = []
+    if retention.storage_class != "none":
+        rules.append(LifecycleRule(
+            Id="ArchiveProcessed",
+            Status="Enabled",
+            Prefix=config.output.processed_prefix,
+            Transitions=[LifecycleRuleTransition(
+                StorageClass=retention.storage_class,
+                TransitionInDays=retention.glacier_after_days,
+            )],
+        ))
+    rules.append(
+        # Staged chunk outputs are deleted when their file is committed; those of failed
+        # or abandoned runs go after `staging_days`, their old versions a day later.
+        LifecycleRule(
+            Id="ExpireStaging",
+            Status="Enabled",
+            Prefix=config.output.staging_prefix,
+            ExpirationInDays=retention.staging_days,
+            NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=1),
+        ))
+    if config.catalog.enabled:
+        rules.append(LifecycleRule(
+            Id="ExpireQueryResults",
+            Status="Enabled",
+            Prefix=ATHENA_RESULTS_PREFIX,
+            ExpirationInDays=QUERY_RESULTS_DAYS,
+            NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=1),
+        ))
+    rules.extend([
+        LifecycleRule(
+            Id="AbortIncompleteUploads",
+            Status="Enabled",
+            AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(
+                DaysAfterInitiation=retention.incomplete_upload_days
+            ),
+        ),
+        LifecycleRule(
+            Id="ExpireNoncurrentVersions",
+            Status="Enabled",
+            NoncurrentVersionExpiration=NoncurrentVersionExpiration(
+                NoncurrentDays=retention.noncurrent_version_days
+            ),
+        ),
+    ])
+    return rules
+
+
+def _data_bucket(config: PipelineConfig) -> Bucket:
     return Bucket(
         names.DATA_BUCKET,
         # The log bucket's policy must exist before S3 starts delivering access logs.
@@ -82,39 +136,7 @@ def _data_bucket(config: PipelineConfig) -> Bucket:
         NotificationConfiguration=NotificationConfiguration(
             EventBridgeConfiguration=EventBridgeConfiguration(EventBridgeEnabled=True)
         ),
-        LifecycleConfiguration=LifecycleConfiguration(Rules=[
-            LifecycleRule(
-                Id="ArchiveProcessed",
-                Status="Enabled",
-                Prefix=config.output.processed_prefix,
-                Transitions=[LifecycleRuleTransition(
-                    StorageClass="GLACIER", TransitionInDays=retention.glacier_after_days
-                )],
-            ),
-            # Staged chunk outputs are deleted when their file is committed; those of failed
-            # or abandoned runs go after `staging_days`, their old versions a day later.
-            LifecycleRule(
-                Id="ExpireStaging",
-                Status="Enabled",
-                Prefix=config.output.staging_prefix,
-                ExpirationInDays=retention.staging_days,
-                NoncurrentVersionExpiration=NoncurrentVersionExpiration(NoncurrentDays=1),
-            ),
-            LifecycleRule(
-                Id="AbortIncompleteUploads",
-                Status="Enabled",
-                AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(
-                    DaysAfterInitiation=retention.incomplete_upload_days
-                ),
-            ),
-            LifecycleRule(
-                Id="ExpireNoncurrentVersions",
-                Status="Enabled",
-                NoncurrentVersionExpiration=NoncurrentVersionExpiration(
-                    NoncurrentDays=retention.noncurrent_version_days
-                ),
-            ),
-        ]),
+        LifecycleConfiguration=LifecycleConfiguration(Rules=_lifecycle_rules(config)),
         Tags=resource_tags(config),
     )
 

@@ -78,7 +78,7 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
     states: dict[str, State] = {
         "Init": _init(),
         "ValidateHeader": _lambda_task(
-            "Checks the header against the schema; returns the file record.",
+            "Checks the header; returns the file record.",
             VALIDATE.substitution,
             {"source.$": "$.source", "execution_id.$": "$$.Execution.Id"},
             "$.file",
@@ -87,7 +87,7 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         ),
         "IsAlreadyProcessed": {
             "Type": "Choice",
-            "Comment": "A version that already completed is never processed twice.",
+            "Comment": "A completed version is not processed again.",
             "Choices": [
                 {
                     "Variable": "$.file.status",
@@ -97,9 +97,9 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
             ],
             "Default": "PlanChunks",
         },
-        "AlreadyProcessed": {"Type": "Succeed", "Comment": "Nothing to do for this version."},
+        "AlreadyProcessed": {"Type": "Succeed", "Comment": "Nothing to do."},
         "PlanChunks": _lambda_task(
-            "Cuts the data rows into byte ranges on record boundaries.",
+            "Cuts the rows into byte ranges.",
             SPLIT.substitution,
             {"file.$": "$.file"},
             "$.plan",
@@ -108,7 +108,7 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         ),
         "ProcessChunks": _process_chunks(config),
         "Finalize": _lambda_task(
-            "Checks the counts, writes the manifest and marks the file COMPLETED.",
+            "Checks the counts; publishes and commits.",
             FINALIZE.substitution,
             {
                 "file.$": "$.file",
@@ -122,7 +122,7 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         | {"OutputPath": "$.summary"},
         # The summary becomes the execution output through Finalize's OutputPath: the
         # Amazon States Language allows OutputPath on Succeed, but cfn-lint rejects it.
-        "Succeeded": {"Type": "Succeed", "Comment": "The execution output is the file summary."},
+        "Succeeded": {"Type": "Succeed", "Comment": "Outputs the file summary."},
         "StampFailure": _stamp_failure(config.retention.status_ttl_days),
         "RecordFailure": _record_failure(after_record),
     }
@@ -131,13 +131,12 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         states["NotifyFailure"] = _notify_failure(config.name)
     states["Failed"] = {
         "Type": "Fail",
-        "Comment": "Fails the execution with the original error.",
+        "Comment": "Fails with the original error.",
         "ErrorPath": "$.error.Error",
         "CausePath": "$.error.Cause",
     }
     return {
-        "Comment": f"etlgen pipeline {config.name}: validate, split, process and finalize "
-        "one CSV object version.",
+        "Comment": f"etlgen pipeline {config.name}: one CSV object version.",
         "StartAt": "Init",
         "States": states,
     }
@@ -146,7 +145,7 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
 def _init() -> State:
     return {
         "Type": "Pass",
-        "Comment": "Keeps only the object coordinates from the S3 Object Created event.",
+        "Comment": "Keeps the object coordinates of the event.",
         "Parameters": {
             "bucket.$": "$.detail.bucket.name",
             "key.$": "$.detail.object.key",
@@ -179,16 +178,13 @@ def _lambda_task(
 
 
 def _lambda_retry(retries: RetryConfig) -> list[State]:
-    """Never retry bad input; retry Lambda hiccups fast; anything else per config."""
+    """Never retry bad input; retry Lambda hiccups fast (every 1 s, doubling: the ASL
+    defaults of `IntervalSeconds` and `BackoffRate`, left out for the template's size);
+    anything else per config."""
     return [
         {"ErrorEquals": list(PERMANENT_ERRORS), "MaxAttempts": 0},
-        {
-            "ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS),
-            "IntervalSeconds": 1,
-            "MaxAttempts": 6,
-            "BackoffRate": 2,
-            "JitterStrategy": "FULL",
-        },
+        {"ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS), "MaxAttempts": 6,
+         "JitterStrategy": "FULL"},
         _configured_retry(retries),
     ]
 
@@ -209,7 +205,7 @@ def _configured_retry(retries: RetryConfig) -> State:
 def _process_chunks(config: PipelineConfig) -> State:
     process_chunk: State = {
         "Type": "Task",
-        "Comment": "Validates one byte range; writes its valid and rejected rows.",
+        "Comment": "Validates one range; stages its rows.",
         "Resource": f"${{{PROCESS.substitution}}}",
         "Retry": _lambda_retry(config.retries),
         # Counts live in the status table: each iteration outputs only its index, so the
@@ -219,7 +215,7 @@ def _process_chunks(config: PipelineConfig) -> State:
     }
     return {
         "Type": "Map",
-        "Comment": "Processes the chunks in parallel; any chunk failure fails the file.",
+        "Comment": "Processes the chunks; one failure fails the file.",
         "ItemsPath": "$.plan.chunks",
         "ItemSelector": {"file.$": "$.file", "chunk.$": "$$.Map.Item.Value"},
         "MaxConcurrency": config.processing.max_concurrency,
@@ -250,8 +246,7 @@ def _stamp_failure(ttl_days: int) -> State:
     return {
         "Type": "Pass",
         "QueryLanguage": "JSONata",
-        "Comment": "Makes sure the error has a name and a cause; adds when the failure "
-        "record expires (now + retention.status_ttl_days).",
+        "Comment": "Names the error; sets the failure record's expiry.",
         "Output": "{% $merge([$states.input, {'error': "
         f"$merge([{defaults}, $states.input.error]), 'failure': {{'expires_at': "
         f"$string($floor($millis() / 1000) + {ttl_seconds})}}}}]) %}}",
@@ -262,7 +257,7 @@ def _stamp_failure(ttl_days: int) -> State:
 def _record_failure(next_state: str) -> State:
     return {
         "Type": "Task",
-        "Comment": "Marks the file FAILED with the error name and cause, unless it COMPLETED.",
+        "Comment": "Marks the file FAILED unless it COMPLETED.",
         "Resource": f"${{{UPDATE_ITEM_SUBSTITUTION}}}",
         "Parameters": {
             "TableName": f"${{{STATUS_TABLE_SUBSTITUTION}}}",
@@ -304,7 +299,7 @@ def _describe_failure() -> dict[str, State]:
     return {
         "DescribeFailure": {
             "Type": "Choice",
-            "Comment": "Is the cause Lambda's JSON error object?",
+            "Comment": "Is the cause Lambda's JSON error?",
             "Choices": [{
                 "Or": [{"Variable": "$.error.Cause", "StringMatches": pattern}
                        for pattern in LAMBDA_CAUSE_PATTERNS],
@@ -314,14 +309,14 @@ def _describe_failure() -> dict[str, State]:
         },
         "UseLambdaMessage": {
             "Type": "Pass",
-            "Comment": "Parses Lambda's error object; the alert uses its errorMessage.",
+            "Comment": "Takes Lambda's errorMessage.",
             "Parameters": {"cause.$": "States.StringToJson($.error.Cause)"},
             "ResultPath": "$.failure.reason",
             "Next": "NotifyFailure",
         },
         "UseCauseText": {
             "Type": "Pass",
-            "Comment": "A plain-text cause is the message itself.",
+            "Comment": "The cause is the message.",
             "Parameters": {"cause": {"errorMessage.$": "$.error.Cause"}},
             "ResultPath": "$.failure.reason",
             "Next": "NotifyFailure",
@@ -332,7 +327,7 @@ def _describe_failure() -> dict[str, State]:
 def _notify_failure(pipeline_name: str) -> State:
     return {
         "Type": "Task",
-        "Comment": "Alerts the operators; the message names the file and the error.",
+        "Comment": "Alerts with the file and the error.",
         "Resource": f"${{{PUBLISH_SUBSTITUTION}}}",
         "Parameters": {
             "TopicArn": f"${{{ALERT_TOPIC_SUBSTITUTION}}}",
@@ -358,13 +353,8 @@ def _failure_catch() -> list[State]:
 
 
 def _service_retry(errors: tuple[str, ...]) -> State:
-    return {
-        "ErrorEquals": list(errors),
-        "IntervalSeconds": 1,
-        "MaxAttempts": 5,
-        "BackoffRate": 2,
-        "JitterStrategy": "FULL",
-    }
+    """Every 1 s, doubling (the ASL defaults), five times."""
+    return {"ErrorEquals": list(errors), "MaxAttempts": 5, "JitterStrategy": "FULL"}
 
 
 def _intrinsic_literal(text: str) -> str:

@@ -49,6 +49,7 @@ BASE = "transactions-dev"
 DATA_BUCKET = f"{BASE}-123456789012-{REGION}"  # moto's account id
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 FUNCTIONS = ("validate", "split", "process", "finalize")
+COMPACT = (",", ":")
 
 
 def readme_blocks() -> dict[str, str]:
@@ -156,14 +157,19 @@ def run_script(script: str, workdir: Path, environment: dict[str, str]) -> str:
 
 
 def adapt_for_moto(path: Path, aws: Any) -> None:
-    """moto's gaps, adapted in the rendered file between `etlgen render` and `deploy`."""
+    """moto's gaps, adapted in the rendered file between `etlgen render` and `deploy`.
+
+    moto's CloudFormation skips `AWS::Glue::*` and `AWS::Athena::*` resources (and drops
+    the outputs that refer to them) without failing: nothing to adapt for them here; their
+    properties go through moto's Glue and Athena APIs in test_deploy_moto.py."""
     template = json.loads(path.read_text(encoding="utf-8"))
     resources = template["Resources"]
     # moto's state machine reads only `DefinitionString`: the same definition and
     # substitutions as an equivalent `Fn::Sub` [text, variables].
     machine = resources["StateMachine"]["Properties"]
     machine["DefinitionString"] = {"Fn::Sub": [
-        json.dumps(machine.pop("Definition")), machine.pop("DefinitionSubstitutions")]}
+        json.dumps(machine.pop("Definition"), separators=COMPACT),
+        machine.pop("DefinitionSubstitutions")]}
     # moto's KMS key reads tags in the KMS API shape (TagKey/TagValue) and fails on
     # CloudFormation's Key/Value.
     if "AlertKey" in resources:
@@ -181,7 +187,9 @@ def adapt_for_moto(path: Path, aws: Any) -> None:
         if name.startswith("PandasLayer"):
             parameter["Type"] = "String"
             parameter["Default"] = layer_for(parameter["Default"], aws)
-    path.write_text(json.dumps(template), encoding="utf-8")
+    # Compact, as `etlgen render` writes it: `deploy --template-file` takes at most 51,200
+    # bytes, and the definition as an escaped string is larger than the object.
+    path.write_text(json.dumps(template, separators=COMPACT), encoding="utf-8")
 
 
 def layer_for(public_path: str, aws: Any) -> str:

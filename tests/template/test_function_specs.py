@@ -74,17 +74,18 @@ def test_the_entry_gives_its_role_and_the_state_machine_may_invoke_it(
     resources = toy_template["Resources"]
     [policy] = resources["ToyRole"]["Properties"]["Policies"]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
-    assert sorted(statements) == ["ReadObjects", "Tracing", "WriteLogs"]
-    assert statements["ReadObjects"]["Resource"] == [
+    assert sorted(statements) == ["Logs", "Read"]
+    assert statements["Read"]["Resource"] == [
         {"Fn::Sub": "${DataBucket.Arn}/landing/csv/*"}]
-    assert statements["WriteLogs"]["Resource"] == [{"Fn::GetAtt": ["ToyLogGroup", "Arn"]}]
+    assert statements["Logs"]["Resource"] == [{"Fn::GetAtt": ["ToyLogGroup", "Arn"]}]
+    assert {"Ref": "TracingPolicy"} in resources["ToyRole"]["Properties"]["ManagedPolicyArns"]
     [machine_policy] = resources["StateMachineRole"]["Properties"]["Policies"]
     invoke = next(s for s in machine_policy["PolicyDocument"]["Statement"]
-                  if s["Sid"] == "InvokeFunctions")
+                  if s["Sid"] == "Invoke")
     assert {"Fn::GetAtt": ["ToyFunction", "Arn"]} in invoke["Resource"]
     assert {"Fn::Sub": "${ToyFunction.Arn}:*"} in invoke["Resource"]
     guardrails = resources["GuardrailPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    log_denial = next(s for s in guardrails if s["Sid"] == "DenyLogChanges")
+    log_denial = next(s for s in guardrails if s["Sid"] == "LogGroups")
     assert {"Fn::GetAtt": ["ToyLogGroup", "Arn"]} in log_denial["Resource"]
 
 

@@ -89,6 +89,8 @@ def test_environment_is_the_shared_settings_plus_resource_names(
         "BUCKET_NAME": {"Ref": "DataBucket"},
         "STATUS_TABLE": {"Ref": "StatusTable"},
         "RESULTS_QUEUE_URL": {"Ref": "ResultsQueue"},
+        # the deployed database carries the environment too
+        "CATALOG_DATABASE": {"Ref": "CatalogDatabase"},
     }
     assert variables == expected
     assert (variables["CHUNK_SIZE_MB"], variables["MAX_CHUNKS"], variables["OUTPUT_FORMAT"],

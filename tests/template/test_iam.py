@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from etlgen.model import AlertsConfig, PipelineConfig, ResultsQueueConfig
+from etlgen.model import AlertsConfig, CatalogConfig, PipelineConfig, ResultsQueueConfig
 
 from .conftest import CONFIG_FILES, changed, resources_of, template_of
 
@@ -35,6 +35,15 @@ def allow(actions: list[str], resources: list[Any], condition: Any = None) -> di
     return statement
 
 
+GLUE = "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}"
+CATALOG = allow(
+    ["glue:GetTable", "glue:GetPartitions", "glue:BatchCreatePartition",
+     "glue:BatchDeletePartition"],
+    [{"Fn::Sub": f"{GLUE}:catalog"}, {"Fn::Sub": f"{GLUE}:database/${{CatalogDatabase}}"},
+     {"Fn::Sub": f"{GLUE}:table/${{CatalogDatabase}}/${{CatalogTable}}"},
+     {"Fn::Sub": f"{GLUE}:table/${{CatalogDatabase}}/${{RejectedTable}}"}])
+
+
 def role_statements(template: dict[str, Any], role: str) -> dict[str, dict[str, Any]]:
     [policy] = template["Resources"][role]["Properties"]["Policies"]
     statements = policy["PolicyDocument"]["Statement"]
@@ -50,29 +59,26 @@ def logs_of(function: str) -> dict[str, Any]:
 
 def test_validate_role(base_template: dict[str, Any]) -> None:
     assert role_statements(base_template, "ValidateRole") == {
-        "ReadObjects": allow(READ, [objects("incoming/")]),
-        "StatusTable": allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [TABLE]),
-        "WriteLogs": logs_of("Validate"),
-        "Tracing": allow(TRACING, ["*"]),
+        "Read": allow(READ, [objects("incoming/")]),
+        "Status": allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [TABLE]),
+        "Logs": logs_of("Validate"),
     }
 
 
 def test_split_role(base_template: dict[str, Any]) -> None:
     assert role_statements(base_template, "SplitRole") == {
-        "ReadObjects": allow(READ, [objects("incoming/")]),
-        "WriteLogs": logs_of("Split"),
-        "Tracing": allow(TRACING, ["*"]),
+        "Read": allow(READ, [objects("incoming/")]),
+        "Logs": logs_of("Split"),
     }
 
 
 def test_process_role(base_template: dict[str, Any]) -> None:
     """Process stages its parts; it never writes where readers look."""
     assert role_statements(base_template, "ProcessRole") == {
-        "ReadObjects": allow(READ, [objects("incoming/"), objects("staging/")]),
-        "WriteObjects": allow(WRITE, [objects("staging/")]),
-        "StatusTable": allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [TABLE]),
-        "WriteLogs": logs_of("Process"),
-        "Tracing": allow(TRACING, ["*"]),
+        "Read": allow(READ, [objects("incoming/"), objects("staging/")]),
+        "Write": allow(WRITE, [objects("staging/")]),
+        "Status": allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [TABLE]),
+        "Logs": logs_of("Process"),
     }
 
 
@@ -80,23 +86,36 @@ def test_finalize_role(base_template: dict[str, Any]) -> None:
     """Finalize publishes: it lists only under the output prefixes, reads staged parts,
     copies them in, deletes what the manifest will not list, and removes the staged parts."""
     assert role_statements(base_template, "FinalizeRole") == {
-        "ReadObjects": allow(READ, [objects("staging/")]),
-        "WriteObjects": allow(["s3:PutObject"], [objects("processed/"), objects("rejected/")]),
-        "DeleteObjects": allow(["s3:DeleteObject"], [
+        "Read": allow(READ, [objects("staging/")]),
+        "Write": allow(["s3:PutObject"], [objects("processed/"), objects("rejected/")]),
+        "Delete": allow(["s3:DeleteObject"], [
             objects("processed/"), objects("rejected/"), objects("staging/")]),
-        "ListOutputs": allow(["s3:ListBucket"], [DATA_BUCKET], {
+        "List": allow(["s3:ListBucket"], [DATA_BUCKET], {
             "StringLike": {"s3:prefix": ["processed/*", "rejected/*"]}}),
-        "StatusTable": allow(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+        "Status": allow(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
                              [TABLE]),
-        "SendResults": allow(["sqs:SendMessage"], [{"Fn::GetAtt": ["ResultsQueue", "Arn"]}]),
-        "WriteLogs": logs_of("Finalize"),
-        "Tracing": allow(TRACING, ["*"]),
+        "Results": allow(["sqs:SendMessage"], [{"Fn::GetAtt": ["ResultsQueue", "Arn"]}]),
+        "Catalog": CATALOG,
+        "Logs": logs_of("Finalize"),
     }
+
+
+def test_only_finalize_touches_the_catalog_and_only_its_partitions(
+        base_template: dict[str, Any], base_config: PipelineConfig) -> None:
+    """Registering partitions: the four Glue actions on the catalog, the database and the
+    two tables (test_finalize_role), in no other role; no role queries Athena."""
+    for role in resources_of(base_template, "AWS::IAM::Role"):
+        actions = {action for statement in role_statements(base_template, role).values()
+                   for action in statement["Action"]}
+        catalog = {action for action in actions if action.startswith(("glue:", "athena:"))}
+        assert catalog == (set(CATALOG["Action"]) if role == "FinalizeRole" else set()), role
+    off = dataclasses.replace(base_config, catalog=CatalogConfig(enabled=False))
+    assert "Catalog" not in role_statements(template_of(off), "FinalizeRole")
 
 
 def test_finalize_sends_nothing_without_the_queue(base_config: PipelineConfig) -> None:
     config = dataclasses.replace(base_config, results_queue=ResultsQueueConfig(enabled=False))
-    assert "SendResults" not in role_statements(template_of(config), "FinalizeRole")
+    assert "Results" not in role_statements(template_of(config), "FinalizeRole")
 
 
 def test_prefixes_follow_the_config(base_config: PipelineConfig) -> None:
@@ -104,28 +123,28 @@ def test_prefixes_follow_the_config(base_config: PipelineConfig) -> None:
                      "output", processed_prefix="curated/", rejected_prefix="quarantine/",
                      staging_prefix="pending*/")
     template = template_of(config)
-    assert role_statements(template, "SplitRole")["ReadObjects"]["Resource"] == [
+    assert role_statements(template, "SplitRole")["Read"]["Resource"] == [
         objects("landing/")]
     finalize = role_statements(template, "FinalizeRole")
-    assert finalize["WriteObjects"]["Resource"] == [objects("curated/"), objects("quarantine/")]
-    assert finalize["ListOutputs"]["Condition"] == {
+    assert finalize["Write"]["Resource"] == [objects("curated/"), objects("quarantine/")]
+    assert finalize["List"]["Condition"] == {
         "StringLike": {"s3:prefix": ["curated/*", "quarantine/*"]}}
-    assert finalize["DeleteObjects"]["Resource"][2] == {
+    assert finalize["Delete"]["Resource"][2] == {
         "Fn::Sub": "${DataBucket.Arn}/pending${!*}/*"}
-    assert role_statements(template, "ProcessRole")["WriteObjects"]["Resource"] == [
+    assert role_statements(template, "ProcessRole")["Write"]["Resource"] == [
         {"Fn::Sub": "${DataBucket.Arn}/pending${!*}/*"}]
 
 
 def test_a_star_in_an_output_prefix_is_literal_in_the_list_condition(
         base_config: PipelineConfig) -> None:
     template = template_of(changed(base_config, "output", processed_prefix="out*/"))
-    assert role_statements(template, "FinalizeRole")["ListOutputs"]["Condition"] == {
+    assert role_statements(template, "FinalizeRole")["List"]["Condition"] == {
         "StringLike": {"s3:prefix": ["out${*}/*", "rejected/*"]}}
 
 
 def test_a_star_in_a_prefix_is_literal_in_arns(base_config: PipelineConfig) -> None:
     template = template_of(changed(base_config, "input", prefix="in*/"))
-    assert role_statements(template, "ValidateRole")["ReadObjects"]["Resource"] == [
+    assert role_statements(template, "ValidateRole")["Read"]["Resource"] == [
         {"Fn::Sub": "${DataBucket.Arn}/in${!*}/*"}]
 
 
@@ -135,21 +154,20 @@ def test_state_machine_role(base_config: PipelineConfig, alerts: bool) -> None:
     functions = [{"Fn::GetAtt": [f"{f}Function", "Arn"]} for f in FUNCTIONS]
     versions = [{"Fn::Sub": f"${{{f}Function.Arn}}:*"} for f in FUNCTIONS]
     expected = {
-        "InvokeFunctions": allow(["lambda:InvokeFunction"], functions + versions),
-        "RecordFailure": allow(["dynamodb:UpdateItem"], [TABLE]),
-        "Tracing": allow(TRACING, ["*"]),
+        "Invoke": allow(["lambda:InvokeFunction"], functions + versions),
+        "Record": allow(["dynamodb:UpdateItem"], [TABLE]),
         "LogDelivery": allow(LOG_DELIVERY, ["*"]),
     }
     if alerts:
-        expected["PublishAlerts"] = allow(["sns:Publish"], [{"Ref": "AlertTopic"}])
-        expected["UseAlertKey"] = allow(["kms:GenerateDataKey", "kms:Decrypt"],
+        expected["Alert"] = allow(["sns:Publish"], [{"Ref": "AlertTopic"}])
+        expected["AlertKey"] = allow(["kms:GenerateDataKey", "kms:Decrypt"],
                                         [{"Fn::GetAtt": ["AlertKey", "Arn"]}])
     assert role_statements(template_of(config), "StateMachineRole") == expected
 
 
 def test_rule_role_may_only_start_this_state_machine(base_template: dict[str, Any]) -> None:
     assert role_statements(base_template, "ObjectCreatedRuleRole") == {
-        "StartPipeline": allow(["states:StartExecution"], [{"Ref": "StateMachine"}]),
+        "Start": allow(["states:StartExecution"], [{"Ref": "StateMachine"}]),
     }
 
 
@@ -165,8 +183,19 @@ def test_trust_policies(base_template: dict[str, Any], role: str, service: str,
     assert statement["Principal"] == {"Service": [service]}
     assert statement["Action"] == ["sts:AssumeRole"]
     assert ("Condition" in statement) is same_account
-    assert props["ManagedPolicyArns"] == [{"Ref": "GuardrailPolicy"}]
+    # the roles that trace share the tracing policy; the rule's role does not trace
+    assert props["ManagedPolicyArns"] == [{"Ref": "GuardrailPolicy"}] + (
+        [] if role == "ObjectCreatedRuleRole" else [{"Ref": "TracingPolicy"}])
     assert props["RoleName"]["Fn::Sub"].endswith("-${AWS::Region}")
+
+
+def test_tracing_is_one_shared_policy(base_template: dict[str, Any]) -> None:
+    policy = base_template["Resources"]["TracingPolicy"]
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    assert policy["Properties"]["ManagedPolicyName"] == {
+        "Fn::Sub": "minimal-${EnvironmentSuffix}-tracing-${AWS::Region}"}
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement == {"Sid": "Tracing", **allow(TRACING, ["*"])}
 
 
 def test_guardrail_denies_destructive_actions(base_template: dict[str, Any]) -> None:
@@ -174,30 +203,30 @@ def test_guardrail_denies_destructive_actions(base_template: dict[str, Any]) -> 
         "PolicyDocument"]["Statement"]
     assert {s["Effect"] for s in statements} == {"Deny"}
     denies = {s["Sid"]: s for s in statements}
-    bucket_changes = denies["DenyBucketChanges"]
+    bucket_changes = denies["Buckets"]
     assert {"s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucketPolicy",
             "s3:PutLifecycleConfiguration"} <= set(bucket_changes["Action"])
     assert bucket_changes["Resource"] == [DATA_BUCKET,
                                           {"Fn::GetAtt": ["AccessLogBucket", "Arn"]}]
-    incoming = denies["DenyIncomingChanges"]
+    incoming = denies["Incoming"]
     assert {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject"} <= set(
         incoming["Action"])
     assert incoming["Resource"] == [objects("incoming/")]
-    assert denies["DenyVersionDeletion"]["Resource"] == [{"Fn::Sub": "${DataBucket.Arn}/*"}]
-    table = denies["DenyTableChanges"]
+    assert denies["Versions"]["Resource"] == [{"Fn::Sub": "${DataBucket.Arn}/*"}]
+    table = denies["Table"]
     assert {"dynamodb:DeleteTable", "dynamodb:DeleteBackup", "dynamodb:UpdateTable"} <= set(
         table["Action"])
     assert table["Resource"] == [TABLE, {"Fn::Sub": "${StatusTable.Arn}/backup/*"}]
     assert {"logs:DeleteLogGroup", "logs:PutRetentionPolicy"} <= set(
-        denies["DenyLogChanges"]["Action"])
-    assert {"sqs:DeleteQueue", "sqs:PurgeQueue"} <= set(denies["DenyQueueChanges"]["Action"])
-    assert denies["DenyQueueChanges"]["Resource"] == [
+        denies["LogGroups"]["Action"])
+    assert {"sqs:DeleteQueue", "sqs:PurgeQueue"} <= set(denies["Queues"]["Action"])
+    assert denies["Queues"]["Resource"] == [
         {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]},
         {"Fn::GetAtt": ["ResultsQueue", "Arn"]},
     ]
     assert {"sns:DeleteTopic", "kms:ScheduleKeyDeletion"} <= set(
-        denies["DenyAlertChanges"]["Action"])
-    assert "DenyWorkflowChanges" in denies
+        denies["Alerts"]["Action"])
+    assert "Workflow" in denies
 
 
 def _policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pytest
+
 from etlgen.model import PipelineConfig
 
 from .conftest import changed, template_of
@@ -52,8 +54,9 @@ def test_lifecycle_rules_follow_retention_and_processed_prefix(
     )
     rules = _lifecycle(template_of(config))
     assert rules["ArchiveProcessed"]["Prefix"] == "curated/"
+    # by default to S3 Glacier Instant Retrieval, which Athena still reads
     assert rules["ArchiveProcessed"]["Transitions"] == [
-        {"StorageClass": "GLACIER", "TransitionInDays": 45}
+        {"StorageClass": "GLACIER_IR", "TransitionInDays": 45}
     ]
     assert rules["AbortIncompleteUploads"]["AbortIncompleteMultipartUpload"] == {
         "DaysAfterInitiation": 2
@@ -63,6 +66,31 @@ def test_lifecycle_rules_follow_retention_and_processed_prefix(
         "NoncurrentDays": 11
     }
     assert all(rule["Status"] == "Enabled" for rule in rules.values())
+
+
+@pytest.mark.parametrize("storage_class", ["GLACIER", "DEEP_ARCHIVE", "GLACIER_IR"])
+def test_processed_objects_move_to_the_configured_class(
+        base_config: PipelineConfig, storage_class: str) -> None:
+    rules = _lifecycle(template_of(changed(base_config, "retention",
+                                           storage_class=storage_class)))
+    assert rules["ArchiveProcessed"]["Transitions"] == [
+        {"StorageClass": storage_class, "TransitionInDays": 30}]
+
+
+def test_no_transition_when_the_class_is_none(base_config: PipelineConfig) -> None:
+    rules = _lifecycle(template_of(changed(base_config, "retention", storage_class="none")))
+    assert "ArchiveProcessed" not in rules
+    assert {"ExpireStaging", "AbortIncompleteUploads", "ExpireNoncurrentVersions"} <= set(rules)
+
+
+def test_query_results_expire_with_the_catalog_only(base_config: PipelineConfig) -> None:
+    """Athena writes every result under athena-results/: scratch, gone after a week."""
+    rule = _lifecycle(template_of(base_config))["ExpireQueryResults"]
+    assert rule == {"Id": "ExpireQueryResults", "Status": "Enabled",
+                    "Prefix": "athena-results/", "ExpirationInDays": 7,
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}
+    off = changed(base_config, "catalog", enabled=False)
+    assert "ExpireQueryResults" not in _lifecycle(template_of(off))
 
 
 def test_staged_parts_of_failed_runs_expire(base_config: PipelineConfig) -> None:

@@ -1,0 +1,79 @@
+"""The two tables of a pipeline: columns, partition keys and where their objects lie.
+
+Valid rows: `<processed_prefix><table>/<partition key>=<value>/source_file=<id>/part-*.parquet`
+with the row schema's columns, then the lineage columns. Rejected rows:
+`<rejected_prefix><table>/ingest_date=<day>/source_file=<id>/part-*.jsonl`. `source_file`
+(`<safe stem>-<16 hex of the run identity>`) is the commit unit: finalize registers a
+file's partitions only after it committed the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from etlgen.catalog.columns import glue_columns
+from etlgen.model import INGEST_DATE, PipelineConfig
+
+SOURCE_FILE = "source_file"
+ATHENA_RESULTS_PREFIX = "athena-results/"
+"""Where the workgroup writes query results, in the data bucket (expired by lifecycle)."""
+HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+"""Partition value of rows whose partition column is null."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # Glue (Hive) type text
+
+
+LINEAGE = (
+    Column("_source_key", "string"),
+    Column("_source_version", "string"),  # null when the bucket gives no version
+    Column("_source_offset", "bigint"),  # byte offset of the row in the source object
+    Column("_ingested_at", "timestamp"),  # UTC start of the run, microseconds
+)
+REJECTED = (
+    Column("offset", "bigint"),
+    Column("raw", "string"),
+    Column("truncated", "boolean"),
+    Column("errors", "array<struct<field:string,kind:string,message:string>>"),
+)
+# The rejected rows carry the lineage of their file; the offset is their own column.
+REJECTED_LINEAGE = tuple(column for column in LINEAGE if column.name != "_source_offset")
+
+
+def data_columns(config: PipelineConfig) -> list[Column]:
+    """The valid rows' table: the row schema's columns in schema order, then lineage."""
+    columns = [Column(name, kind) for name, kind in glue_columns(config.schema)]
+    return columns + (list(LINEAGE) if config.output.lineage else [])
+
+
+def rejected_columns(config: PipelineConfig) -> list[Column]:
+    return list(REJECTED) + (list(REJECTED_LINEAGE) if config.output.lineage else [])
+
+
+def data_partition_keys(config: PipelineConfig) -> list[Column]:
+    return [Column(config.output.partition_key, "string"), Column(SOURCE_FILE, "string")]
+
+
+def rejected_partition_keys() -> list[Column]:
+    """Always by ingest date: a rejected row has no valid date column."""
+    return [Column(INGEST_DATE, "string"), Column(SOURCE_FILE, "string")]
+
+
+def data_prefix(config: PipelineConfig) -> str:
+    return f"{config.output.processed_prefix}{config.table_name}/"
+
+
+def rejected_prefix(config: PipelineConfig) -> str:
+    return f"{config.output.rejected_prefix}{config.table_name}/"
+
+
+def reserved_names(partition_key: str, lineage: bool) -> dict[str, str]:
+    """Names a row-schema column must not take, with what already has them."""
+    names = {key: "a partition key of the table (output.partition_by)"
+             for key in (partition_key, SOURCE_FILE)}
+    if lineage:
+        names.update({column.name: "a lineage column (output.lineage)" for column in LINEAGE})
+    return names
