@@ -36,12 +36,14 @@ class WorkerSpec:
     # imported when a worker starts, before its first task (the runner names every
     # function's handler module, from `etlgen.template.function_specs.FUNCTIONS`)
     handler_modules: tuple[str, ...] = ()
+    catalog_path: str = ""  # the local catalog; "" when the catalog is off
 
 
 _DEPS: dict[WorkerSpec, Any] = {}
 
 
 def build_deps(spec: WorkerSpec) -> Any:
+    from handlers.catalog import LocalCatalog
     from handlers.deps import Deps
     from handlers.metrics import CollectingMetrics
     from handlers.objects import LocalObjectStore
@@ -57,6 +59,7 @@ def build_deps(spec: WorkerSpec) -> Any:
         queue=JsonlResultsQueue(spec.queue_path) if spec.queue_path else None,
         metrics=CollectingMetrics(),
         schema=json.loads(spec.schema_json),
+        catalog=LocalCatalog(spec.catalog_path) if spec.catalog_path else None,
     )
 
 
