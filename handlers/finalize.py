@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from handlers.catalog import FilePartitions, Partition
+from handlers.catalog import FilePartitions, Partition, Superseded
 from handlers.deps import Deps
 from handlers.errors import CountMismatch, RejectRateExceeded
 from handlers.events import FileRecord, FinalizeEvent
@@ -151,7 +151,8 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
                            json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"),
                            "application/json")
     check_published(deps.objects, commit)
-    _register(deps, file, commit)
+    superseded = _register(deps, file, commit)
+    _delete_superseded(deps, file, commit, superseded)
     deps.status.finish_file(file_id, COMPLETED, {**common, "identity": identity.file,
                                                  "manifest_key": layout.manifest_key})
     summary.update(status=COMPLETED, manifest_key=layout.manifest_key,
@@ -193,19 +194,22 @@ def catalog_partitions(deps: Deps, file: FileRecord, commit: Commit) -> list[Fil
                            file.version_id, source_file, rejected)]
 
 
-def _register(deps: Deps, file: FileRecord, commit: Commit) -> None:
-    """After the commit: the file's partitions replace the key's earlier ones. A failure
-    half-way takes this file's partitions out again (best effort) before it is raised, so
-    a file whose run fails is not left visible."""
+def _register(deps: Deps, file: FileRecord, commit: Commit) -> list[Superseded]:
+    """After the commit: the file's partitions replace the key's earlier ones (returned).
+    A failure half-way takes this file's partitions out again (best effort) before it is
+    raised, so a file whose run fails is not left visible."""
     if deps.catalog is None:
-        return
+        return []
     logger = log.bind(step="finalize", file_id=file.file_id)
     tables = catalog_partitions(deps, file, commit)
+    removed: list[Superseded] = []
     try:
         for table in tables:
             change = deps.catalog.replace_file(table)
+            removed.extend(change.removed)
             logger.info("partitions registered", table=table.table, added=change.added,
-                        removed=change.removed, kept=change.kept)
+                        removed=len(change.removed), kept=change.kept)
+        return removed
     except Exception as error:
         logger.error("registering the partitions failed: taking them out", error=str(error))
         for table in tables:
@@ -215,6 +219,21 @@ def _register(deps: Deps, file: FileRecord, commit: Commit) -> None:
                 logger.error("taking the partitions out failed", table=table.table,
                              error=str(undo))
         raise
+
+
+def _delete_superseded(deps: Deps, file: FileRecord, commit: Commit,
+                       superseded: list[Superseded]) -> None:
+    """The objects of an earlier commit of this same version (another identity), now out
+    of the table: the manifest that described them is this commit's now, so they would be
+    described by none. (An earlier version's objects stay with its own manifest.)"""
+    ours = set(commit.prefixes)
+    for partition in superseded:
+        if partition.source_version != file.version_id or not partition.prefix \
+                or partition.prefix in ours or not partition.prefix.startswith(
+                    (commit.layout.processed_root, commit.layout.rejected_root)):
+            continue
+        for key in deps.objects.list_keys(partition.prefix):
+            deps.objects.delete(key)
 
 
 def _manifest_part(part: dict[str, Any], published: Part) -> dict[str, Any]:

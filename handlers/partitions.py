@@ -53,10 +53,9 @@ class PartitionBy:
                 schema.field(self.column).type):
             dates = [f.name for f in schema if pa.types.is_date32(f.type)]
             raise SettingsError(
-                f"environment variable PARTITION_BY={self.column}:{self.granularity}: "
-                f"{self.column!r} is not a format: date column of the row schema (date "
-                f"columns: {', '.join(dates) or 'none'}) (set from output.partition_by in "
-                "pipeline.yaml)")
+                f"output.partition_by.column in pipeline.yaml: {self.column!r} is not a "
+                "format: date column of the row schema (date columns: "
+                f"{', '.join(dates) or 'none'})")
 
     def split(self, table: pa.Table, ingest_day: str) -> list[tuple[str, pa.Table]]:
         """(partition value, its rows in row order), in partition value order."""

@@ -33,10 +33,18 @@ class FilePartitions:
 
 
 @dataclass(frozen=True)
+class Superseded:
+    """A partition of an earlier commit of the same source key, removed from the table."""
+
+    source_version: str | None
+    prefix: str  # where its objects lie in the bucket
+
+
+@dataclass(frozen=True)
 class CatalogChange:
     added: int
-    removed: int  # partitions of the same source key under another commit
     kept: int  # already registered (a retried finalize)
+    removed: tuple[Superseded, ...] = ()  # the key's partitions under another commit
 
 
 class Catalog(Protocol):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from handlers.catalog.base import CatalogChange, FilePartitions, Partition
+from handlers.catalog.base import CatalogChange, FilePartitions, Partition, Superseded
 from handlers.errors import CatalogError
 
 CREATE_BATCH = 100  # BatchCreatePartition's PartitionInputList limit
@@ -60,15 +60,22 @@ class GlueCatalog:
         table = self._table(file)
         registered = list(self._partitions_of(file))
         wanted = {partition.values for partition in file.partitions}
-        stale = [p["Values"] for p in registered
+        stale = [p for p in registered
                  if p.get("Parameters", {}).get(SOURCE_KEY_PARAMETER) == file.source_key
                  and p["Values"][-1] != file.source_file]
         present = {tuple(p["Values"]) for p in registered} & wanted
-        self._delete(file.table, stale)
+        self._delete(file.table, [p["Values"] for p in stale])
         missing = [partition for partition in file.partitions if partition.values not in present]
         added = self._create(file, table, missing)
-        return CatalogChange(added=added, removed=len(stale),
-                             kept=len(file.partitions) - added)
+        return CatalogChange(added=added, kept=len(file.partitions) - added,
+                             removed=tuple(self._superseded(p) for p in stale))
+
+    def _superseded(self, partition: dict[str, Any]) -> Superseded:
+        version = partition.get("Parameters", {}).get(SOURCE_VERSION_PARAMETER)
+        location = str(partition.get("StorageDescriptor", {}).get("Location", ""))
+        bucket = f"s3://{self.bucket}/"
+        return Superseded(None if version in (None, "null") else version,
+                          location[len(bucket):] if location.startswith(bucket) else "")
 
     def remove_file(self, file: FilePartitions) -> None:
         self._delete(file.table, [list(partition.values) for partition in file.partitions])

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from handlers.catalog.base import CatalogChange, FilePartitions
+from handlers.catalog.base import CatalogChange, FilePartitions, Superseded
 from handlers.errors import CatalogError
 
 FORMAT_VERSION = 1
@@ -55,8 +55,10 @@ class LocalCatalog:
             new = [{"values": list(partition.values), "location": partition.prefix,
                     "source_key": file.source_key, "source_version": file.source_version}
                    for partition in file.partitions if partition.values not in present]
-            return kept + new, CatalogChange(added=len(new), removed=len(stale),
-                                             kept=len(file.partitions) - len(new))
+            return kept + new, CatalogChange(
+                added=len(new), kept=len(file.partitions) - len(new),
+                removed=tuple(Superseded(p.get("source_version"), str(p.get("location", "")))
+                              for p in stale))
 
         return self._update(file, change)
 
@@ -66,7 +68,7 @@ class LocalCatalog:
         def change(partitions: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
                                                                CatalogChange]:
             kept = [p for p in partitions if tuple(p["values"]) not in doomed]
-            return kept, CatalogChange(added=0, removed=len(partitions) - len(kept), kept=0)
+            return kept, CatalogChange(added=0, kept=0)
 
         self._update(file, change)
 

@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from etlgen.local.runner import RunReport
+from handlers.lineage import LINEAGE_NAMES
 from tests.handlers.handler_expected import Expected, expected_outputs
 
 __all__ = ["Expected", "assert_exact", "committed_outputs", "expected_outputs"]
@@ -23,8 +24,9 @@ __all__ = ["Expected", "assert_exact", "committed_outputs", "expected_outputs"]
 @dataclass
 class Committed:
     manifest: dict[str, Any]
-    valid: list[dict[str, Any]]
+    valid: list[dict[str, Any]]  # in source order, without the lineage columns
     rejects: list[dict[str, Any]]
+    lineage: list[dict[str, Any]]  # each valid row's lineage columns, in the same order
 
 
 def committed_outputs(report: RunReport) -> Committed:
@@ -34,22 +36,25 @@ def committed_outputs(report: RunReport) -> Committed:
         bucket = bucket.parent
     manifest = json.loads(Path(report.outputs["manifest"]).read_text(encoding="utf-8"))
     listed = {path.relative_to(bucket).as_posix()
-              for prefix in (manifest["processed_prefix"], manifest["rejected_prefix"])
-              if (bucket / prefix).is_dir()
+              for prefix in manifest["prefixes"] if (bucket / prefix).is_dir()
               for path in (bucket / prefix).rglob("*") if path.is_file()}
     parts = manifest["parts"]
-    wanted = {part["output_key"] for part in parts} | {
-        part["rejected_key"] for part in parts if part["rejected_key"]} | {
-        manifest["processed_prefix"] + "_manifest.json"}
+    wanted = {output["key"] for part in parts for output in part["outputs"]} | {
+        part["rejected_key"] for part in parts if part["rejected_key"]}
     assert listed == wanted, f"committed prefixes differ from the manifest: {listed ^ wanted}"
-    valid: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
     for part in parts:
-        valid.extend(pq.ParquetFile(bucket / part["output_key"]).read().to_pylist())
+        for output in part["outputs"]:
+            rows.extend(pq.ParquetFile(bucket / output["key"]).read().to_pylist())
         if part["rejected_key"]:
             text = (bucket / part["rejected_key"]).read_text(encoding="utf-8")
             rejects.extend(json.loads(line) for line in text.splitlines() if line)
-    return Committed(manifest, valid, rejects)
+    if rows and "_source_offset" in rows[0]:
+        rows.sort(key=lambda row: row["_source_offset"])
+    valid = [{k: v for k, v in row.items() if k not in LINEAGE_NAMES} for row in rows]
+    lineage = [{k: v for k, v in row.items() if k in LINEAGE_NAMES} for row in rows]
+    return Committed(manifest, valid, rejects, lineage)
 
 
 def assert_exact(report: RunReport, expected: Expected) -> Committed:
