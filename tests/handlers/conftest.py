@@ -16,9 +16,9 @@ import pytest
 from moto import mock_aws
 
 from handlers import finalize, process, split, validate
+from handlers.catalog import GlueCatalog
 from handlers.deps import Deps
 from handlers.errors import PipelineError
-from handlers.catalog import GlueCatalog
 from handlers.layout import OutputLayout
 from handlers.lineage import LINEAGE_NAMES
 from handlers.metrics import CollectingMetrics
@@ -57,6 +57,26 @@ def create_status_table(client: Any, name: str = TABLE) -> None:
                    {"AttributeName": "sk", "KeyType": "RANGE"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                               {"AttributeName": "sk", "AttributeType": "S"}])
+
+
+CATALOG_DATABASE = "transactions_test"
+
+
+def create_catalog(glue: Any, database: str = CATALOG_DATABASE, table: str = "transactions",
+                   partition_key: str = "ingest_date") -> None:
+    """The Glue database and the two tables as the template declares them (columns left
+    out: the handlers read only the partition keys and the storage descriptor)."""
+    glue.create_database(DatabaseInput={"Name": database})
+    for name, key, serde in ((table, partition_key, "ParquetHiveSerDe"),
+                             (f"{table}_rejected", "ingest_date", "JsonSerDe")):
+        glue.create_table(DatabaseName=database, TableInput={
+            "Name": name, "TableType": "EXTERNAL_TABLE",
+            "PartitionKeys": [{"Name": key, "Type": "string"},
+                              {"Name": "source_file", "Type": "string"}],
+            "StorageDescriptor": {
+                "Columns": [{"Name": "raw", "Type": "string"}],
+                "Location": f"s3://{BUCKET}/processed/{name}/",
+                "SerdeInfo": {"SerializationLibrary": serde}}})
 
 
 @dataclass
