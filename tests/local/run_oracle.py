@@ -15,6 +15,8 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from etlgen.local.runner import RunReport
+from etlgen.model import PipelineConfig
+from etlgen.query.local import run_local
 from handlers.lineage import LINEAGE_NAMES
 from tests.handlers.handler_expected import Expected, expected_outputs
 
@@ -57,13 +59,37 @@ def committed_outputs(report: RunReport) -> Committed:
     return Committed(manifest, valid, rejects, lineage)
 
 
-def assert_exact(report: RunReport, expected: Expected) -> Committed:
+def assert_exact(report: RunReport, expected: Expected,
+                 config: PipelineConfig | None = None) -> Committed:
+    """With `config`, the file must also be all `etlgen query` sees of the table (the work
+    folder holds one source file)."""
     assert report.status == "SUCCEEDED", (report.error, report.message)
     committed = committed_outputs(report)
     assert committed.valid == expected.valid
     assert [(r["offset"], r["raw"]) for r in committed.rejects] == expected.rejects
+    if expected.valid_offsets:
+        assert [row["_source_offset"] for row in committed.lineage] == expected.valid_offsets
     counts = committed.manifest["counts"]
     assert counts == {"rows_in": len(expected.valid) + len(expected.rejects),
                       "rows_valid": len(expected.valid),
                       "rows_rejected": len(expected.rejects)}
+    if config is not None:
+        assert_table_holds(config, Path(report.outputs["catalog"]).parent, expected)
     return committed
+
+
+def assert_table_holds(config: PipelineConfig, workdir: Path, expected: Expected) -> None:
+    """DuckDB over the local catalog sees exactly the expected rows, once each, with
+    lineage offsets at their records, and exactly the expected rejects."""
+    columns = ", ".join(f'"{name}"' for name in config.schema["properties"])
+    table = config.table_name
+    result = run_local(config, workdir, f'SELECT {columns}, "_source_offset" FROM "{table}" '
+                                        'ORDER BY "_source_offset"')
+    rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+    assert [row.pop("_source_offset") for row in rows] == expected.valid_offsets
+    assert rows == expected.valid
+    rejected = run_local(config, workdir, 'SELECT "offset", raw FROM '
+                                          f'"{config.rejected_table_name}" ORDER BY 1')
+    assert [tuple(row) for row in rejected.rows] == expected.rejects
+    files = run_local(config, workdir, f'SELECT count(DISTINCT source_file) FROM "{table}"')
+    assert files.rows == [(1 if expected.valid else 0,)]
