@@ -66,9 +66,9 @@ def summary_text(report: RunReport) -> str:
 
 
 def reason_text(reason: dict[str, Any]) -> str:
-    """`amount (type): 3 rows`; a row-level reason has no field."""
+    """`amount: type, 3 rows`; a row-level reason (a bad record) has no field."""
     rows = int(reason.get("rows", 0))
-    return (f"{reason.get('field') or '(row)'} ({reason.get('kind')}): "
+    return (f"{reason.get('field') or '(row)'}: {reason.get('kind')}, "
             f"{rows:,} row{'' if rows == 1 else 's'}")
 
 

@@ -89,7 +89,7 @@ def views(config: PipelineConfig) -> list[View]:
 def committed_files(catalog: dict[str, Any], bucket: Path, view: View) -> list[str]:
     """The parts under the catalog's partitions of the view's table, in partition order."""
     table = catalog.get("tables", {}).get(view.name, {})
-    files = []
+    files: list[str] = []
     for partition in sorted(table.get("partitions", []), key=lambda p: p["values"]):
         folder = bucket / str(partition["location"])
         files.extend(str(path) for path in sorted(folder.glob(f"*{view.extension}")))
