@@ -1,4 +1,4 @@
-"""`etlgen` command line: render, validate, package, run, graph, diff.
+"""`etlgen` command line: render, validate, package, run, query, graph, diff.
 
 Every user-facing failure is an `EtlgenError`: one line on stderr and its exit code. Bad
 arguments exit 2 with one line too (argparse would print the usage block first).
@@ -98,6 +98,29 @@ def _parser() -> argparse.ArgumentParser:
         help="multiply retry waits by this (attempt counts stay as defined; default 0.01)",
     )
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    query = commands.add_parser(
+        "query", help="run SQL over the pipeline's table and its rejected rows: locally "
+        "with DuckDB over what etlgen run committed, or in the stack's Athena workgroup",
+        description="Run SQL over the tables <table> and <table>_rejected: `etlgen query "
+        "\"SQL\"` (config pipeline.yaml) or `etlgen query CONFIG \"SQL\"`. Locally DuckDB "
+        "reads exactly the partitions etlgen run committed under --workdir; with --athena "
+        "--stack NAME the SQL runs in that stack's workgroup and database. Exit 0 done, 1 "
+        "the query failed, 2 bad config or arguments.",
+    )
+    query.add_argument("config", nargs="?", type=Path, default=DEFAULT_CONFIG,
+                       help=CONFIG_HELP)
+    query.add_argument("sql", metavar="SQL", help="the query, e.g. \"SELECT count(*) FROM "
+                       "transactions\"")
+    query.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                       help="table (default): aligned columns; csv; json: a list of objects")
+    query.add_argument("--workdir", type=Path, default=Path(".etlgen"), metavar="DIR",
+                       help="the work folder of etlgen run (default: .etlgen)")
+    query.add_argument("--athena", action="store_true",
+                       help="run the SQL through Athena in the workgroup of --stack")
+    query.add_argument("--stack", metavar="NAME",
+                       help="the deployed stack whose WorkGroupName and DatabaseName "
+                       "outputs --athena uses")
 
     diff = commands.add_parser(
         "diff", help="what deploying NEW over OLD changes: resources added, removed and "
@@ -241,6 +264,30 @@ def _check_run_paths(args: argparse.Namespace) -> None:
     raise UsageError(f"{args.csv} is a config, not a CSV file: etlgen run [CONFIG] FILE.csv")
 
 
+def _query(args: argparse.Namespace) -> int:
+    from etlgen.query.results import PRINTERS
+
+    if args.athena != bool(args.stack):
+        raise UsageError("--athena and --stack NAME go together: etlgen query --athena "
+                         "--stack NAME \"SQL\"")
+    if not args.sql.strip():
+        raise UsageError("SQL is empty")
+    if args.athena:
+        from etlgen.query.athena import run_athena
+
+        result = run_athena(args.sql, args.stack)
+    else:
+        from etlgen.config import load_config
+        from etlgen.query.local import run_local
+
+        if args.config.suffix.lower() not in (".yaml", ".yml") and not args.config.exists():
+            raise UsageError(f"{args.config}: no such config; give the config first, then "
+                             "the SQL: etlgen query [CONFIG] \"SQL\"")
+        result = run_local(load_config(args.config), args.workdir, args.sql)
+    sys.stdout.write(PRINTERS[args.format](result))
+    return 0
+
+
 def _diff(args: argparse.Namespace) -> int:
     from etlgen.diff.compare import compare
     from etlgen.diff.report import diff_text
@@ -277,6 +324,7 @@ _COMMANDS = {
     "validate": _validate,
     "package": _package,
     "run": _run,
+    "query": _query,
     "graph": _graph,
     "diff": _diff,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from handlers.catalog import Catalog, GlueCatalog
 from handlers.metrics import EmfMetrics, Metrics
 from handlers.objects import ObjectStore, S3ObjectStore
 from handlers.results_queue import ResultsQueue, SqsResultsQueue
@@ -21,10 +22,12 @@ class Deps:
     queue: ResultsQueue | None
     metrics: Metrics
     schema: dict[str, Any]
+    catalog: Catalog | None = None  # None: finalize registers nothing
 
     @classmethod
     def from_env(cls, mapping: Any = None) -> Deps:
-        """Lambda wiring: S3, DynamoDB, SQS (when `RESULTS_QUEUE_URL` is set), EMF metrics."""
+        """Lambda wiring: S3, DynamoDB, SQS (when `RESULTS_QUEUE_URL` is set), EMF metrics,
+        Glue (when `CATALOG_DATABASE` is set; its client is built on first use)."""
         import boto3
 
         settings = Settings.from_env(mapping)
@@ -43,4 +46,6 @@ class Deps:
             queue=queue,
             metrics=EmfMetrics(settings.metrics_namespace, settings.pipeline_name),
             schema=load_schema(settings.schema_file),
+            catalog=GlueCatalog(settings.catalog_database, settings.bucket_name)
+            if settings.catalog_database else None,
         )

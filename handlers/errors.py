@@ -71,6 +71,17 @@ class PublishConflict(PipelineError):
     """Another run changed the file's output prefixes while this one published (retried)."""
 
 
+class TooManyPartitions(PipelineError):
+    """A chunk's rows fall into more partitions than one chunk's status item can list
+    (`handlers.partitions.MAX_PARTITIONS_PER_CHUNK`). Not among PERMANENT_ERRORS, so as to
+    leave the template's Retry blocks as they are: retried, then the file fails."""
+
+
+class CatalogError(PipelineError):
+    """The catalog refused a partition change, or the table is not what the handlers
+    write (retried: a throttled or unavailable catalog recovers)."""
+
+
 PERMANENT_ERRORS: tuple[str, ...] = tuple(
     cls.__name__
     for cls in (EmptyFile, NoDataRows, BinaryFile, EncodingError, HeaderMismatch,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.errors import MalformedEvent
@@ -112,6 +113,19 @@ def _texts(data: Mapping[str, Any], name: str, path: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _instant(data: Mapping[str, Any], name: str, path: str) -> str:
+    """An ISO 8601 UTC time such as `2024-05-01T12:30:00.000000Z`."""
+    value = _text(data, name, path)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.utcoffset() != timedelta(0):
+        raise MalformedEvent(f"{_at(path, name)}: expected an ISO 8601 UTC time such as "
+                             f"2024-05-01T12:30:00.000000Z, got {_kind(value)}")
+    return value
+
+
 def _member(data: Mapping[str, Any], name: str) -> Any:
     """A step event's object field (`file`, `chunk`, `source`), which must be there."""
     return _get(data, name, "", required=True)
@@ -153,7 +167,8 @@ class FileRecord:
     `version_id` is None for an object without versions (the status store and the keys
     call it "null"); `to_event` always carries it, as validate does. `identity` is the run
     identity validate computed (`handlers.identity`); absent, the later steps skip the
-    check."""
+    check. `ingested_at` (ISO 8601 UTC, microseconds) is when the file's ingest started:
+    the lineage column `_ingested_at` of its rows and its `ingest_date` partition."""
 
     file_id: str
     bucket: str
@@ -163,6 +178,7 @@ class FileRecord:
     header: tuple[str, ...]
     data_offset: int
     status: str
+    ingested_at: str
     identity: str | None = None
 
     @classmethod
@@ -176,6 +192,7 @@ class FileRecord:
                      header=_texts(fields, "header", path),
                      data_offset=_count(fields, "data_offset", path),
                      status=_text(fields, "status", path),
+                     ingested_at=_instant(fields, "ingested_at", path),
                      identity=_optional_text(fields, "identity", path))
         if record.data_offset > record.size:
             raise MalformedEvent(f"{path}.data_offset: {record.data_offset} is past the end "
@@ -186,7 +203,7 @@ class FileRecord:
         event: Event = {"file_id": self.file_id, "bucket": self.bucket, "key": self.key,
                         "version_id": self.version_id, "size": self.size,
                         "header": list(self.header), "data_offset": self.data_offset,
-                        "status": self.status}
+                        "status": self.status, "ingested_at": self.ingested_at}
         if self.identity is not None:
             event["identity"] = self.identity
         return event

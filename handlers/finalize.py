@@ -1,29 +1,39 @@
 """Step 4: check every chunk's counts, publish the staged parts, write the manifest (the
-commit point), close the file.
+commit point of the objects), register the partitions in the catalog (the commit point for
+readers), close the file.
 
-The file is COMPLETED only when all planned chunks SUCCEEDED under this run's identity,
-their ranges tile the data, rows_in = rows_valid + rows_rejected holds per chunk and in
-total, and the reject rate is within MAX_REJECT_RATE; otherwise it is recorded FAILED, a
-permanent error is raised and nothing is published. Publishing (`handlers.publish`) leaves
-the file's output prefixes holding exactly the new parts; the manifest is written last and
-records the run identity. A retry after the commit publishes nothing again.
+The file is COMPLETED only when all planned chunks SUCCEEDED under this run's identity and
+ingest, their ranges tile the data, rows_in = rows_valid + rows_rejected holds per chunk
+and in total, and the reject rate is within MAX_REJECT_RATE; otherwise it is recorded
+FAILED, a permanent error is raised and nothing is published or registered. Publishing
+(`handlers.publish`) leaves the file's partition prefixes holding exactly the new parts;
+the manifest is written after them and records the run identity; then the catalog gets the
+file's partitions, replacing those of an earlier commit of the same source key. A retry
+after the commit publishes and registers nothing again.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from handlers.catalog import FilePartitions, Partition, Superseded
 from handlers.deps import Deps
 from handlers.errors import CountMismatch, RejectRateExceeded
 from handlers.events import FileRecord, FinalizeEvent
 from handlers.identity import RunIdentity, run_identity
-from handlers.layout import OutputLayout
+from handlers.layout import OutputLayout, rejected_table, source_file_id
 from handlers.logs import log
-from handlers.publish import Part, check_published, part_of, publish, remove_staged
+from handlers.metrics import ROW_FIELD
+from handlers.partitions import SOURCE_FILE, ingest_day
+from handlers.publish import Commit, Part, check_published, commit_of, publish, remove_staged
 from handlers.runtime import container_deps
+from handlers.settings import INGEST_DATE
 from handlers.status import COMPLETED, COUNT_FIELDS, FAILED, SUCCEEDED, utc_now_text
+
+TOP_REASONS = 10  # rejection reasons in the summary
 
 
 def _checked_parts(file: FileRecord, chunk_count: int, items: Sequence[Mapping[str, Any]],
@@ -43,6 +53,10 @@ def _checked_parts(file: FileRecord, chunk_count: int, items: Sequence[Mapping[s
         if item.get("identity") != identity.chunks:
             problems.append(f"chunk {index} was processed under another identity")
             continue
+        if item.get("ingested_at") != file.ingested_at or not isinstance(
+                item.get("partitions"), list):
+            problems.append(f"chunk {index} was processed for another ingest of the file")
+            continue
         rows_in, valid, rejected = (int(item.get(name, -1)) for name in COUNT_FIELDS)
         if rows_in != valid + rejected or min(rows_in, valid, rejected) < 0:
             problems.append(f"chunk {index}: rows_in {rows_in} != rows_valid {valid} + "
@@ -52,7 +66,8 @@ def _checked_parts(file: FileRecord, chunk_count: int, items: Sequence[Mapping[s
         position = int(item["end"])
         parts.append({"index": index, "start": int(item["start"]), "end": int(item["end"]),
                       "rows_in": rows_in, "rows_valid": valid, "rows_rejected": rejected,
-                      "staged_output_key": item.get("staged_output_key", ""),
+                      "partitions": [str(value) for value in item.get("partitions") or []],
+                      "reasons": item.get("reasons") or [],
                       "staged_rejected_key": item.get("staged_rejected_key") or None})
     if not problems and chunk_count and position != file.size:
         problems.append(f"the chunks end at byte {position}, the file at {file.size}")
@@ -70,17 +85,19 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
     identity = run_identity(deps.settings, deps.schema)
     identity.check(file)
     layout = OutputLayout.of(deps.settings, file.key, file.version_id)
+    source_file = source_file_id(file.key, file.version_id, identity.file)
     summary: dict[str, Any] = {
         "file_id": file_id, "bucket": file.bucket, "key": file.key,
         "version_id": file.version_id, "execution_id": execution_id,
-        "chunk_count": chunk_count, "processed_prefix": layout.processed_prefix,
-        "rejected_prefix": layout.rejected_prefix,
+        "chunk_count": chunk_count, "table": deps.settings.catalog_table,
+        "source_file": source_file, "ingested_at": file.ingested_at,
+        "processed_prefix": layout.processed_root, "rejected_prefix": layout.rejected_root,
     }
     items = deps.status.list_chunks(file_id)
     current = deps.status.get_file(file_id) or {}
     if current.get("status") == COMPLETED and current.get("identity") == identity.file:
         return _already_committed(deps, layout, file, chunk_count, items, identity, summary,
-                                  current)
+                                  current, source_file)
     try:
         parts = _checked_parts(file, chunk_count, items, identity)
     except CountMismatch as error:
@@ -90,7 +107,7 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         raise
     totals = {name: sum(part[name] for part in parts) for name in COUNT_FIELDS}
     rate = totals["rows_rejected"] / totals["rows_in"] if totals["rows_in"] else 0.0
-    summary.update(totals, reject_rate=round(rate, 6))
+    summary.update(totals, reject_rate=round(rate, 6), top_rejections=top_reasons(parts))
     common = {"chunk_count": chunk_count, **totals}
     if rate > deps.settings.max_reject_rate:
         staged = layout.staging_prefix + identity.short + "/rejected/"
@@ -104,8 +121,9 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         _announce(deps, summary)
         logger.error("reject rate exceeded", **totals, reject_rate=rate)
         raise RejectRateExceeded(cause)
-    published = _parts(layout, parts)
-    publish(deps.objects, layout, published)
+    commit = commit_of(layout, identity.short, source_file, ingest_day(file.ingested_at),
+                       parts)
+    publish(deps.objects, commit)
     manifest = {
         "file_id": file_id,
         "source": {"bucket": file.bucket, "key": file.key, "version_id": file.version_id,
@@ -116,54 +134,135 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         "output_format": deps.settings.output_format,
         "counts": totals,
         "chunk_count": chunk_count,
-        "parts": [_manifest_part(part, target) for part, target in
-                  zip(parts, published, strict=True)],
-        "processed_prefix": layout.processed_prefix,
-        "rejected_prefix": layout.rejected_prefix,
+        "table": deps.settings.catalog_table,
+        "source_file": source_file,
+        "ingested_at": file.ingested_at,
+        "partition_key": layout.partition_key,
+        "partitions": commit.partitions,
+        "prefixes": commit.prefixes,
+        "parts": [_manifest_part(part, published) for part, published in
+                  zip(parts, commit.parts, strict=True)],
+        "processed_prefix": layout.processed_root,
+        "rejected_prefix": layout.rejected_root,
         "execution_id": execution_id,
         "committed_at": utc_now_text(),
     }
     deps.objects.put_bytes(layout.manifest_key,
                            json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"),
                            "application/json")
-    check_published(deps.objects, layout, published)
+    check_published(deps.objects, commit)
+    superseded = _register(deps, file, commit)
+    _delete_superseded(deps, file, commit, superseded)
     deps.status.finish_file(file_id, COMPLETED, {**common, "identity": identity.file,
                                                  "manifest_key": layout.manifest_key})
-    summary.update(status=COMPLETED, manifest_key=layout.manifest_key)
+    summary.update(status=COMPLETED, manifest_key=layout.manifest_key,
+                   partitions=len(commit.partitions))
     _announce(deps, summary)
-    remove_staged(deps.objects, published)
-    logger.info("file completed", **totals, chunk_count=chunk_count)
+    remove_staged(deps.objects, commit.parts)
+    logger.info("file completed", **totals, chunk_count=chunk_count,
+                partitions=len(commit.partitions))
     return summary
 
 
-def _parts(layout: OutputLayout, parts: list[dict[str, Any]]) -> list[Part]:
-    return [part_of(layout, part["index"], part["staged_output_key"],
-                    part["staged_rejected_key"]) for part in parts]
+def top_reasons(parts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The most frequent rejection reasons of the file: `{field, kind, rows}`, most rows
+    first (a row counts once under each field and kind among its errors; a row-level
+    reject has the field null)."""
+    counted: Counter[tuple[str | None, str]] = Counter()
+    for part in parts:
+        for field, kind, rows in part.get("reasons") or []:
+            counted[(field, str(kind))] += int(rows)
+    ranked = sorted(counted.items(),
+                    key=lambda pair: (-pair[1], pair[0][0] or ROW_FIELD, pair[0][1]))
+    return [{"field": field, "kind": kind, "rows": rows}
+            for (field, kind), rows in ranked[:TOP_REASONS]]
+
+
+def catalog_partitions(deps: Deps, file: FileRecord, commit: Commit) -> list[FilePartitions]:
+    """The file's partitions of the two tables (the rejected one may have none: then the
+    call still removes what an earlier commit of the key registered)."""
+    layout, source_file = commit.layout, commit.source_file
+    table = deps.settings.catalog_table
+    data = tuple(Partition((value, source_file), layout.data_prefix(value, source_file))
+                 for value in commit.partitions)
+    rejected = (Partition((commit.ingest_day, source_file),
+                          layout.rejected_prefix(commit.ingest_day, source_file)),) \
+        if commit.has_rejects else ()
+    return [FilePartitions(table, (layout.partition_key, SOURCE_FILE), file.key,
+                           file.version_id, source_file, data),
+            FilePartitions(rejected_table(table), (INGEST_DATE, SOURCE_FILE), file.key,
+                           file.version_id, source_file, rejected)]
+
+
+def _register(deps: Deps, file: FileRecord, commit: Commit) -> list[Superseded]:
+    """After the commit: the file's partitions replace the key's earlier ones (returned).
+    A failure half-way takes this file's partitions out again (best effort) before it is
+    raised, so a file whose run fails is not left visible."""
+    if deps.catalog is None:
+        return []
+    logger = log.bind(step="finalize", file_id=file.file_id)
+    tables = catalog_partitions(deps, file, commit)
+    removed: list[Superseded] = []
+    try:
+        for table in tables:
+            change = deps.catalog.replace_file(table)
+            removed.extend(change.removed)
+            logger.info("partitions registered", table=table.table, added=change.added,
+                        removed=len(change.removed), kept=change.kept)
+        return removed
+    except Exception as error:
+        logger.error("registering the partitions failed: taking them out", error=str(error))
+        for table in tables:
+            try:
+                deps.catalog.remove_file(table)
+            except Exception as undo:  # the first error is the one to report
+                logger.error("taking the partitions out failed", table=table.table,
+                             error=str(undo))
+        raise
+
+
+def _delete_superseded(deps: Deps, file: FileRecord, commit: Commit,
+                       superseded: list[Superseded]) -> None:
+    """The objects of an earlier commit of this same version (another identity), now out
+    of the table: the manifest that described them is this commit's now, so they would be
+    described by none. (An earlier version's objects stay with its own manifest.)"""
+    ours = set(commit.prefixes)
+    for partition in superseded:
+        if partition.source_version != file.version_id or not partition.prefix \
+                or partition.prefix in ours or not partition.prefix.startswith(
+                    (commit.layout.processed_root, commit.layout.rejected_root)):
+            continue
+        for key in deps.objects.list_keys(partition.prefix):
+            deps.objects.delete(key)
 
 
 def _manifest_part(part: dict[str, Any], published: Part) -> dict[str, Any]:
     return {"index": part["index"], "start": part["start"], "end": part["end"],
             "rows_in": part["rows_in"], "rows_valid": part["rows_valid"],
-            "rows_rejected": part["rows_rejected"], "output_key": published.output_key,
+            "rows_rejected": part["rows_rejected"],
+            "outputs": [{"partition": output.partition, "key": output.key}
+                        for output in published.outputs],
             "rejected_key": published.rejected_key}
 
 
 def _already_committed(deps: Deps, layout: OutputLayout, file: FileRecord, chunk_count: int,
                        items: Sequence[Mapping[str, Any]], identity: RunIdentity,
-                       summary: dict[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
-    """A retry after the commit: the outputs stand; finish what the first attempt may not
-    have (the summary message, removing the staged parts)."""
+                       summary: dict[str, Any], current: Mapping[str, Any],
+                       source_file: str) -> dict[str, Any]:
+    """A retry after the commit: the outputs and partitions stand; finish what the first
+    attempt may not have (the summary message, removing the staged parts)."""
     totals = {name: int(current.get(name, 0)) for name in COUNT_FIELDS}
     rate = totals["rows_rejected"] / totals["rows_in"] if totals["rows_in"] else 0.0
-    summary.update(totals, reject_rate=round(rate, 6), status=COMPLETED,
-                   manifest_key=layout.manifest_key)
+    ours = [item for item in items if "index" in item and int(item["index"]) < chunk_count
+            and item.get("identity") == identity.chunks and isinstance(
+                item.get("partitions"), list)]
+    commit = commit_of(layout, identity.short, source_file, ingest_day(file.ingested_at),
+                       ours)
+    summary.update(totals, reject_rate=round(rate, 6), top_rejections=top_reasons(ours),
+                   status=COMPLETED, manifest_key=layout.manifest_key,
+                   partitions=len(commit.partitions))
     _announce(deps, summary)
-    by_index = {int(item["index"]): item for item in items if "index" in item}
-    staged = [part_of(layout, index, str(item.get("staged_output_key", "")),
-                      item.get("staged_rejected_key") or None)
-              for index, item in by_index.items()
-              if index < chunk_count and item.get("identity") == identity.chunks]
-    remove_staged(deps.objects, [part for part in staged if part.staged_output_key])
+    remove_staged(deps.objects, commit.parts)
     log.bind(step="finalize", file_id=file.file_id).info("already committed", **totals)
     return summary
 

@@ -1,12 +1,13 @@
 """The identity of a run's results: a hash of everything that decides them.
 
 A chunk's result (its rows, verdicts and staged parts) is decided by the handlers' code, the
-row schema, the delimiter, the encoding, the output format, where the staged parts go and
-the largest record the process function can hold (a larger one is rejected unloaded); a
-file's commit is decided by its chunks' results plus the output prefixes and the reject
-rate it must stay within. Chunk and file status items record these identities, and a result
-recorded under another identity is never reused: it is new work. The manifest records the
-file identity and what it is made of.
+row schema, the delimiter, the encoding, the output format, where the staged parts go, the
+largest record the process function can hold (a larger one is rejected unloaded), the
+partitioning and the lineage columns; a file's commit is decided by its chunks' results
+plus the output prefixes, the reject rate it must stay within, the table it is published
+into and the catalog it is registered in. Chunk and file status items record these
+identities, and a result recorded under another identity is never reused: it is new work.
+The manifest records the file identity and what it is made of.
 
 `HANDLERS_VERSION` is the hash of the handlers' own source (every `handlers/**/*.py`, path and
 bytes, in path order), computed once at import. The handlers zip the template deploys holds
@@ -85,12 +86,18 @@ def run_identity(settings: Settings, schema: dict[str, Any]) -> RunIdentity:
         "staging_prefix": settings.staging_prefix,
         # a record larger than this is rejected without being loaded (0: no limit)
         "process_limit_bytes": (settings.largest_chunk_bytes() or (0, ""))[0],
+        # how the valid rows are split into partitions and which columns they carry
+        "partition_by": settings.partition_by,
+        "lineage": settings.lineage,
     }
     chunks = _hash(chunk_parts)
     file_parts = {
         "processed_prefix": settings.processed_prefix,
         "rejected_prefix": settings.rejected_prefix,
         "max_reject_rate": repr(settings.max_reject_rate),
+        # where the file's partitions are published and registered
+        "catalog_table": settings.catalog_table,
+        "catalog_database": settings.catalog_database,
     }
     return RunIdentity(chunks=chunks, file=_hash({"chunks": chunks, **file_parts}),
                        parts={**chunk_parts, **file_parts})

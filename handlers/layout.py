@@ -1,20 +1,43 @@
 """Where a source object's outputs go (docs/architecture.md, "Object layout in the bucket").
 
 The process step writes each chunk's parts under the staging prefix, named by the chunk
-identity, index and byte range, so a retried chunk overwrites its own staged parts and
-results of another configuration or plan never share a key. Finalize publishes them under
-the output prefixes as `part-<index>`: keys there depend only on the source key, its
-version and the chunk index.
+identity, index, byte range and partition value, so a retried chunk overwrites its own
+staged parts and results of another configuration or plan never share a key. Finalize
+publishes them into the table's folders, Hive-style:
+
+    <processed prefix><table>/<partition key>=<value>/source_file=<id>/part-<index>.<ext>
+    <rejected prefix><table>/ingest_date=<day>/source_file=<id>/part-<index>.jsonl
+
+`source_file` (`source_file_id`) names one commit of one source object version: its safe
+stem and a hash of the key, the version and the file identity, so two folders' `tx.csv`,
+two versions of one key and two configurations never share a partition. The manifest, the
+commit point of the objects, lies outside the tables' folders, under
+`<processed prefix>_manifests/` (a table name starts with a letter).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 
 from handlers.formats import output_format
-from handlers.settings import Settings
+from handlers.partitions import SOURCE_FILE, PartitionBy
+from handlers.settings import INGEST_DATE, Settings
 
 MANIFEST_NAME = "_manifest.json"
+MANIFESTS_FOLDER = "_manifests"
+SAFE_STEM_LENGTH = 100
+SOURCE_FILE_HASH = 16  # hex digits
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+REJECTED_TABLE_SUFFIX = "_rejected"
+
+
+def rejected_table(table: str) -> str:
+    """The table of a pipeline's rejected rows."""
+    return table + REJECTED_TABLE_SUFFIX
 
 
 def version_text(version_id: str | None) -> str:
@@ -35,38 +58,66 @@ def stem_of(key: str, incoming_prefix: str) -> str:
     return stem.strip("/") or "file"
 
 
+def safe_stem(key: str) -> str:
+    """The key's last path element without its suffix, characters other than letters,
+    digits, `.`, `_` and `-` as `_`, at most 100 characters: `in/2024/Tx May.csv` ->
+    `Tx_May`."""
+    name = key.rstrip("/").rsplit("/", 1)[-1]
+    if "." in name[1:]:
+        name = name[:name.rindex(".")]
+    return _UNSAFE.sub("_", name)[:SAFE_STEM_LENGTH] or "file"
+
+
+def source_file_id(key: str, version_id: str | None, file_identity: str) -> str:
+    """The `source_file` partition value of one commit of one object version."""
+    digest = hashlib.sha256(f"{file_id(key, version_id)}\0{file_identity}".encode())
+    return f"{safe_stem(key)}-{digest.hexdigest()[:SOURCE_FILE_HASH]}"
+
+
 @dataclass(frozen=True)
 class OutputLayout:
-    processed_prefix: str  # ends with "/"
-    rejected_prefix: str
-    staging_prefix: str
+    processed_root: str  # <processed prefix><table>/, the data table's location
+    rejected_root: str  # <rejected prefix><table>/, the rejected table's location
+    staging_prefix: str  # <staging prefix><stem>/v=<version>/
+    manifest_key: str
     data_extension: str  # of the output format's parts
+    partition_key: str  # the data table's first partition key
 
     @classmethod
     def of(cls, settings: Settings, key: str, version_id: str | None) -> OutputLayout:
         tail = f"{stem_of(key, settings.incoming_prefix)}/v={version_text(version_id)}/"
-        return cls(processed_prefix=settings.processed_prefix + tail,
-                   rejected_prefix=settings.rejected_prefix + tail,
+        table = settings.catalog_table
+        return cls(processed_root=f"{settings.processed_prefix}{table}/",
+                   rejected_root=f"{settings.rejected_prefix}{table}/",
                    staging_prefix=settings.staging_prefix + tail,
-                   data_extension=output_format(settings.output_format).extension)
+                   manifest_key=(f"{settings.processed_prefix}{MANIFESTS_FOLDER}/{tail}"
+                                 f"{MANIFEST_NAME}"),
+                   data_extension=output_format(settings.output_format).extension,
+                   partition_key=PartitionBy.parse(settings.partition_by).key)
 
     def _staged(self, identity: str, kind: str, index: int, start: int, end: int,
                 extension: str) -> str:
         return (f"{self.staging_prefix}{identity}/{kind}/"
                 f"part-{index:06d}-{start}-{end}.{extension}")
 
-    def staged_output_key(self, identity: str, index: int, start: int, end: int) -> str:
-        return self._staged(identity, "processed", index, start, end, self.data_extension)
+    def staged_output_key(self, identity: str, index: int, start: int, end: int,
+                          partition: str) -> str:
+        """The chunk's staged rows of one partition value."""
+        return self._staged(identity, f"processed/{self.partition_key}={partition}", index,
+                            start, end, self.data_extension)
 
     def staged_rejected_key(self, identity: str, index: int, start: int, end: int) -> str:
         return self._staged(identity, "rejected", index, start, end, "jsonl")
 
-    def output_key(self, index: int) -> str:
-        return f"{self.processed_prefix}part-{index:06d}.{self.data_extension}"
+    def data_prefix(self, partition: str, source_file: str) -> str:
+        return f"{self.processed_root}{self.partition_key}={partition}/" \
+               f"{SOURCE_FILE}={source_file}/"
 
-    def rejected_key(self, index: int) -> str:
-        return f"{self.rejected_prefix}part-{index:06d}.jsonl"
+    def output_key(self, partition: str, source_file: str, index: int) -> str:
+        return f"{self.data_prefix(partition, source_file)}part-{index:06d}.{self.data_extension}"
 
-    @property
-    def manifest_key(self) -> str:
-        return self.processed_prefix + MANIFEST_NAME
+    def rejected_prefix(self, day: str, source_file: str) -> str:
+        return f"{self.rejected_root}{INGEST_DATE}={day}/{SOURCE_FILE}={source_file}/"
+
+    def rejected_key(self, day: str, source_file: str, index: int) -> str:
+        return f"{self.rejected_prefix(day, source_file)}part-{index:06d}.jsonl"

@@ -12,11 +12,19 @@ import time
 from typing import Any, Protocol, TextIO
 
 ROW_METRICS = ("RowsIn", "RowsValid", "RowsRejected")
+REJECTION_METRIC = "RowsRejectedByReason"
+"""Rejected rows per (field, kind) of their first error: dimensions Pipeline, Field, Kind.
+A row-level reject (a bad record, an oversized one) has the field `(row)`."""
+ROW_FIELD = "(row)"
+Reason = tuple[str | None, str, int]  # (field, kind, rows)
 
 
 class Metrics(Protocol):
     def put_counts(self, counts: dict[str, int]) -> None:
         """Record each named count once (units: Count)."""
+
+    def put_rejections(self, reasons: list[Reason]) -> None:
+        """Record the rejected rows per (field, kind) once."""
 
 
 class EmfMetrics:
@@ -42,8 +50,30 @@ class EmfMetrics:
         }
 
     def put_counts(self, counts: dict[str, int]) -> None:
+        self._write([self.document(counts)])
+
+    def rejection_document(self, field: str | None, kind: str, rows: int) -> dict[str, Any]:
+        return {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [{
+                    "Namespace": self.namespace,
+                    "Dimensions": [["Pipeline", "Field", "Kind"]],
+                    "Metrics": [{"Name": REJECTION_METRIC, "Unit": "Count"}],
+                }],
+            },
+            "Pipeline": self.pipeline, "Field": field or ROW_FIELD, "Kind": kind,
+            REJECTION_METRIC: rows,
+        }
+
+    def put_rejections(self, reasons: list[Reason]) -> None:
+        self._write([self.rejection_document(*reason) for reason in reasons])
+
+    def _write(self, documents: list[dict[str, Any]]) -> None:
+        if not documents:
+            return
         stream = self._stream or sys.stdout
-        stream.write(json.dumps(self.document(counts)) + "\n")
+        stream.write("".join(json.dumps(document) + "\n" for document in documents))
         stream.flush()
 
 
@@ -52,9 +82,13 @@ class CollectingMetrics:
 
     def __init__(self) -> None:
         self.records: list[dict[str, int]] = []
+        self.rejections: list[Reason] = []
 
     def put_counts(self, counts: dict[str, int]) -> None:
         self.records.append(dict(counts))
+
+    def put_rejections(self, reasons: list[Reason]) -> None:
+        self.rejections.extend(reasons)
 
     def totals(self) -> dict[str, int]:
         summed: dict[str, int] = {}

@@ -19,6 +19,7 @@ RAW_PREFIX_CHARS = 1000
 # Each character takes at most 4 bytes in the ASCII-compatible encodings the handlers
 # accept (a byte that does not decode becomes the 4 characters `\xNN`).
 RAW_PREFIX_BYTES = 4 * RAW_PREFIX_CHARS
+OVERSIZED_RULE = "oversized"  # the reject's `kind`
 TRUNCATION_MARK = "[... truncated: the record has {size} bytes, {shown} characters shown]"
 
 
@@ -39,7 +40,8 @@ def oversized_reject(read: Reader, start: int, end: int,
     if truncated:
         raw += TRUNCATION_MARK.format(size=f"{stop - start:,}", shown=len(raw))
     return {"offset": start, "raw": raw, "truncated": truncated,
-            "errors": [{"field": None, "message": oversized_message(start, stop, settings)}]}
+            "errors": [{"field": None, "kind": OVERSIZED_RULE,
+                        "message": oversized_message(start, stop, settings)}]}
 
 
 def oversized_message(start: int, stop: int, settings: Settings) -> str:

@@ -13,6 +13,7 @@ is rejected without being loaded (`handlers.oversized`) and staged like any othe
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -21,17 +22,20 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from handlers.chunk_outputs import ValidRowsFile, write_rejects
+from handlers.chunk_outputs import PartitionedRows, write_rejects
 from handlers.chunk_parse import parse_chunk, raw_text
 from handlers.deps import Deps
 from handlers.errors import CountMismatch
 from handlers.events import ChunkCounts, FileRecord, ProcessEvent
 from handlers.identity import run_identity
 from handlers.layout import OutputLayout
+from handlers.lineage import CONSTANT_COLUMNS, Lineage, output_schema
 from handlers.logs import log
 from handlers.memory import tune_allocator
+from handlers.metrics import Reason
 from handlers.objects import Reader, source_reader
 from handlers.oversized import oversized_reject
+from handlers.partitions import PartitionBy, ingest_day
 from handlers.row_validator import RowValidator, compiled_validator, warm_up
 from handlers.runtime import container_deps
 from handlers.status import COMPLETED, COUNT_FIELDS
@@ -45,6 +49,9 @@ PIECE_TARGET_BYTES = 7 * 1024 * 1024
 PIECES = max(1, min(4, os.cpu_count() or 1))
 _PIECE_POOL = ThreadPoolExecutor(max_workers=PIECES, thread_name_prefix="chunk-piece")
 _QUOTE = b'"'
+RECORD_RULE = "record"
+"""The `kind` of a reject whose record is malformed (wrong number of fields, a quote never
+closed)."""
 
 
 class RowSink(Protocol):
@@ -67,8 +74,10 @@ class ChunkResult:
 
 def process_bytes(data: bytes, start: int, header: list[str], validator: RowValidator, *,
                   delimiter: str, encoding: str, label: str, at_end_of_file: bool,
-                  sink: RowSink | None = None) -> ChunkResult:
-    """The chunk's verdict; `start` is the chunk's offset in the source object.
+                  sink: RowSink | None = None, lineage: Lineage | None = None) -> ChunkResult:
+    """The chunk's verdict; `start` is the chunk's offset in the source object. With
+    `lineage`, the valid rows carry the lineage columns (`handlers.lineage`), each row's
+    `_source_offset` taken from the record scan's row starts (no per-row Python).
 
     A large chunk is cut on record boundaries into pieces of a few MiB, parsed and checked
     on one thread per core (pyarrow and numpy release the GIL) while this thread hands
@@ -82,7 +91,8 @@ def process_bytes(data: bytes, start: int, header: list[str], validator: RowVali
         view = memoryview(data)
         jobs = [_PIECE_POOL.submit(_piece, view[a:b], a, start, header, validator,
                                    delimiter=delimiter, encoding=encoding, label=label,
-                                   at_end_of_file=at_end_of_file and b == len(data))
+                                   at_end_of_file=at_end_of_file and b == len(data),
+                                   lineage=lineage)
                 for a, b in pairwise(cuts)]
         pieces: list[_Piece] = []
         failed = False
@@ -105,7 +115,7 @@ def process_bytes(data: bytes, start: int, header: list[str], validator: RowVali
         if sink is not None:
             sink.restart()
     whole = _piece(data, 0, start, header, validator, delimiter=delimiter, encoding=encoding,
-                   label=label, at_end_of_file=at_end_of_file, parallel=True)
+                   label=label, at_end_of_file=at_end_of_file, parallel=True, lineage=lineage)
     _deliver(whole, sink)
     return _joined([whole], start, validator, label, sink)
 
@@ -133,7 +143,8 @@ class _Piece:
 
 def _piece(data: bytes | memoryview, offset: int, start: int, header: list[str],
            validator: RowValidator, *, delimiter: str, encoding: str, label: str,
-           at_end_of_file: bool, parallel: bool = False) -> _Piece:
+           at_end_of_file: bool, parallel: bool = False,
+           lineage: Lineage | None = None) -> _Piece:
     """One run of whole records; `offset` is where it sits in the chunk, `start` where the
     chunk sits in the source object (messages name source offsets)."""
     parsed = parse_chunk(data, header, delimiter, encoding, base_offset=start + offset,
@@ -145,21 +156,25 @@ def _piece(data: bytes | memoryview, offset: int, start: int, header: list[str],
                                    parsed.ragged_fields.tolist(), strict=True):
         rejects.append((offset + begin, {
             "raw": raw_text(data, begin, stop, encoding),
-            "errors": [{"field": None,
+            "errors": [{"field": None, "kind": RECORD_RULE,
                         "message": f"row has {fields} field{'s' if fields != 1 else ''}, "
                                    f"expected {expected}"}]}))
     unclosed = parsed.open_record
     if unclosed is not None:
         rejects.append((offset + unclosed.start, {
             "raw": raw_text(data, unclosed.start, unclosed.stop, encoding),
-            "errors": [{"field": None, "message": unclosed.message(start + offset)}]}))
+            "errors": [{"field": None, "kind": RECORD_RULE,
+                        "message": unclosed.message(start + offset)}]}))
     for row, errors in verdict.reasons(parsed.table):
         begin, stop = int(parsed.row_starts[row]), int(parsed.row_stops[row])
         rejects.append((offset + begin, {"raw": raw_text(data, begin, stop, encoding),
                                          "errors": errors}))
     rejects.sort(key=lambda pair: pair[0])
-    return _Piece(rows_in=parsed.rows_in, rows_valid=verdict.rows_valid, typed=verdict.typed,
-                  typed_rows=verdict.typed.num_rows, rejects=rejects)
+    typed = verdict.typed
+    if lineage is not None:
+        typed = lineage.add_columns(typed, start + offset + parsed.row_starts[verdict.valid])
+    return _Piece(rows_in=parsed.rows_in, rows_valid=verdict.rows_valid, typed=typed,
+                  typed_rows=typed.num_rows, rejects=rejects)
 
 
 def _joined(pieces: list[_Piece], start: int, validator: RowValidator, label: str,
@@ -216,32 +231,48 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
     logger = log.bind(step="process", file_id=file_id, chunk=index)
     identity = run_identity(deps.settings, deps.schema)
     identity.check(file)
+    layout = OutputLayout.of(deps.settings, key, version_id)
     item, started = deps.status.start_chunk(file_id, index, start, end, identity.chunks)
-    if not started and not _staged_parts_exist(deps, item) and \
+    if not started and not _reusable(deps, layout, identity.short, item, file) and \
             not _committed(deps, file_id, identity.file):
-        logger.info("chunk succeeded before but its staged parts are gone: redoing it")
+        logger.info("chunk succeeded before but its staged parts are gone or carry another "
+                    "ingest: redoing it")
         item, started = deps.status.start_chunk(file_id, index, start, end, identity.chunks,
                                                 redo=True)
     if not started:
         logger.info("chunk already succeeded: nothing to do", **_counts(item, index))
         return _counts(item, index)
     try:
-        layout = OutputLayout.of(deps.settings, key, version_id)
-        staged_output = layout.staged_output_key(identity.short, index, start, end)
+        settings = deps.settings
         validator = compiled_validator(deps.schema)
-        with ValidRowsFile(deps.settings.output_format, validator.output_schema,
-                           validator.dictionary_columns) as valid_rows:
+        partition_by = PartitionBy.parse(settings.partition_by)
+        partition_by.check(validator.output_schema)
+        lineage = Lineage.of(key, version_id, file.ingested_at) if settings.lineage else None
+        with PartitionedRows(settings.output_format,
+                             output_schema(validator.output_schema, settings.lineage),
+                             validator.dictionary_columns
+                             + (CONSTANT_COLUMNS if settings.lineage else []), partition_by,
+                             ingest_day(file.ingested_at)) as valid_rows:
             run = _run_oversized if chunk.oversized else _run
-            result = run(deps, file, index, start, end, validator, valid_rows)
-            valid_rows.upload(deps.objects, staged_output)
+            result = run(deps, file, index, start, end, validator, valid_rows, lineage)
+            partitions = valid_rows.upload(
+                deps.objects,
+                lambda value: layout.staged_output_key(identity.short, index, start, end,
+                                                       value))
+            if valid_rows.rows != result.rows_valid:
+                raise CountMismatch(f"{key} chunk {index}: {result.rows_valid} valid rows but "
+                                    f"{valid_rows.rows} written")
         staged_rejected = ""
         if result.rejects:
             staged_rejected = layout.staged_rejected_key(identity.short, index, start, end)
-            write_rejects(deps.objects, staged_rejected, result.rejects)
+            write_rejects(deps.objects, staged_rejected, result.rejects,
+                          lineage.reject_fields() if lineage else None)
+        reasons = reason_counts(result.rejects)
         counts = {"rows_in": result.rows_in, "rows_valid": result.rows_valid,
                   "rows_rejected": result.rows_rejected}
         item, changed = deps.status.complete_chunk(file_id, index, start, end, identity.chunks, {
-            **counts, "staged_output_key": staged_output,
+            **counts, "ingested_at": file.ingested_at, "partitions": partitions,
+            "reasons": [list(reason) for reason in reasons],
             "staged_rejected_key": staged_rejected})
     except Exception as error:
         deps.status.fail_chunk(file_id, index, type(error).__name__, str(error))
@@ -249,8 +280,21 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
     if changed:
         deps.metrics.put_counts({"RowsIn": counts["rows_in"], "RowsValid": counts["rows_valid"],
                                  "RowsRejected": counts["rows_rejected"]})
-    logger.info("chunk processed", bytes=end - start, recorded=changed, **_counts(item, index))
+        deps.metrics.put_rejections(reasons)
+    logger.info("chunk processed", bytes=end - start, recorded=changed,
+                partitions=len(partitions), **_counts(item, index))
     return _counts(item, index)
+
+
+def reason_counts(rejects: list[dict[str, Any]]) -> list[Reason]:
+    """(field, kind, rejected rows) per reason, most rows first; a row counts once under
+    each (field, kind) among its errors."""
+    counted: Counter[tuple[str | None, str]] = Counter()
+    for reject in rejects:
+        counted.update({(error.get("field"), str(error.get("kind")))
+                        for error in reject["errors"]})
+    return [(field, kind, rows) for (field, kind), rows in
+            sorted(counted.items(), key=lambda pair: (-pair[1], str(pair[0][0]), pair[0][1]))]
 
 
 def _committed(deps: Deps, file_id: str, identity: str) -> bool:
@@ -260,11 +304,18 @@ def _committed(deps: Deps, file_id: str, identity: str) -> bool:
     return item.get("status") == COMPLETED and item.get("identity") == identity
 
 
-def _staged_parts_exist(deps: Deps, item: Mapping[str, Any]) -> bool:
-    keys = [item.get("staged_output_key"), item.get("staged_rejected_key")]
-    if not keys[0]:
+def _reusable(deps: Deps, layout: OutputLayout, identity: str, item: Mapping[str, Any],
+              file: FileRecord) -> bool:
+    """The chunk's staged parts are all there and carry this ingest's lineage."""
+    partitions = item.get("partitions")
+    if not isinstance(partitions, list) or item.get("ingested_at") != file.ingested_at:
         return False
-    return all(deps.objects.exists(key) for key in keys if key)
+    index, start, end = int(item["index"]), int(item["start"]), int(item["end"])
+    keys = [layout.staged_output_key(identity, index, start, end, str(value))
+            for value in partitions]
+    if item.get("staged_rejected_key"):
+        keys.append(str(item["staged_rejected_key"]))
+    return all(deps.objects.exists(key) for key in keys)
 
 
 def _reader(deps: Deps, file: FileRecord) -> Reader:
@@ -273,7 +324,8 @@ def _reader(deps: Deps, file: FileRecord) -> Reader:
 
 
 def _run_oversized(deps: Deps, file: FileRecord, index: int, start: int, end: int,
-                   validator: RowValidator, sink: RowSink) -> ChunkResult:
+                   validator: RowValidator, sink: RowSink,
+                   lineage: Lineage | None) -> ChunkResult:
     """One record too large to load: one rejected row, no valid row (the staged output
     holds the columns only)."""
     reject = oversized_reject(_reader(deps, file), start, end, deps.settings)
@@ -285,14 +337,14 @@ def _run_oversized(deps: Deps, file: FileRecord, index: int, start: int, end: in
 
 
 def _run(deps: Deps, file: FileRecord, index: int, start: int, end: int,
-         validator: RowValidator, sink: RowSink) -> ChunkResult:
+         validator: RowValidator, sink: RowSink, lineage: Lineage | None) -> ChunkResult:
     key = file.key
     data = _reader(deps, file)(start, end)
     return process_bytes(data, start, list(file.header), validator,
                          delimiter=deps.settings.csv_delimiter,
                          encoding=deps.settings.csv_encoding,
                          label=f"{key} chunk {index} (bytes {start}-{end})",
-                         at_end_of_file=end >= file.size, sink=sink)
+                         at_end_of_file=end >= file.size, sink=sink, lineage=lineage)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

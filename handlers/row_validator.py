@@ -40,6 +40,7 @@ class Failure:
     column: str
     mask: Mask
     message: Message
+    rule: str  # the reject's `kind`
 
 
 @dataclass
@@ -69,10 +70,11 @@ class ColumnRule:
         """The failures, and the typed column for every row when checking already made it."""
         failures: list[Failure] = []
         if self.required and not self.nullable:  # a nullable column's empty field is null
-            failures.append(Failure(self.name, ~present, required))
+            failures.append(Failure(self.name, ~present, required, REQUIRED_RULE))
         checked = self.kind.check(values, present)
         for failure in checked.failures:
-            failures.append(Failure(self.name, failure.mask & present, failure.message))
+            failures.append(Failure(self.name, failure.mask & present, failure.message,
+                                    failure.rule))
         return failures, checked.typed
 
     def convert(self, values: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -93,11 +95,14 @@ class Verdict:
         return int(self.valid.sum())
 
     def reasons(self, table: pa.Table) -> list[tuple[int, list[dict[str, str]]]]:
-        """(row index, [{"field", "message"}]) for every invalid row, in row order."""
+        """(row index, [{"field", "kind", "message"}]) for every invalid row, in row order:
+        one error per failing field, its messages joined by `; `, its kind the rule of the
+        first (in reporting order)."""
         rows = np.flatnonzero(~self.valid)
         if rows.size == 0:
             return []
         found: dict[int, dict[str, list[str]]] = {int(r): {} for r in rows}
+        kinds: dict[tuple[int, str], str] = {}
         taken: dict[str, list[str]] = {}
         for failure in self.failures:
             hits = failure.mask[rows]
@@ -108,9 +113,11 @@ class Verdict:
                     pa.array(rows)).to_pylist()
             texts = taken[failure.column]
             for position in np.flatnonzero(hits).tolist():
-                messages = found[int(rows[position])].setdefault(failure.column, [])
+                row = int(rows[position])
+                messages = found[row].setdefault(failure.column, [])
                 messages.append(failure.message(texts[position]))
-        return [(row, [{"field": name, "message": "; ".join(messages)}
+                kinds.setdefault((row, failure.column), failure.rule)
+        return [(row, [{"field": name, "kind": kinds[row, name], "message": "; ".join(messages)}
                        for name, messages in fields.items()])
                 for row, fields in found.items()]
 
@@ -161,7 +168,8 @@ class RowValidator:
                 typed_all[rule.name] = typed
         for rule in self.rules:
             if rule.name not in table.column_names and rule.required:
-                failures.append(Failure(rule.name, np.ones(rows, bool), required))
+                failures.append(Failure(rule.name, np.ones(rows, bool), required,
+                                        REQUIRED_RULE))
         invalid = np.zeros(rows, bool)
         for failure in failures:
             invalid |= failure.mask
@@ -187,6 +195,7 @@ class RowValidator:
         return pa.Table.from_arrays(columns, schema=self.output_schema)
 
 
+REQUIRED_RULE = "required"
 _CACHE: dict[str, RowValidator] = {}
 _POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2),
                            thread_name_prefix="column-check")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -44,7 +45,14 @@ SETTING_SOURCES = {
     "SCHEMA_FILE": "schema in pipeline.yaml",
     "PROCESS_MEMORY_MB": "functions.memory_mb in pipeline.yaml",
     "PROCESS_STORAGE_MB": "functions.memory_mb in pipeline.yaml (the process function's /tmp)",
+    "CATALOG_DATABASE": "catalog.enabled and catalog.database in pipeline.yaml",
+    "CATALOG_TABLE": "catalog.table in pipeline.yaml",
+    "PARTITION_BY": "output.partition_by in pipeline.yaml",
+    "LINEAGE": "output.lineage in pipeline.yaml",
 }
+TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,254}$")
+GRANULARITIES = ("day", "month", "year")
+INGEST_DATE = "ingest_date"
 
 
 class SettingsError(ValueError):
@@ -72,6 +80,11 @@ class Settings:
     results_queue_url: str = ""
     process_memory_mb: int = 0  # 0: unknown, grown chunks are not checked
     process_storage_mb: int = 0
+    # the table (docs/architecture.md, "The queryable table")
+    catalog_table: str = "table"  # its folder under the output prefixes
+    catalog_database: str = ""  # "": no catalog, finalize registers nothing
+    partition_by: str = INGEST_DATE  # ingest_date | <date column>:<day|month|year>
+    lineage: bool = True
 
     def largest_chunk_bytes(self) -> tuple[int, str] | None:
         """The largest chunk the process function can take, and what limits it."""
@@ -119,6 +132,10 @@ class Settings:
             results_queue_url=env.get("RESULTS_QUEUE_URL", "").strip(),
             process_memory_mb=reader.optional_integer("PROCESS_MEMORY_MB"),
             process_storage_mb=reader.optional_integer("PROCESS_STORAGE_MB"),
+            catalog_table=reader.table_name("CATALOG_TABLE"),
+            catalog_database=env.get("CATALOG_DATABASE", "").strip(),
+            partition_by=reader.partition_by("PARTITION_BY"),
+            lineage=reader.flag("LINEAGE"),
         )
 
 
@@ -179,6 +196,27 @@ class _Reader:
         if value not in choices:
             raise self._fail(name, value, f"must be one of {', '.join(choices)}")
         return value
+
+    def table_name(self, name: str) -> str:
+        value = self.text(name)
+        if not TABLE_NAME.match(value):
+            raise self._fail(name, value, "must be lower-case letters, digits and '_', "
+                                          "starting with a letter")
+        return value
+
+    def partition_by(self, name: str) -> str:
+        value = self.text(name)
+        column, _, granularity = value.rpartition(":")
+        if value != INGEST_DATE and not (column and granularity in GRANULARITIES):
+            raise self._fail(name, value, "must be ingest_date or <date column>:<granularity> "
+                                          f"with a granularity of {', '.join(GRANULARITIES)}")
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = self.text(name).lower()
+        if value not in ("true", "false"):
+            raise self._fail(name, value, "must be true or false")
+        return value == "true"
 
     def delimiter(self, name: str) -> str:
         value = self._raw(name)

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from etlgen.local.pool import LambdaPool, handler_modules
 
@@ -72,11 +72,22 @@ def summary_text(report: RunReport) -> str:
         ("time", f"{report.seconds:.2f} s"),
         ("throughput", f"{report.mb_per_second:.3g} MB/s ({_size(report.size_bytes)})"),
     ]
+    if report.partitions is not None:
+        rows.append(("partitions", f"{report.partitions:,}"))
     if report.status == "FAILED":
         rows.append(("error", failure_reason(report)))
+    rows.extend(("rejected for" if position == 0 else "", reason_text(reason))
+                for position, reason in enumerate(report.top_rejections))
     rows.extend((f"{name.replace('_', ' ')} at", path) for name, path in report.outputs.items())
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def reason_text(reason: dict[str, Any]) -> str:
+    """`amount: type, 3 rows`; a row-level reason (a bad record) has no field."""
+    rows = int(reason.get("rows", 0))
+    return (f"{reason.get('field') or '(row)'}: {reason.get('kind')}, "
+            f"{rows:,} row{'' if rows == 1 else 's'}")
 
 
 def _size(size_bytes: int) -> str:

@@ -3,7 +3,7 @@ interpreted here, with the handlers working on a folder instead of S3/DynamoDB/S
 
 Work folder layout: `bucket/` (incoming/, processed/, rejected/ as in the S3 bucket),
 `status.sqlite3` (the status table), `results.jsonl` (the results queue), `alerts.jsonl`
-(the alert topic).
+(the alert topic), `catalog.json` (the table's committed partitions, standing in for Glue).
 """
 
 from __future__ import annotations
@@ -68,6 +68,10 @@ class WorkFolder:
     def logs(self) -> Path:
         return self.root / "handlers.log"
 
+    @property
+    def catalog(self) -> Path:
+        return self.root / "catalog.json"
+
 
 @dataclass(kw_only=True)
 class RunReport(ChunkTally):
@@ -85,6 +89,8 @@ class RunReport(ChunkTally):
     cause: str | None = None
     outputs: dict[str, str] = field(default_factory=dict)
     execution: ExecutionResult | None = None
+    top_rejections: list[dict[str, Any]] = field(default_factory=list)
+    partitions: int | None = None  # the committed file's data partitions
 
     @property
     def message(self) -> str | None:
@@ -106,6 +112,7 @@ class RunReport(ChunkTally):
             "worker_restarts": self.worker_restarts, "seconds": round(self.seconds, 3),
             "mb_per_second": round(self.mb_per_second, 2), "error": self.error,
             "message": self.message, "outputs": self.outputs,
+            "partitions": self.partitions, "top_rejections": self.top_rejections,
         }
 
 
@@ -150,7 +157,7 @@ def prepare_work_folder(folder: WorkFolder) -> None:
                             f"{error.strerror or error}") from None
     if not os.access(folder.root, os.W_OK | os.X_OK):
         raise RunInputError(f"--workdir {folder.root}: not writable")
-    for path in (folder.status, folder.results, folder.alerts, folder.logs):
+    for path in (folder.status, folder.results, folder.alerts, folder.logs, folder.catalog):
         if path.exists() and not path.is_file():
             raise RunInputError(f"--workdir {folder.root}: {path} is not a file; move it away")
 
@@ -254,6 +261,7 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
             schema_json=json.dumps(config.schema),
             fault_plan=faults.plan_path(),
             log_path=str(folder.logs),
+            catalog_path=str(folder.catalog) if environment["CATALOG_DATABASE"] else "",
         )
         machine = load_state_machine(config)
         key, version_id, size = stage_source(csv, config, folder.bucket)
@@ -319,13 +327,16 @@ def _report(result: ExecutionResult, csv: Path, key: str, version_id: str, size:
         recorded = summary.get(name)
         if isinstance(recorded, int):
             setattr(report, name, recorded)
+    reasons = summary.get("top_rejections")
+    report.top_rejections = reasons if isinstance(reasons, list) else []
+    partitions = summary.get("partitions")
+    report.partitions = partitions if isinstance(partitions, int) else None
     layout = OutputLayout.of(Settings.from_env(environment), key, version_id)
-    processed = folder.bucket / layout.processed_prefix
-    rejected = folder.bucket / layout.rejected_prefix
     candidates = {
-        "processed": processed,
+        "processed": folder.bucket / layout.processed_root,
         "manifest": folder.bucket / layout.manifest_key,
-        "rejected": rejected,
+        "rejected": folder.bucket / layout.rejected_root,
+        "catalog": folder.catalog,
         "status": folder.status,
         "results": folder.results,
         "alerts": folder.alerts,

@@ -39,6 +39,7 @@ class WorkerSpec:
     schema_json: str
     fault_plan: str | None = None
     log_path: str | None = None  # handler logs (Lambda's stdout/stderr) go here
+    catalog_path: str = ""  # the local catalog; "" when the catalog is off
 
 
 class WorkerProcess(multiprocessing.context.SpawnProcess):
@@ -69,6 +70,7 @@ _DEPS: dict[WorkerSpec, Any] = {}
 
 
 def build_deps(spec: WorkerSpec) -> Any:
+    from handlers.catalog import LocalCatalog
     from handlers.deps import Deps
     from handlers.metrics import CollectingMetrics
     from handlers.objects import LocalObjectStore
@@ -84,6 +86,7 @@ def build_deps(spec: WorkerSpec) -> Any:
         queue=JsonlResultsQueue(spec.queue_path) if spec.queue_path else None,
         metrics=CollectingMetrics(),
         schema=json.loads(spec.schema_json),
+        catalog=LocalCatalog(spec.catalog_path) if spec.catalog_path else None,
     )
 
 

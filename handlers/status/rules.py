@@ -42,6 +42,7 @@ class FileItem(TypedDict, total=False):
     header: list[str]
     data_offset: int
     identity: str  # the file identity of the latest run
+    ingested_at: str  # start of this version's ingest under that identity (ISO, UTC)
     chunk_count: int
     rows_in: int
     rows_valid: int
@@ -68,7 +69,9 @@ class ChunkItem(TypedDict, total=False):
     rows_in: int
     rows_valid: int
     rows_rejected: int
-    staged_output_key: str
+    ingested_at: str  # the ingest whose lineage the staged rows carry
+    partitions: list[str]  # partition values of the staged valid rows, one part each
+    reasons: list[list[Any]]  # [field or None, kind, rejected rows] per first error
     staged_rejected_key: str  # "" without rejects
     error_name: str
     error_cause: str

@@ -26,12 +26,12 @@ class BooleanKind(ColumnKind):
     def check(self, values: pa.ChunkedArray, present: Mask) -> Checked:
         checked = Checked()
         ok = is_in(values, list(BOOLEAN_TEXTS))
-        checked.fail(~ok, worded("is not true or false"))
+        checked.fail(~ok, worded("is not true or false"), "type")
         members = enum_members(self.spec, lambda m: isinstance(m, bool))
         if members is not None:
             allowed = ["true" if m else "false" for m in members]
             checked.fail(ok & ~is_in(values, allowed, pa.string()),
-                         enum_message(self.spec["enum"]))
+                         enum_message(self.spec["enum"]), "enum")
         return checked
 
     def convert(self, values: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

@@ -26,7 +26,7 @@ class DateKind(StringKind):
     def check(self, values: pa.ChunkedArray, present: Mask) -> Checked:
         ok, days = parse_dates(values)
         checked = Checked(typed=typed_or_null(days, ~(ok & present), self.output_type))
-        checked.fail(~ok, worded("is not a valid date (YYYY-MM-DD)"))
+        checked.fail(~ok, worded("is not a valid date (YYYY-MM-DD)"), "format")
         self.check_text(values, present, checked)
         return checked
 

@@ -34,7 +34,8 @@ class DateTimeKind(StringKind):
         ok, micros = parse_datetimes(values)
         checked = Checked(typed=typed_or_null(micros, ~(ok & present), self.output_type))
         checked.fail(~ok, worded("is not a valid date-time "
-                                 "(YYYY-MM-DDTHH:MM:SS[.ffffff] with Z or +HH:MM)"))
+                                 "(YYYY-MM-DDTHH:MM:SS[.ffffff] with Z or +HH:MM)"),
+                     "format")
         self.check_text(values, present, checked)
         return checked
 

@@ -47,8 +47,8 @@ class IntegerKind(ColumnKind):
         long = syntax & (lengths(values) > 18)
         overflow = python_bad(values, long, lambda t: not INT64_MIN <= int(t) <= INT64_MAX)
         ok = syntax & ~overflow
-        checked.fail(~syntax, worded("is not an integer"))
-        checked.fail(overflow, worded("is outside the 64-bit integer range"))
+        checked.fail(~syntax, worded("is not an integer"), "type")
+        checked.fail(overflow, worded("is outside the 64-bit integer range"), "range")
         rows = present & ok
         if not rows.any():
             return checked
@@ -57,14 +57,14 @@ class IntegerKind(ColumnKind):
             if keyword in spec:
                 bound = to_decimal(spec[keyword])
                 checked.fail(rows & int_breaks_bound(ints, keyword, bound),
-                             bound_message(keyword, bound))
+                             bound_message(keyword, bound), keyword)
         if "multipleOf" in spec:
             divisor = to_decimal(spec["multipleOf"])
             if divisor == divisor.to_integral_value() and divisor <= INT64_MAX:
                 bad = rows & (ints % int(divisor) != 0)
             else:
                 bad = python_bad(values, rows, lambda t: not is_multiple(Decimal(t), divisor))
-            checked.fail(bad, multiple_message(divisor))
+            checked.fail(bad, multiple_message(divisor), "multipleOf")
         members = enum_members(spec, is_json_number)
         if members is not None:
             wanted = [int(m) for m in members
@@ -72,7 +72,7 @@ class IntegerKind(ColumnKind):
                       and INT64_MIN <= int(m) <= INT64_MAX]
             inside = np.isin(ints, np.asarray(wanted, np.int64)) if wanted else \
                 np.zeros(len(ints), bool)
-            checked.fail(rows & ~inside, enum_message(spec["enum"]))
+            checked.fail(rows & ~inside, enum_message(spec["enum"]), "enum")
         return checked
 
     def convert(self, values: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

@@ -23,10 +23,13 @@ Message = Callable[[str], str]
 
 @dataclass(frozen=True)
 class KeywordFailure:
-    """The rows of a chunk failing one check of a column, and how to word it."""
+    """The rows of a chunk failing one check of a column, how to word it, and the rule it
+    breaks as a short machine name (the reject's `kind`: the schema keyword, `type` for a
+    value that is not of the column's kind, `range` for one its output type cannot hold)."""
 
     mask: Mask
     message: Message
+    rule: str
 
 
 @dataclass
@@ -37,8 +40,8 @@ class Checked:
     failures: list[KeywordFailure] = field(default_factory=list)
     typed: pa.Array | None = None
 
-    def fail(self, mask: Mask, message: Message) -> None:
-        self.failures.append(KeywordFailure(mask, message))
+    def fail(self, mask: Mask, message: Message, rule: str) -> None:
+        self.failures.append(KeywordFailure(mask, message, rule))
 
 
 class ColumnKind(ABC):

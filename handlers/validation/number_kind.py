@@ -93,7 +93,7 @@ class NumberKind(ColumnKind):
                 not_multiple[rest] = number_not_multiple(subset, subset_ok, divisor)
         if divisor is not None and places is None:
             not_multiple = number_not_multiple(values, present & ok, divisor)
-        checked.fail(~ok, worded("is not a number"))
+        checked.fail(~ok, worded("is not a number"), "type")
         rows = present & ok
         if not rows.any():
             return checked
@@ -103,22 +103,22 @@ class NumberKind(ColumnKind):
             if keyword in spec:
                 bound = to_decimal(spec[keyword])
                 checked.fail(number_breaks_bound(values, floats, rows, keyword, bound),
-                             bound_message(keyword, bound))
+                             bound_message(keyword, bound), keyword)
         if divisor is not None:
-            checked.fail(not_multiple, multiple_message(divisor))
+            checked.fail(not_multiple, multiple_message(divisor), "multipleOf")
         members = enum_members(spec, is_json_number)
         if members is not None:
             allowed = {to_decimal(m) for m in members}
             checked.fail(python_bad(values, rows, lambda t: Decimal(t) not in allowed),
-                         enum_message(spec["enum"]))
+                         enum_message(spec["enum"]), "enum")
         if output_type == pa.float64():
             checked.fail(rows & ~np.isfinite(floats),
-                         worded("is beyond the range of a 64-bit float"))
+                         worded("is beyond the range of a 64-bit float"), "range")
         if isinstance(output_type, pa.Decimal128Type) and output_type.precision == 38:
             limit = Decimal(10) ** (38 - output_type.scale)
             near = rows & (np.abs(floats) >= float(limit) * (1 - 1e-12))
             checked.fail(python_bad(values, near, lambda t: Decimal(t).copy_abs() >= limit),
-                         worded(f"does not fit a decimal(38, {output_type.scale})"))
+                         worded(f"does not fit a decimal(38, {output_type.scale})"), "range")
         return checked
 
     def convert(self, values: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

@@ -51,21 +51,24 @@ class StringKind(ColumnKind):
         spec = self.spec
         members = enum_members(spec, lambda m: isinstance(m, str))
         if members is not None:
-            checked.fail(~is_in(values, members, pa.string()), enum_message(spec["enum"]))
+            checked.fail(~is_in(values, members, pa.string()), enum_message(spec["enum"]),
+                         "enum")
         if "pattern" in spec:
             pattern = spec["pattern"]
             checked.fail(~self._pattern_matches(values, present, pattern),
-                         worded(f"does not match {pattern}"))
+                         worded(f"does not match {pattern}"), "pattern")
         if "minLength" in spec or "maxLength" in spec:
             counts = lengths(values)
             if "minLength" in spec:
                 low = int(spec["minLength"])
                 checked.fail(counts < low,
-                             worded(f"is shorter than {low} character{plural(low)}"))
+                             worded(f"is shorter than {low} character{plural(low)}"),
+                             "minLength")
             if "maxLength" in spec:
                 high = int(spec["maxLength"])
                 checked.fail(counts > high,
-                             worded(f"is longer than {high} character{plural(high)}"))
+                             worded(f"is longer than {high} character{plural(high)}"),
+                             "maxLength")
 
     def _pattern_matches(self, values: pa.ChunkedArray, present: Mask, pattern: str) -> Mask:
         if self.shape is not None:

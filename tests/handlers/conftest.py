@@ -16,9 +16,11 @@ import pytest
 from moto import mock_aws
 
 from handlers import finalize, process, split, validate
+from handlers.catalog import GlueCatalog
 from handlers.deps import Deps
 from handlers.errors import PipelineError
 from handlers.layout import OutputLayout
+from handlers.lineage import LINEAGE_NAMES
 from handlers.metrics import CollectingMetrics
 from handlers.objects import S3ObjectStore
 from handlers.results_queue import SqsResultsQueue
@@ -41,6 +43,8 @@ def base_env(**overrides: str) -> dict[str, str]:
         "OUTPUT_FORMAT": "parquet", "MAX_REJECT_RATE": "0.5", "STATUS_TTL_DAYS": "90",
         "METRICS_NAMESPACE": "etlgen/transactions", "SCHEMA_FILE": SCHEMA_FILE,
         "BUCKET_NAME": BUCKET, "STATUS_TABLE": TABLE, "RESULTS_QUEUE_URL": "",
+        "CATALOG_TABLE": "transactions", "CATALOG_DATABASE": "", "PARTITION_BY": "ingest_date",
+        "LINEAGE": "true",
     }
     env.update(overrides)
     return env
@@ -55,6 +59,26 @@ def create_status_table(client: Any, name: str = TABLE) -> None:
                               {"AttributeName": "sk", "AttributeType": "S"}])
 
 
+CATALOG_DATABASE = "transactions_test"
+
+
+def create_catalog(glue: Any, database: str = CATALOG_DATABASE, table: str = "transactions",
+                   partition_key: str = "ingest_date") -> None:
+    """The Glue database and the two tables as the template declares them (columns left
+    out: the handlers read only the partition keys and the storage descriptor)."""
+    glue.create_database(DatabaseInput={"Name": database})
+    for name, key, serde in ((table, partition_key, "ParquetHiveSerDe"),
+                             (f"{table}_rejected", "ingest_date", "JsonSerDe")):
+        glue.create_table(DatabaseName=database, TableInput={
+            "Name": name, "TableType": "EXTERNAL_TABLE",
+            "PartitionKeys": [{"Name": key, "Type": "string"},
+                              {"Name": "source_file", "Type": "string"}],
+            "StorageDescriptor": {
+                "Columns": [{"Name": "raw", "Type": "string"}],
+                "Location": f"s3://{BUCKET}/processed/{name}/",
+                "SerdeInfo": {"SerializationLibrary": serde}}})
+
+
 @dataclass
 class Outcome:
     file: dict[str, Any] | None = None
@@ -67,17 +91,22 @@ class Outcome:
 class Pipeline:
     """Drives validate -> split -> process (every chunk) -> finalize like the state machine."""
 
-    def __init__(self, s3: Any, dynamodb: Any, sqs: Any, queue_url: str) -> None:
+    def __init__(self, s3: Any, dynamodb: Any, sqs: Any, queue_url: str,
+                 glue: Any = None) -> None:
         self.s3, self.dynamodb, self.sqs, self.queue_url = s3, dynamodb, sqs, queue_url
+        self.glue = glue
         self.metrics = CollectingMetrics()
 
     def deps(self, **env: str) -> Deps:
         settings = Settings.from_env(base_env(**env))
         queue = SqsResultsQueue(self.sqs, settings.results_queue_url) \
             if settings.results_queue_url else None
+        catalog = GlueCatalog(settings.catalog_database, BUCKET, lambda: self.glue) \
+            if settings.catalog_database else None
         return Deps(settings=settings, objects=S3ObjectStore(self.s3, BUCKET),
                     status=DynamoStatusStore(self.dynamodb, TABLE), queue=queue,
-                    metrics=self.metrics, schema=load_schema(settings.schema_file))
+                    metrics=self.metrics, schema=load_schema(settings.schema_file),
+                    catalog=catalog)
 
     def upload(self, data: bytes, key: str = "incoming/tx.csv") -> dict[str, Any]:
         reply = self.s3.put_object(Bucket=BUCKET, Key=key, Body=data)
@@ -112,20 +141,41 @@ class Pipeline:
     def body(self, key: str) -> bytes:
         return self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
 
-    def valid_rows(self, source: dict[str, Any], deps: Deps | None = None) -> list[dict]:
+    def manifest(self, source: dict[str, Any], deps: Deps | None = None) -> dict | None:
+        key = self.layout(source, deps).manifest_key
+        if key not in self.keys(key):
+            return None
+        return json.loads(self.body(key))
+
+    def committed_keys(self, source: dict[str, Any], deps: Deps | None = None) -> list[str]:
+        """Every object under the committed file's partition prefixes (none uncommitted)."""
+        manifest = self.manifest(source, deps)
+        if manifest is None:
+            return []
+        return sorted(key for prefix in manifest["prefixes"] for key in self.keys(prefix))
+
+    def valid_rows(self, source: dict[str, Any], deps: Deps | None = None,
+                   lineage: bool = False) -> list[dict]:
+        """The committed file's valid rows in source order, without the lineage columns
+        unless asked for."""
         rows: list[dict] = []
-        layout = self.layout(source, deps)
-        for key in self.keys(layout.processed_prefix):
+        for key in self.committed_keys(source, deps):
             if key.endswith(".parquet"):
                 rows.extend(pq.read_table(io.BytesIO(self.body(key))).to_pylist())
             elif key.endswith(".csv"):
                 rows.extend(pv.read_csv(io.BytesIO(self.body(key))).to_pylist())
+        if rows and "_source_offset" in rows[0]:
+            rows.sort(key=lambda row: row["_source_offset"])
+            if not lineage:
+                rows = [{k: v for k, v in row.items() if k not in LINEAGE_NAMES}
+                        for row in rows]
         return rows
 
     def rejects(self, source: dict[str, Any], deps: Deps | None = None) -> list[dict]:
         found: list[dict] = []
-        for key in self.keys(self.layout(source, deps).rejected_prefix):
-            found.extend(json.loads(line) for line in self.body(key).decode().splitlines())
+        for key in self.committed_keys(source, deps):
+            if key.endswith(".jsonl") and key.startswith("rejected/"):
+                found.extend(json.loads(line) for line in self.body(key).decode().splitlines())
         return sorted(found, key=lambda r: r["offset"])
 
 
@@ -140,4 +190,4 @@ def pipeline() -> Iterator[Pipeline]:
         sqs = boto3.client("sqs")
         url = sqs.create_queue(QueueName="results.fifo",
                                Attributes={"FifoQueue": "true"})["QueueUrl"]
-        yield Pipeline(s3, dynamodb, sqs, url)
+        yield Pipeline(s3, dynamodb, sqs, url, boto3.client("glue"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -81,6 +81,7 @@ def split_expected(rows: list[Row], header: list[str] = HEADER,
 class Expected:
     valid: list[dict[str, Any]]  # typed, in file order
     rejects: list[tuple[int, str]]  # (source offset, raw text)
+    valid_offsets: list[int] = field(default_factory=list)  # each valid row's source offset
 
 
 def typed_value(spec: dict[str, Any], text: str) -> Any:
@@ -115,7 +116,7 @@ def expected_outputs(data: bytes, schema: dict[str, Any],
     header, rows = records_with_offsets(data)
     oracle = Oracle(schema)
     columns = schema["properties"]
-    valid, rejects = [], []
+    valid, rejects, offsets = [], [], []
     for row in rows:
         if row.offset in skip:
             continue
@@ -128,6 +129,7 @@ def expected_outputs(data: bytes, schema: dict[str, Any],
             continue
         valid.append({name: typed_value(spec, fields.get(name, ""))
                       for name, spec in columns.items()})
+        offsets.append(row.offset)
     if unterminated is not None and unterminated[0] not in skip:
         rejects.append(unterminated)
-    return Expected(valid, rejects)
+    return Expected(valid, rejects, offsets)

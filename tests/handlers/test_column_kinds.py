@@ -48,7 +48,7 @@ class TimeKind(StringKind):
     def check(self, values: pa.ChunkedArray, present: Mask) -> Checked:
         ok, _ = _seconds(values)
         checked = Checked()
-        checked.fail(~ok, worded("is not a valid time (HH:MM:SS)"))
+        checked.fail(~ok, worded("is not a valid time (HH:MM:SS)"), "format")
         self.check_text(values, present, checked)
         return checked
 
@@ -109,11 +109,13 @@ def test_the_registered_kind_checks_and_converts_in_a_validator_run() -> None:
     verdict = validator.validate(table)
     assert verdict.valid.tolist() == [True, True, False, False, False]
     assert verdict.reasons(table) == [
-        (2, [{"field": "opens", "message": '"24:00:00" is not a valid time (HH:MM:SS); '
-                                           '"24:00:00" does not match ^0'},
-             {"field": "closes", "message": '"7:00" is not a valid time (HH:MM:SS)'}]),
-        (3, [{"field": "opens", "message": '"10:00:00" does not match ^0'}]),
-        (4, [{"field": "opens", "message": "a value is required"}]),
+        (2, [{"field": "opens", "kind": "format",
+              "message": '"24:00:00" is not a valid time (HH:MM:SS); '
+                         '"24:00:00" does not match ^0'},
+             {"field": "closes", "kind": "format",
+              "message": '"7:00" is not a valid time (HH:MM:SS)'}]),
+        (3, [{"field": "opens", "kind": "pattern", "message": '"10:00:00" does not match ^0'}]),
+        (4, [{"field": "opens", "kind": "required", "message": "a value is required"}]),
     ]
     assert verdict.typed.schema == validator.output_schema
     assert verdict.typed.to_pylist() == [

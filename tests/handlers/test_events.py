@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 FILE = {"file_id": "incoming/tx.csv#v1", "bucket": "data", "key": "incoming/tx.csv",
         "version_id": "v1", "size": 500, "header": ["a", "b"], "data_offset": 4,
-        "status": "RUNNING", "identity": "f" * 64}
+        "status": "RUNNING", "ingested_at": "2024-05-01T12:30:00.000000Z",
+        "identity": "f" * 64}
 CHUNK = {"index": 2, "start": 100, "end": 300}
 OVERSIZED = {"index": 3, "start": 300, "end": 500, "oversized": True}
 SOURCE = {"bucket": "data", "key": "incoming/tx.csv", "size": 500, "version_id": "v1"}
@@ -74,7 +75,7 @@ def test_what_the_handlers_return_reads_back_unchanged(pipeline: Pipeline) -> No
     assert outcome.error is None and outcome.file and outcome.plan
     assert len(outcome.plan["chunks"]) > 2
     assert list(outcome.file) == ["file_id", "bucket", "key", "version_id", "size", "header",
-                                  "data_offset", "status", "identity"]
+                                  "data_offset", "status", "ingested_at", "identity"]
     assert FileRecord.from_event(outcome.file).to_event() == outcome.file
     assert PlanResult.from_event(outcome.plan).to_event() == outcome.plan
     for counts in outcome.chunks:
@@ -144,6 +145,11 @@ MALFORMED: list[tuple[Any, Any, str]] = [
      "split event: file.size: expected a whole number of at least 0, got a boolean"),
     (split.handle, {"file": {**FILE, "data_offset": 600}},
      "split event: file.data_offset: 600 is past the end of the file (file.size 500)"),
+    (split.handle, {"file": {**FILE, "ingested_at": "2024-05-01T12:30:00+02:00"}},
+     "split event: file.ingested_at: expected an ISO 8601 UTC time such as "
+     "2024-05-01T12:30:00.000000Z, got the text '2024-05-01T12:30:00+02:00'"),
+    (split.handle, {"file": {k: v for k, v in FILE.items() if k != "ingested_at"}},
+     "split event: file.ingested_at is missing"),
     (split.handle, {"file": {**FILE, "key": None}}, "split event: file.key is null"),
     (validate.handle, {"execution_id": "e"}, "validate event: source is missing"),
     (validate.handle, {"source": {"bucket": "data"}}, "validate event: source.key is missing"),

@@ -134,7 +134,8 @@ def test_local_back_ends_run_the_same_handlers(tmp_path: Path) -> None:
     valid, rejects = split_expected(rows)
     assert (summary["rows_valid"], summary["rows_rejected"]) == (len(valid), len(rejects))
     assert queue.messages()[0]["body"]["file_id"] == "incoming/tx.csv#local-1"
-    assert (tmp_path / "bucket" / "processed" / "tx" / "v=local-1" / "_manifest.json").exists()
+    assert (tmp_path / "bucket" / "processed" / "_manifests" / "tx" / "v=local-1" /
+            "_manifest.json").exists()
 
 
 def test_lambda_handler_builds_its_wiring_once_from_the_environment(

@@ -135,7 +135,7 @@ def test_0e10000_is_a_number(pipeline: Pipeline) -> None:
     assert amounts == [Decimal("0.00"), Decimal("500.00"), Decimal("0.00"), Decimal("5.00"),
                        Decimal("0.50")]
     [reject] = pipeline.rejects(result["source"])
-    assert reject["errors"] == [{"field": "amount",
+    assert reject["errors"] == [{"field": "amount", "kind": "multipleOf",
                                  "message": '"1e-10000" has more than 2 decimals'}]
 
 
@@ -219,7 +219,7 @@ def test_an_unterminated_quote_at_the_end_is_one_rejected_row(pipeline: Pipeline
         assert found[-1]["offset"] == len(data)
         assert found[-1]["raw"] == tail.removesuffix("\n")
         quote = len(data) + tail.index('"')
-        assert found[-1]["errors"] == [{"field": None, "message": (
+        assert found[-1]["errors"] == [{"field": None, "kind": "record", "message": (
             f"the quoted field opened at byte {quote} is never closed (an unterminated "
             "quote): the row runs to the end of the file")}]
         assert outcome.summary["rows_in"] == len(rows) + 1
@@ -283,13 +283,15 @@ def test_the_handlers_version_is_the_same_from_the_deployed_zip(tmp_path: Path) 
 # --- 3. Committed prefixes hold exactly the manifest's parts (moto S3) -------------------
 
 def committed_keys(pipeline: Pipeline, source: dict) -> tuple[set[str], set[str]]:
-    """(keys under the file's output prefixes, keys the manifest names + the manifest)."""
-    layout = pipeline.layout(source)
-    listed = set(pipeline.keys(layout.processed_prefix)) | set(
-        pipeline.keys(layout.rejected_prefix))
-    manifest = json.loads(pipeline.body(layout.manifest_key))
-    named = {layout.manifest_key} | {p["output_key"] for p in manifest["parts"]} | {
+    """(keys under the committed file's partition prefixes, keys the manifest names)."""
+    manifest = pipeline.manifest(source)
+    assert manifest is not None
+    listed = set(pipeline.committed_keys(source))
+    named = {o["key"] for p in manifest["parts"] for o in p["outputs"]} | {
         p["rejected_key"] for p in manifest["parts"] if p["rejected_key"]}
+    assert all(prefix.startswith(("processed/transactions/", "rejected/transactions/"))
+               and f"/source_file={manifest['source_file']}/" in prefix
+               for prefix in manifest["prefixes"])
     return listed, named
 
 
@@ -315,8 +317,8 @@ def test_a_rerun_with_another_plan_and_format_leaves_exactly_the_manifest_parts(
     second = pipeline.run(source, deps)
     assert second.error is None and second.plan["chunk_count"] == 2
     listed, named = committed_keys(pipeline, source)
-    assert listed == named and len(listed) == 5
-    assert all(k.endswith((".csv", ".jsonl", "_manifest.json")) for k in listed)
+    assert listed == named and len(listed) == 4
+    assert all(k.endswith((".csv", ".jsonl")) for k in listed)
     assert pipeline.keys("staging/") == [], "staged parts are removed after the commit"
     _, rejects = split_expected(rows)
     assert [(r["offset"], r["raw"]) for r in pipeline.rejects(source)] == rejects
@@ -341,12 +343,12 @@ def test_another_run_changing_the_outputs_while_publishing_is_caught(
     data, _ = build_file(mixed_rows(50, seed=16))
     source = pipeline.upload(data)
     deps = pipeline.deps(CHUNK_SIZE_BYTES="800", MAX_REJECT_RATE="1")
-    layout = pipeline.layout(source)
     real_publish = finalize.publish
 
-    def publish_then_interfere(objects, out_layout, parts) -> None:
-        real_publish(objects, out_layout, parts)
-        objects.put_bytes(layout.output_key(99), b"stray part of another run")
+    def publish_then_interfere(objects, commit) -> None:
+        real_publish(objects, commit)
+        objects.put_bytes(commit.layout.output_key(commit.partitions[0], commit.source_file,
+                                                   99), b"stray part of another run")
 
     monkeypatch.setattr(finalize, "publish", publish_then_interfere)
     outcome = pipeline.run(source, deps)

@@ -88,7 +88,7 @@ def test_a_value_in_a_nullable_column_is_checked_as_before() -> None:
 
 def test_an_empty_field_stays_absent_in_a_plain_required_column() -> None:
     errors, _ = one(NULLABLE, id="", amount="", flag="", day="", tag="")
-    assert errors == [{"field": "id", "message": "a value is required"}]
+    assert errors == [{"field": "id", "kind": "required", "message": "a value is required"}]
 
 
 @pytest.mark.parametrize(("kind", "expected"), [

@@ -79,10 +79,12 @@ def test_the_config_accepts_exactly_the_registered_formats(tmp_path: Path,
 def test_the_layout_names_parts_with_the_format_extension(jsonl: OutputFormat) -> None:
     layout = OutputLayout.of(Settings.from_env(base_env(OUTPUT_FORMAT="jsonl")),
                              "incoming/2024/tx.csv", "v1")
-    assert layout.output_key(3) == "processed/2024/tx/v=v1/part-000003.jsonl"
-    assert layout.staged_output_key("abc", 3, 10, 20) == \
-        "staging/2024/tx/v=v1/abc/processed/part-000003-10-20.jsonl"
-    assert layout.rejected_key(3) == "rejected/2024/tx/v=v1/part-000003.jsonl"
+    assert layout.output_key("2024-05-01", "tx-0123", 3) == \
+        "processed/transactions/ingest_date=2024-05-01/source_file=tx-0123/part-000003.jsonl"
+    assert layout.staged_output_key("abc", 3, 10, 20, "2024-05-01") == \
+        "staging/2024/tx/v=v1/abc/processed/ingest_date=2024-05-01/part-000003-10-20.jsonl"
+    assert layout.rejected_key("2024-05-01", "tx-0123", 3) == \
+        "rejected/transactions/ingest_date=2024-05-01/source_file=tx-0123/part-000003.jsonl"
 
 
 def test_a_run_writes_the_format_with_its_content_type(pipeline: Pipeline,
@@ -94,9 +96,12 @@ def test_a_run_writes_the_format_with_its_content_type(pipeline: Pipeline,
     assert outcome.error is None, outcome.error
     assert outcome.plan is not None and outcome.plan["chunk_count"] > 1
     layout = pipeline.layout(source, deps)
-    parts = [key for key in pipeline.keys(layout.processed_prefix)
-             if not key.endswith("_manifest.json")]
-    assert parts == [layout.output_key(index) for index in range(outcome.plan["chunk_count"])]
+    manifest = json.loads(pipeline.body(layout.manifest_key))
+    parts = [key for key in pipeline.committed_keys(source, deps)
+             if key.startswith(layout.processed_root)]
+    (day,) = manifest["partitions"]
+    assert parts == [layout.output_key(day, manifest["source_file"], part["index"])
+                     for part in manifest["parts"] if part["rows_valid"]]
     written: list[dict[str, Any]] = []
     for key in parts:
         head = pipeline.s3.head_object(Bucket=source["bucket"], Key=key)
@@ -104,5 +109,4 @@ def test_a_run_writes_the_format_with_its_content_type(pipeline: Pipeline,
         written.extend(json.loads(line) for line in pipeline.body(key).decode().splitlines())
     valid, _ = split_expected(rows)
     assert [row["transaction_id"] for row in written] == [v["transaction_id"] for v in valid]
-    manifest = json.loads(pipeline.body(layout.manifest_key))
     assert manifest["output_format"] == "jsonl"

@@ -71,7 +71,7 @@ def test_an_oversized_record_is_rejected_and_the_file_completes(pipeline: Pipeli
         f"[... truncated: the record has {stop - start:,} bytes, {RAW_PREFIX_CHARS} "
         "characters shown]")
     (error,) = long_reject["errors"]
-    assert error == {"field": None, "message": (
+    assert error == {"field": None, "kind": "oversized", "message": (
         f"record of {stop - start:,} bytes at bytes {start}-{stop} of the source is larger "
         "than the 128 KiB the process function can hold (functions.memory_mb 1 (8 x the "
         "chunk)): not loaded; raise functions.memory_mb to load it")}

@@ -57,14 +57,14 @@ def _file_item(report: RunReport, workdir: Path) -> dict[str, Any]:
 
 def _processed_ids(report: RunReport) -> list[str]:
     ids: list[str] = []
-    for part in sorted(Path(report.outputs["processed"]).glob("part-*.parquet")):
+    for part in sorted(Path(report.outputs["processed"]).rglob("part-*.parquet")):
         ids.extend(pq.read_table(part, columns=["transaction_id"]).column(0).to_pylist())
     return ids
 
 
 def _rejected_lines(report: RunReport) -> list[dict[str, Any]]:
     lines = []
-    for part in sorted(Path(report.outputs["rejected"]).glob("part-*.jsonl")):
+    for part in sorted(Path(report.outputs["rejected"]).rglob("part-*.jsonl")):
         lines.extend(json.loads(line) for line in part.read_text().splitlines() if line)
     return lines
 

@@ -113,7 +113,7 @@ def test_a_rerun_with_bigger_chunks_leaves_exactly_the_manifest_parts(
     committed = assert_exact(report, expected_outputs(data, SCHEMA))
     assert committed.manifest["chunk_count"] == 2
     globbed = sum(pq.read_metadata(p).num_rows
-                  for p in Path(report.outputs["processed"]).glob("*.parquet"))
+                  for p in Path(report.outputs["processed"]).rglob("*.parquet"))
     assert globbed == committed.manifest["counts"]["rows_valid"] == 18_000 - 2000
 
 
@@ -129,7 +129,12 @@ def test_a_rerun_after_a_change_deletes_the_parts_of_the_old_commit(
     report = run(project(changed), csv, workdir, 1 << 20)
     second = assert_exact(report, expected_outputs(data, changed))
     assert second.manifest["chunk_count"] == 1
-    assert not list((workdir / "bucket" / "staging").rglob("part-*")), "staging cleaned"
+    assert second.manifest["source_file"] != first.manifest["source_file"]
+    bucket = workdir / "bucket"
+    assert not [path for prefix in first.manifest["prefixes"] if (bucket / prefix).exists()
+                for path in (bucket / prefix).rglob("*") if path.is_file()], \
+        "the old commit's parts are gone"
+    assert not list((bucket / "staging").rglob("part-*")), "staging cleaned"
 
 
 def test_a_4_mib_quoted_record_with_two_workers(project: Callable[..., Path],

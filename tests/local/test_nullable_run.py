@@ -73,10 +73,10 @@ def test_nullable_columns_end_to_end(seed: int, tmp_path: Path) -> None:
         else:
             expected_valid.append(fields)
     rejected = {(line["offset"], line["raw"])
-                for part in sorted(Path(report.outputs["rejected"]).glob("*.jsonl"))
+                for part in sorted(Path(report.outputs["rejected"]).rglob("*.jsonl"))
                 for line in map(json.loads, part.read_text().splitlines())}
     assert rejected == expected_rejects
-    table = pq.read_table(sorted(Path(report.outputs["processed"]).glob("*.parquet")))
+    table = pq.read_table(sorted(Path(report.outputs["processed"]).rglob("*.parquet")))
     assert table.num_rows == len(expected_valid) == report.rows_valid
     typed = table.to_pylist()
     for column in ("amount", "merchant", "category"):

@@ -64,7 +64,7 @@ def test_an_oversized_quoted_record_is_one_reject_and_the_file_completes(
     assert long_reject["raw"] == record.raw[:RAW_PREFIX_CHARS] + (
         f"[... truncated: the record has {stop - start:,} bytes, {RAW_PREFIX_CHARS} "
         "characters shown]")
-    assert long_reject["errors"] == [{"field": None, "message": (
+    assert long_reject["errors"] == [{"field": None, "kind": "oversized", "message": (
         f"record of {stop - start:,} bytes at bytes {start}-{stop} of the source is larger "
         "than the 16 MiB the process function can hold (functions.memory_mb 128 (8 x the "
         "chunk)): not loaded; raise functions.memory_mb to load it")}]

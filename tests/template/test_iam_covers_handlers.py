@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 
 from handlers import finalize, process, split, validate
+from handlers.catalog import GlueCatalog
 from handlers.deps import Deps
 from handlers.metrics import CollectingMetrics
 from handlers.objects import S3ObjectStore
@@ -26,7 +27,14 @@ from handlers.results_queue import SqsResultsQueue
 from handlers.schema_file import load_schema
 from handlers.settings import Settings
 from handlers.status import DynamoStatusStore
-from tests.handlers.conftest import BUCKET, TABLE, Pipeline, base_env
+from tests.handlers.conftest import (
+    BUCKET,
+    CATALOG_DATABASE,
+    TABLE,
+    Pipeline,
+    base_env,
+    create_catalog,
+)
 from tests.handlers.conftest import pipeline as pipeline  # moto bucket, table and queue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,15 +111,19 @@ class Recorder:
 
 
 def _deps(recorder: Recorder, queue_url: str, **env: str) -> Deps:
-    settings = Settings.from_env(base_env(RESULTS_QUEUE_URL=queue_url, **env))
+    settings = Settings.from_env(base_env(RESULTS_QUEUE_URL=queue_url,
+                                          CATALOG_DATABASE=CATALOG_DATABASE, **env))
     return Deps(settings=settings, objects=S3ObjectStore(recorder.client("s3"), BUCKET),
                 status=DynamoStatusStore(recorder.client("dynamodb"), TABLE),
                 queue=SqsResultsQueue(recorder.client("sqs"), queue_url),
-                metrics=CollectingMetrics(), schema=load_schema(settings.schema_file))
+                metrics=CollectingMetrics(), schema=load_schema(settings.schema_file),
+                catalog=GlueCatalog(CATALOG_DATABASE, BUCKET,
+                                    lambda: recorder.client("glue")))
 
 
 def test_each_handler_only_calls_what_its_role_allows(
         pipeline: Pipeline, base_template: dict[str, Any]) -> None:
+    create_catalog(pipeline.glue)
     source = pipeline.upload(SAMPLE.read_bytes(), key="incoming/transactions.csv")
     recorders = {name: Recorder() for name in ("Validate", "Split", "Process", "Finalize")}
     for env in ({"CHUNK_SIZE_BYTES": "4096"},
@@ -130,6 +142,8 @@ def test_each_handler_only_calls_what_its_role_allows(
     operations = {operation for recorder in recorders.values()
                   for _, operation, _ in recorder.calls}
     assert {"CopyObject", "DeleteObject", "ListObjectsV2", "HeadObject"} <= operations
+    assert {"GetTable", "GetPartitions", "BatchCreatePartition",
+            "BatchDeletePartition"} <= operations, "the second run replaces the partitions"
 
     for name, recorder in recorders.items():
         assert recorder.calls, f"{name} made no AWS call: the recorder is not wired"
