@@ -3,7 +3,8 @@
 Valid rows: `<processed_prefix><table>/<partition key>=<value>/source_file=<id>/part-*.parquet`
 with the row schema's columns, then the lineage columns. Rejected rows:
 `<rejected_prefix><table>/ingest_date=<day>/source_file=<id>/part-*.jsonl`. `source_file`
-(`<safe stem>-<16 hex of the run identity>`) is the commit unit: finalize registers a
+(`<safe stem>-<16 hex of a hash of key, version and file identity>`, see
+`handlers.layout.source_file_id`) is the commit unit: finalize registers a
 file's partitions only after it committed the file.
 """
 
