@@ -20,7 +20,8 @@ def environment(chunk_bytes: int, schema_file: Path = SCHEMA_FILE) -> dict[str, 
             "MAX_CHUNKS": "2000", "CSV_DELIMITER": ",", "CSV_ENCODING": "utf-8",
             "INCOMING_PREFIX": "incoming/", "PROCESSED_PREFIX": "processed/",
             "REJECTED_PREFIX": "rejected/", "STAGING_PREFIX": "staging/",
-            "OUTPUT_FORMAT": "parquet",
+            "OUTPUT_FORMAT": "parquet", "CATALOG_DATABASE": "", "CATALOG_TABLE": "bench",
+            "PARTITION_BY": "ingest_date", "LINEAGE": "false",
             "MAX_REJECT_RATE": "1", "STATUS_TTL_DAYS": "1", "METRICS_NAMESPACE": "bench",
             "SCHEMA_FILE": str(schema_file)}
 
@@ -53,6 +54,8 @@ def validate(csv_path: Path, out_dir: Path, schema: dict[str, Any]) -> Counts:
     from handlers import process
     from handlers.deps import Deps
     from handlers.file_head import inspect_head
+    from handlers.identity import run_identity
+    from handlers.layout import OutputLayout
     from handlers.metrics import CollectingMetrics
     from handlers.objects import LocalObjectStore
     from handlers.settings import Settings
@@ -74,13 +77,24 @@ def validate(csv_path: Path, out_dir: Path, schema: dict[str, Any]) -> Counts:
                             columns=list(schema["properties"]), required=schema["required"])
     file = {"file_id": f"{key}#bench", "bucket": "bench", "key": key, "version_id": "bench",
             "size": size, "header": head.header, "data_offset": head.data_offset,
-            "status": "RUNNING"}
+            "status": "RUNNING", "ingested_at": "2026-01-01T00:00:00.000000Z"}
     container.calls += 1
     chunk = {"index": container.calls, "start": head.data_offset, "end": size}
     result = process.handle({"file": file, "chunk": chunk}, deps)
     item = next(item for item in deps.status.list_chunks(file["file_id"])
                 if int(item["index"]) == chunk["index"])
-    for name, staged in (("valid.parquet", item.get("staged_output_key")),
+    layout = OutputLayout.of(deps.settings, key, file["version_id"])
+    identity = run_identity(deps.settings, deps.schema).short
+    valid_parts = [layout.staged_output_key(identity, chunk["index"], chunk["start"],
+                                            chunk["end"], str(value))
+                   for value in item.get("partitions") or []]
+    if not valid_parts:  # no valid row: the step writes no part; readers expect an empty one
+        import pyarrow.parquet as pq
+
+        from handlers.row_validator import compiled_validator
+        pq.write_table(compiled_validator(schema).output_schema.empty_table(),
+                       out_dir / "valid.parquet")
+    for name, staged in (("valid.parquet", valid_parts[0] if valid_parts else None),
                          ("rejected.jsonl", item.get("staged_rejected_key"))):
         if staged:
             os.link(deps.objects.path_of(staged), out_dir / name)
