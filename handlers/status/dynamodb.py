@@ -47,20 +47,15 @@ class DynamoStatusStore(_StatusRules):
         names = dict(change.condition_names)
         values = {k: self._value(v) for k, v in change.condition_values.items()}
         clauses = []
-        sets = []
-        for n, (name, value) in enumerate(change.set.items()):
-            names[f"#s{n}"] = name
-            values[f":s{n}"] = self._value(value)
-            sets.append(f"#s{n} = :s{n}")
-        if sets:
-            clauses.append("SET " + ", ".join(sets))
-        adds = []
-        for n, (name, value) in enumerate(change.add.items()):
-            names[f"#a{n}"] = name
-            values[f":a{n}"] = self._value(value)
-            adds.append(f"#a{n} :a{n}")
-        if adds:
-            clauses.append("ADD " + ", ".join(adds))
+        for action, tag, joiner, assignments in (("SET", "s", " = ", change.set),
+                                                 ("ADD", "a", " ", change.add)):
+            terms = []
+            for n, (name, value) in enumerate(assignments.items()):
+                names[f"#{tag}{n}"] = name
+                values[f":{tag}{n}"] = self._value(value)
+                terms.append(f"#{tag}{n}{joiner}:{tag}{n}")
+            if terms:
+                clauses.append(f"{action} " + ", ".join(terms))
         removes = [name for name in change.remove if name not in change.set]
         if removes:
             for n, name in enumerate(removes):
