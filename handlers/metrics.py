@@ -15,6 +15,7 @@ ROW_METRICS = ("RowsIn", "RowsValid", "RowsRejected")
 REJECTION_METRIC = "RowsRejectedByReason"
 """Rejected rows per (field, kind) of their first error: dimensions Pipeline, Field, Kind.
 A row-level reject (a bad record, an oversized one) has the field `(row)`."""
+REJECTION_DIMENSIONS = ("Pipeline", "Field", "Kind")
 ROW_FIELD = "(row)"
 Reason = tuple[str | None, str, int]  # (field, kind, rows)
 
@@ -58,7 +59,7 @@ class EmfMetrics:
                 "Timestamp": int(time.time() * 1000),
                 "CloudWatchMetrics": [{
                     "Namespace": self.namespace,
-                    "Dimensions": [["Pipeline", "Field", "Kind"]],
+                    "Dimensions": [list(REJECTION_DIMENSIONS)],
                     "Metrics": [{"Name": REJECTION_METRIC, "Unit": "Count"}],
                 }],
             },

@@ -22,6 +22,7 @@ from etlgen.model import PipelineConfig
 from etlgen.template import names
 from etlgen.template.function_specs import FUNCTIONS
 from etlgen.template.tags import resource_tags
+from handlers.metrics import REJECTION_DIMENSIONS, REJECTION_METRIC
 
 PERIOD_SECONDS = 300  # of the alarms; also the dashboard's default period
 ROW_METRICS = ("RowsIn", "RowsValid", "RowsRejected")
@@ -30,6 +31,7 @@ EXECUTION_METRICS = ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFail
 LAMBDA_METRICS = (("Invocations", "Sum"), ("Errors", "Sum"), ("Duration", "Maximum"),
                   ("Throttles", "Sum"))
 WIDGET_WIDTH = 12  # two per row; the height is CloudWatch's default, 6
+TOP_REASONS = 10  # series of the rejection reasons widget, most rejected rows first
 # The `Fn::Sub` variable standing for the deployed pipeline name inside the body.
 NAME_VARIABLE = "Name"
 
@@ -40,7 +42,7 @@ def _same_dimension(namespace: str, dimension: str, value: str,
     return [[namespace, first, dimension, value], *([".", name, ".", "."] for name in rest)]
 
 
-def _widget(title: str, stat: str, metrics: list[list[str]]) -> dict[str, Any]:
+def _widget(title: str, stat: str, metrics: list[list[Any]]) -> dict[str, Any]:
     return {
         "type": "metric",
         "width": WIDGET_WIDTH,
@@ -53,10 +55,21 @@ def _widget(title: str, stat: str, metrics: list[list[str]]) -> dict[str, Any]:
     }
 
 
+def rejection_reasons_query(namespace: str, pipeline: str) -> str:
+    """A Metrics Insights query: the rejected rows of the top reasons (field, kind), one
+    series each. The reasons are data, not known when the template is made: the query
+    finds whatever series the process step published."""
+    dimensions = ", ".join(REJECTION_DIMENSIONS)
+    grouped = ", ".join(REJECTION_DIMENSIONS[1:])
+    return (f'SELECT SUM({REJECTION_METRIC}) FROM SCHEMA("{namespace}", {dimensions}) '
+            f"WHERE {REJECTION_DIMENSIONS[0]} = '{pipeline}' GROUP BY {grouped} "
+            f"ORDER BY SUM() DESC LIMIT {TOP_REASONS}")
+
+
 def dashboard_body(config: PipelineConfig) -> dict[str, Any]:
     """The body with `${...}` `Fn::Sub` variables still in it (names spelled out)."""
     function_names = [names.function_name_text(config, f) for f in FUNCTIONS]
-    panels: list[tuple[str, str, list[list[str]]]] = [
+    panels: list[tuple[str, str, list[list[Any]]]] = [
         ("Executions", "Sum", _same_dimension(
             "AWS/States", "StateMachineArn", f"${{{names.STATE_MACHINE}}}",
             EXECUTION_METRICS,
@@ -66,6 +79,10 @@ def dashboard_body(config: PipelineConfig) -> dict[str, Any]:
             names.deployed_pipeline_name_text(config), ROW_METRICS,
         )),
     ]
+    panels.append(("Rows rejected by reason", "Sum", [[{
+        "expression": rejection_reasons_query(names.metrics_namespace_text(config),
+                                              names.deployed_pipeline_name_text(config)),
+        "id": "reasons"}]]))
     for metric, stat in LAMBDA_METRICS:
         first, *rest = function_names
         panels.append((f"Lambda {metric}", stat, [

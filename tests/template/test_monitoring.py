@@ -29,8 +29,10 @@ def _expanded(metrics: list[list[str]]) -> list[list[str]]:
 
 
 def _all_metrics(template: dict[str, Any]) -> list[list[str]]:
+    """The named metrics of the widgets (a query's row is one dict, not a metric)."""
     return [row for widget in _dashboard(template)["widgets"]
-            for row in _expanded(widget["properties"]["metrics"])]
+            for row in _expanded(widget["properties"]["metrics"])
+            if not isinstance(row[0], dict)]
 
 
 def test_dashboard_shows_executions_functions_table_and_rows(
@@ -98,8 +100,41 @@ def test_widgets_fill_two_columns_in_order(base_template: dict[str, Any]) -> Non
     right, at its default height 6, so half-width widgets fill two columns in order."""
     widgets = _dashboard(base_template)["widgets"]
     assert [w["properties"]["title"] for w in widgets] == [
-        "Executions", "Rows", "Lambda Invocations", "Lambda Errors", "Lambda Duration",
-        "Lambda Throttles", "Status table capacity"]
+        "Executions", "Rows", "Rows rejected by reason", "Lambda Invocations",
+        "Lambda Errors", "Lambda Duration", "Lambda Throttles", "Status table capacity"]
     for widget in widgets:
         assert set(widget) == {"type", "width", "properties"}
         assert widget["width"] == 12
+
+
+def test_dashboard_shows_the_top_rejection_reasons_the_handlers_publish(
+    base_template: dict[str, Any],
+) -> None:
+    """The widget's query names the very namespace, metric and dimensions of the EMF
+    documents the process step prints, so its series are the published reasons."""
+    import io
+    import re
+
+    from handlers.metrics import EmfMetrics
+
+    variables = base_template["Resources"]["ProcessFunction"]["Properties"]["Environment"][
+        "Variables"]
+    namespace = variables["METRICS_NAMESPACE"]["Fn::Sub"]
+    pipeline = variables["PIPELINE_NAME"]["Fn::Sub"]
+    stream = io.StringIO()
+    EmfMetrics(namespace, pipeline, stream).put_rejections([("amount", "maximum", 3)])
+    document = json.loads(stream.getvalue())
+    emitted = document["_aws"]["CloudWatchMetrics"][0]
+    widgets = {w["properties"]["title"]: w for w in _dashboard(base_template)["widgets"]}
+    [[query]] = widgets["Rows rejected by reason"]["properties"]["metrics"]
+    match = re.fullmatch(
+        r'SELECT SUM\((\w+)\) FROM SCHEMA\("([^"]+)", ([\w, ]+)\) WHERE Pipeline = '
+        r"'([^']+)' GROUP BY ([\w, ]+) ORDER BY SUM\(\) DESC LIMIT (\d+)",
+        query["expression"])
+    assert match, query["expression"]
+    metric, query_namespace, dimensions, query_pipeline, grouped, limit = match.groups()
+    assert metric == emitted["Metrics"][0]["Name"] and metric in document
+    assert query_namespace == emitted["Namespace"] == namespace
+    assert dimensions.split(", ") == emitted["Dimensions"][0]
+    assert query_pipeline == document["Pipeline"] == pipeline
+    assert grouped.split(", ") == ["Field", "Kind"] and int(limit) >= 5
