@@ -26,11 +26,12 @@ class Deps:
 
     @classmethod
     def from_env(cls, mapping: Any = None) -> Deps:
-        """Lambda wiring: S3, DynamoDB, SQS (when `RESULTS_QUEUE_URL` is set), EMF metrics,
-        Glue (when `CATALOG_DATABASE` is set; its client is built on first use)."""
+        """Lambda wiring: the settings (the packaged file under the environment), S3,
+        DynamoDB, SQS (when `RESULTS_QUEUE_URL` is set), EMF metrics, Glue (when
+        `CATALOG_DATABASE` is set; its client is built on first use)."""
         import boto3
 
-        settings = Settings.from_env(mapping)
+        settings = Settings.deployed(mapping)
         for name, value in (("BUCKET_NAME", settings.bucket_name),
                             ("STATUS_TABLE", settings.status_table)):
             if not value:

@@ -19,7 +19,6 @@ from troposphere.awslambda import (
 )
 from troposphere.logs import LogGroup
 
-from etlgen.environment import function_environment
 from etlgen.model import PipelineConfig
 from etlgen.template import names
 from etlgen.template.function_specs import FUNCTIONS, FunctionSpec
@@ -28,15 +27,18 @@ from etlgen.template.tags import resource_tags
 
 
 def function_variables(config: PipelineConfig) -> dict[str, object]:
-    variables: dict[str, object] = dict(function_environment(config))
-    # The deployed name carries the environment: metrics of dev and prod never mix.
-    variables["PIPELINE_NAME"] = Sub(names.deployed_pipeline_name_text(config))
-    variables["METRICS_NAMESPACE"] = Sub(names.metrics_namespace_text(config))
-    variables["BUCKET_NAME"] = Ref(names.DATA_BUCKET)
-    variables["STATUS_TABLE"] = Ref(names.STATUS_TABLE)
-    variables["RESULTS_QUEUE_URL"] = (
-        Ref(names.RESULTS_QUEUE) if config.results_queue.enabled else ""
-    )
+    """Only what is known at deploy time (`DEPLOY_TIME_VARIABLES`): the static settings
+    are in the handlers zip (`handlers/settings.json`), whose hash is in `S3Key`. An
+    absent `RESULTS_QUEUE_URL` or `CATALOG_DATABASE` reads as "" (no queue, no catalog)."""
+    variables: dict[str, object] = {
+        # The deployed name carries the environment: metrics of dev and prod never mix.
+        "PIPELINE_NAME": Sub(names.deployed_pipeline_name_text(config)),
+        "METRICS_NAMESPACE": Sub(names.metrics_namespace_text(config)),
+        "BUCKET_NAME": Ref(names.DATA_BUCKET),
+        "STATUS_TABLE": Ref(names.STATUS_TABLE),
+    }
+    if config.results_queue.enabled:
+        variables["RESULTS_QUEUE_URL"] = Ref(names.RESULTS_QUEUE)
     if config.catalog.enabled:  # the deployed database, `<database>_${EnvironmentSuffix}`
         variables["CATALOG_DATABASE"] = Ref(names.CATALOG_DATABASE)
     return variables
