@@ -15,16 +15,17 @@ import json
 
 from etlgen.model import PipelineConfig
 from etlgen.template.function_specs import PROCESS
+from handlers.settings import metrics_namespace
 
 SCHEMA_FILE_IN_PACKAGE = "schema.json"
 
 DEPLOY_TIME_VARIABLES = (
     "PIPELINE_NAME",  # the deployed name, `<name>-${EnvironmentSuffix}`
-    "METRICS_NAMESPACE",  # `etlgen/<name>-${EnvironmentSuffix}`
+    "METRICS_NAMESPACE",  # absent: `etlgen/<PIPELINE_NAME>`, i.e. `etlgen/<name>-${...}`
     "CATALOG_DATABASE",  # the deployed database (absent, i.e. "", without a catalog)
     "BUCKET_NAME",
     "STATUS_TABLE",
-    "RESULTS_QUEUE_URL",  # absent, i.e. "", without the queue
+    "RESULTS_QUEUE_URL",  # only on the function that sends results; absent, i.e. ""
 )
 """Set by the template from its resources and parameters, never packaged."""
 
@@ -44,7 +45,7 @@ def function_environment(config: PipelineConfig) -> dict[str, str]:
         "OUTPUT_FORMAT": config.output.format,
         "MAX_REJECT_RATE": repr(config.output.max_reject_rate),
         "STATUS_TTL_DAYS": str(config.retention.status_ttl_days),
-        "METRICS_NAMESPACE": f"etlgen/{config.name}",
+        "METRICS_NAMESPACE": metrics_namespace(config.name),
         "SCHEMA_FILE": SCHEMA_FILE_IN_PACKAGE,
         # what the split step checks grown chunks against
         "PROCESS_MEMORY_MB": str(PROCESS.memory_mb(config)),

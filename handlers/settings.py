@@ -50,7 +50,8 @@ SETTING_SOURCES = {
     "OUTPUT_FORMAT": "output.format in pipeline.yaml",
     "MAX_REJECT_RATE": "output.max_reject_rate in pipeline.yaml",
     "STATUS_TTL_DAYS": "retention.status_ttl_days in pipeline.yaml",
-    "METRICS_NAMESPACE": "name in pipeline.yaml and the EnvironmentSuffix parameter",
+    "METRICS_NAMESPACE": "name in pipeline.yaml and the EnvironmentSuffix parameter "
+                         "(etlgen/<PIPELINE_NAME> when not set)",
     "SCHEMA_FILE": "schema in pipeline.yaml",
     "PROCESS_MEMORY_MB": "functions.memory_mb in pipeline.yaml",
     "PROCESS_STORAGE_MB": "functions.memory_mb in pipeline.yaml (the process function's /tmp)",
@@ -62,6 +63,14 @@ SETTING_SOURCES = {
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,254}$")
 GRANULARITIES = ("day", "month", "year")
 INGEST_DATE = "ingest_date"
+
+
+METRICS_NAMESPACE_PREFIX = "etlgen/"
+
+
+def metrics_namespace(pipeline_name: str) -> str:
+    """The row metrics' namespace when `METRICS_NAMESPACE` is not set: the pipeline's own."""
+    return f"{METRICS_NAMESPACE_PREFIX}{pipeline_name}"
 
 
 class SettingsError(ValueError):
@@ -121,8 +130,12 @@ class Settings:
         chunk_bytes = chunk_mb * MIB
         if env.get("CHUNK_SIZE_BYTES"):
             chunk_bytes = reader.integer("CHUNK_SIZE_BYTES", minimum=1)
+        pipeline_name = reader.text("PIPELINE_NAME")
+        namespace = metrics_namespace(pipeline_name)
+        if env.get("METRICS_NAMESPACE") is not None:
+            namespace = reader.text("METRICS_NAMESPACE")
         return cls(
-            pipeline_name=reader.text("PIPELINE_NAME"),
+            pipeline_name=pipeline_name,
             chunk_size_bytes=chunk_bytes,
             max_chunks=reader.integer("MAX_CHUNKS", minimum=1),
             csv_delimiter=reader.delimiter("CSV_DELIMITER"),
@@ -134,7 +147,7 @@ class Settings:
             output_format=reader.choice("OUTPUT_FORMAT", format_names()),
             max_reject_rate=reader.rate("MAX_REJECT_RATE"),
             status_ttl_days=reader.integer("STATUS_TTL_DAYS", minimum=1),
-            metrics_namespace=reader.text("METRICS_NAMESPACE"),
+            metrics_namespace=namespace,
             schema_file=reader.text("SCHEMA_FILE"),
             bucket_name=env.get("BUCKET_NAME", "").strip(),
             status_table=env.get("STATUS_TABLE", "").strip(),

@@ -62,8 +62,10 @@ def test_a_deployed_function_gets_the_local_runners_settings(path: Path, tmp_pat
         assert deployed.pipeline_name == f"{config.name}-test"
         assert deployed.metrics_namespace == f"etlgen/{config.name}-test"
         assert (deployed.bucket_name, deployed.status_table) == ("data-bucket", "status-table")
+        # only the step that sends results knows the queue
+        sends = function["Properties"]["Handler"] == "handlers.finalize.lambda_handler"
         assert deployed.results_queue_url == (
-            DEPLOYED["ResultsQueue"] if config.results_queue.enabled else "")
+            DEPLOYED["ResultsQueue"] if config.results_queue.enabled and sends else "")
         assert deployed.catalog_database == (
             "database_test" if config.catalog.enabled else "")
         assert deployed == dataclasses.replace(

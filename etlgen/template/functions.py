@@ -26,18 +26,21 @@ from etlgen.template.parameters import pandas_layer_parameter_id
 from etlgen.template.tags import resource_tags
 
 
-def function_variables(config: PipelineConfig) -> dict[str, object]:
+def function_variables(config: PipelineConfig, spec: FunctionSpec) -> dict[str, object]:
     """Only what is known at deploy time (`DEPLOY_TIME_VARIABLES`): the static settings
     are in the handlers zip (`handlers/settings.json`), whose hash is in `S3Key`. An
-    absent `RESULTS_QUEUE_URL` or `CATALOG_DATABASE` reads as "" (no queue, no catalog)."""
+    absent `RESULTS_QUEUE_URL` or `CATALOG_DATABASE` reads as "" (no queue, no catalog);
+    an absent `METRICS_NAMESPACE` as `etlgen/<PIPELINE_NAME>` (`Settings`). The queue's
+    URL goes only to the function whose access sends results (finalize): no other step
+    reads it, and no other role may send."""
     variables: dict[str, object] = {
-        # The deployed name carries the environment: metrics of dev and prod never mix.
+        # The deployed name carries the environment: metrics of dev and prod never mix
+        # (the namespace, `etlgen/<name>-${EnvironmentSuffix}`, follows it).
         "PIPELINE_NAME": Sub(names.deployed_pipeline_name_text(config)),
-        "METRICS_NAMESPACE": Sub(names.metrics_namespace_text(config)),
         "BUCKET_NAME": Ref(names.DATA_BUCKET),
         "STATUS_TABLE": Ref(names.STATUS_TABLE),
     }
-    if config.results_queue.enabled:
+    if spec.access(config).sends_results:
         variables["RESULTS_QUEUE_URL"] = Ref(names.RESULTS_QUEUE)
     if config.catalog.enabled:  # the deployed database, `<database>_${EnvironmentSuffix}`
         variables["CATALOG_DATABASE"] = Ref(names.CATALOG_DATABASE)
@@ -85,7 +88,7 @@ def _function(config: PipelineConfig, spec: FunctionSpec, handlers_key: str) -> 
         Code=Code(S3Bucket=Ref(names.ARTIFACT_BUCKET), S3Key=handlers_key),
         Layers=[Ref(pandas_layer_parameter_id(config))],
         TracingConfig=TracingConfig(Mode="Active"),
-        Environment=Environment(Variables=function_variables(config)),
+        Environment=Environment(Variables=function_variables(config, spec)),
         # No LoggingConfig: Lambda's default group, `/aws/lambda/<FunctionName>`, is the
         # log group above (created first: the role, which the function waits for, names it).
         **storage,

@@ -191,14 +191,20 @@ def _lambda_retry(spec: FunctionSpec, retries: RetryConfig) -> list[State]:
     ]
 
 
+ASL_RETRY_DEFAULTS: dict[str, int | float] = {
+    "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}
+"""A retrier's fields when absent (Amazon States Language): a configured value equal to
+its default is left out, for the template's size."""
+
+
 def _configured_retry(retries: RetryConfig) -> State:
-    retrier: State = {
-        "ErrorEquals": ["States.ALL"],
-        "IntervalSeconds": retries.interval_seconds,
-        "MaxAttempts": retries.max_attempts,
-        "BackoffRate": retries.backoff_rate,
-        "MaxDelaySeconds": retries.max_delay_seconds,
-    }
+    retrier: State = {"ErrorEquals": ["States.ALL"]}
+    for field, value in (("IntervalSeconds", retries.interval_seconds),
+                         ("MaxAttempts", retries.max_attempts),
+                         ("BackoffRate", retries.backoff_rate)):
+        if value != ASL_RETRY_DEFAULTS[field]:
+            retrier[field] = value
+    retrier["MaxDelaySeconds"] = retries.max_delay_seconds
     if retries.jitter != "NONE":
         retrier["JitterStrategy"] = retries.jitter
     return retrier
