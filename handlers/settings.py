@@ -160,7 +160,6 @@ class Settings:
             lineage=reader.flag("LINEAGE"),
         )
 
-
     @classmethod
     def deployed(cls, environ: Mapping[str, str] | None = None,
                  directory: Path | None = None) -> Settings:
