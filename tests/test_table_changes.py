@@ -146,7 +146,9 @@ def test_a_deployed_view_definition_is_read_from_its_base64() -> None:
     for view in ("CatalogTable", "RejectedTable"):
         table = deployed["Resources"][view]["Properties"]["TableInput"]
         join = table["ViewOriginalText"]["Fn::Join"][1]
-        text = join[1]["Fn::Base64"]["Fn::Sub"].replace("${EnvironmentSuffix}", "dev")
+        text, variables = join[1]["Fn::Base64"]["Fn::Sub"]
+        for name, value in {**variables, "EnvironmentSuffix": "dev"}.items():
+            text = text.replace("${" + name + "}", value)
         table["ViewOriginalText"] = join[0] + base64.b64encode(text.encode()).decode() + join[2]
     assert glue_tables(deployed) == glue_tables(template)
     new = _with_schema(lambda columns: columns.update(note={"type": "string"}))

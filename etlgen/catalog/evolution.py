@@ -9,9 +9,9 @@ claims: a changed type, a removed or renamed column (renamed is removed plus add
 narrower decimal or another scale, other partition keys, a renamed or removed table.
 
 Readers query views (`<table>`, `<table>_rejected`) over storage tables (`<table>_parts`,
-`<table>_rejected_parts`) and the commits table: a view is compared as the table its
-readers see, its columns and the partition keys of the storage table it reads, and the
-tables a view reads are not reported on their own (their columns are the view's; the
+`<table>_rejected_parts`) and the commits table: a view (`SELECT *` of a storage table)
+is compared as the columns and partition keys of the storage table it reads, under its own
+name, and the tables a view reads are not reported on their own (their columns are the view's; the
 commits table's are etlgen's, not the row schema's). A table that becomes a view (a
 template from before the views) is breaking: the partitions registered in it are not in
 the new storage table until the files are run again.
@@ -58,21 +58,37 @@ class _Table:
     view_of: str | None = None  # a view: the storage table it reads
 
 
-def _strings(value: Any) -> Iterator[str]:
+def _substituted(text: str, variables: dict[str, Any]) -> str:
+    """An `Fn::Sub` text with its text variables put in (others, `${AWS::...}` or a
+    resource's, stay as they are)."""
+    def value(match: re.Match[str]) -> str:
+        found = variables.get(match[1])
+        return found if isinstance(found, str) else match[0]
+
+    return re.sub(r"\$\{([^}!]+)\}", value, text)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """The texts inside a template value; an `Fn::Sub` with variables as substituted."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
+        sub = value.get("Fn::Sub")
+        if isinstance(sub, list) and sub and isinstance(sub[0], str):
+            variables = sub[1] if len(sub) > 1 and isinstance(sub[1], dict) else {}
+            yield _substituted(sub[0], variables)
+            return
         for item in value.values():
-            yield from _strings(item)
+            yield from _texts(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from _texts(item)
 
 
 def view_sql(table: dict[str, Any]) -> str:
     """A view's SQL from its `ViewOriginalText`: the JSON inside the template's
     `Fn::Base64` (the rendered form), or the base64 of a deployed one."""
-    for text in _strings(table.get("ViewOriginalText")):
+    for text in _texts(table.get("ViewOriginalText")):
         encoded = _PRESTO_VIEW.fullmatch(text.strip())
         if encoded:
             try:
@@ -88,10 +104,16 @@ def view_sql(table: dict[str, Any]) -> str:
     return ""
 
 
+def _shape(table: dict[str, Any]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    storage = table.get("StorageDescriptor") or {}
+    return ({str(c.get("Name")): str(c.get("Type")) for c in storage.get("Columns") or []},
+            [(str(k.get("Name")), str(k.get("Type"))) for k in table.get("PartitionKeys") or []])
+
+
 def glue_tables(template: dict[str, Any]) -> dict[str, _Table]:
-    """What readers see, by logical id: the plain tables and the views (a view with the
-    partition keys of the first table it reads that has some); the tables a view reads
-    are left out."""
+    """What readers see, by logical id: the plain tables, and each view as the first
+    partitioned table its SQL reads (its `SELECT *`), under the view's name; the tables a
+    view reads are left out."""
     inputs = {}
     for logical_id, resource in (template.get("Resources") or {}).items():
         if isinstance(resource, dict) and resource.get("Type") == "AWS::Glue::Table":
@@ -100,9 +122,7 @@ def glue_tables(template: dict[str, Any]) -> dict[str, _Table]:
                for logical_id, table in inputs.items()}
     found, read = {}, set()
     for logical_id, table in inputs.items():
-        storage = table.get("StorageDescriptor") or {}
-        columns = {str(c.get("Name")): str(c.get("Type")) for c in storage.get("Columns") or []}
-        keys = [(str(k.get("Name")), str(k.get("Type"))) for k in table.get("PartitionKeys") or []]
+        columns, keys = _shape(table)
         view_of = None
         if table.get("TableType") == VIEW:
             sources = [by_name[name] for name in _FROM.findall(view_sql(table))
@@ -111,10 +131,7 @@ def glue_tables(template: dict[str, Any]) -> dict[str, _Table]:
             keyed = [source for source in sources if inputs[source].get("PartitionKeys")]
             if keyed:
                 view_of = str(inputs[keyed[0]].get("Name"))
-                keys = [(str(k.get("Name")), str(k.get("Type")))
-                        for k in inputs[keyed[0]]["PartitionKeys"]]
-                columns = {name: kind for name, kind in columns.items()
-                           if name not in dict(keys)}
+                columns, keys = _shape(inputs[keyed[0]])
         found[logical_id] = _Table(str(table.get("Name", logical_id)), columns, keys, view_of)
     return {logical_id: table for logical_id, table in found.items() if logical_id not in read}
 

@@ -153,7 +153,10 @@ def _resolved(value: Any, names: dict[str, str]) -> Any:
     if isinstance(value, dict) and set(value) == {"Ref"}:
         return names[value["Ref"]]
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
-        return re.sub(r"\$\{([^}]+)\}", lambda match: names[match.group(1)], value["Fn::Sub"])
+        text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) \
+            else value["Fn::Sub"]
+        known = {**names, **variables}
+        return re.sub(r"\$\{([^}]+)\}", lambda match: known[match.group(1)], text)
     if isinstance(value, dict) and set(value) == {"Fn::Base64"}:
         return base64.b64encode(_resolved(value["Fn::Base64"], names).encode()).decode()
     if isinstance(value, dict) and set(value) == {"Fn::Join"}:
