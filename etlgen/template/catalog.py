@@ -13,7 +13,8 @@ A view is an Athena (Presto) view as Athena's own `CREATE VIEW` stores it, which
 documents nowhere: `TableType` `VIRTUAL_VIEW`, the parameter `presto_view`, and
 `ViewOriginalText` `/* Presto View: <base64 of {originalSql, catalog, schema, columns}> */`
 with the columns in Trino types; the database name holds `${EnvironmentSuffix}`, so the
-JSON goes through `Fn::Sub` and then `Fn::Base64`.
+JSON goes through `Fn::Sub` and then `Fn::Base64`. Unlike Athena's own views, the storage
+descriptor is empty (no Hive-typed copy of the columns): see docs/architecture.md.
 """
 
 from __future__ import annotations
