@@ -1,14 +1,17 @@
 """Step 4: check every chunk's counts, publish the staged parts, write the manifest (the
-commit point of the objects), register the partitions in the catalog (the commit point for
-readers), close the file.
+commit point of the objects), register the partitions in the storage tables, write the
+commit pointer (the commit point for readers), retire the key's earlier partitions, close
+the file.
 
 The file is COMPLETED only when all planned chunks SUCCEEDED under this run's identity and
 ingest, their ranges tile the data, rows_in = rows_valid + rows_rejected holds per chunk
 and in total, and the reject rate is within MAX_REJECT_RATE; otherwise it is recorded
 FAILED, a permanent error is raised and nothing is published or registered. Publishing
 (`handlers.publish`) leaves the file's partition prefixes holding exactly the new parts;
-the manifest is written after them and records the run identity; then the catalog gets the
-file's partitions, replacing those of an earlier commit of the same source key. A retry
+the manifest is written after them and records the run identity; then the storage tables
+get all the file's partitions (invisible to readers), one PutObject of the source key's
+commit pointer makes them visible in both views at once (and hides an earlier commit of the
+key at the same moment), and only then are the earlier commit's partitions retired. A retry
 after the commit publishes and registers nothing again.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from handlers.catalog import FilePartitions, Partition, Superseded
@@ -24,7 +28,7 @@ from handlers.deps import Deps
 from handlers.errors import CountMismatch, RejectRateExceeded
 from handlers.events import FileRecord, FinalizeEvent
 from handlers.identity import RunIdentity, run_identity
-from handlers.layout import OutputLayout, rejected_table, source_file_id
+from handlers.layout import OutputLayout, parts_table, rejected_table, source_file_id
 from handlers.logs import log
 from handlers.metrics import ROW_FIELD
 from handlers.partitions import SOURCE_FILE, ingest_day
@@ -151,7 +155,7 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
                            json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"),
                            "application/json")
     check_published(deps.objects, commit)
-    superseded = _register(deps, file, commit)
+    superseded = _commit_for_readers(deps, file, commit)
     _delete_superseded(deps, file, commit, superseded)
     deps.status.finish_file(file_id, COMPLETED, {**common, "identity": identity.file,
                                                  "manifest_key": layout.manifest_key})
@@ -179,8 +183,8 @@ def top_reasons(parts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def catalog_partitions(deps: Deps, file: FileRecord, commit: Commit) -> list[FilePartitions]:
-    """The file's partitions of the two tables (the rejected one may have none: then the
-    call still removes what an earlier commit of the key registered)."""
+    """The file's partitions of the two storage tables (the rejected one may have none:
+    then retiring still removes what an earlier commit of the key registered)."""
     layout, source_file = commit.layout, commit.source_file
     table = deps.settings.catalog_table
     data = tuple(Partition((value, source_file), layout.data_prefix(value, source_file))
@@ -188,37 +192,46 @@ def catalog_partitions(deps: Deps, file: FileRecord, commit: Commit) -> list[Fil
     rejected = (Partition((commit.ingest_day, source_file),
                           layout.rejected_prefix(commit.ingest_day, source_file)),) \
         if commit.has_rejects else ()
-    return [FilePartitions(table, (layout.partition_key, SOURCE_FILE), file.key,
+    return [FilePartitions(parts_table(table), (layout.partition_key, SOURCE_FILE), file.key,
                            file.version_id, source_file, data),
-            FilePartitions(rejected_table(table), (INGEST_DATE, SOURCE_FILE), file.key,
-                           file.version_id, source_file, rejected)]
+            FilePartitions(parts_table(rejected_table(table)), (INGEST_DATE, SOURCE_FILE),
+                           file.key, file.version_id, source_file, rejected)]
 
 
-def _register(deps: Deps, file: FileRecord, commit: Commit) -> list[Superseded]:
-    """After the commit: the file's partitions replace the key's earlier ones (returned).
-    A failure half-way takes this file's partitions out again (best effort) before it is
-    raised, so a file whose run fails is not left visible."""
+def commit_pointer(file: FileRecord, source_file: str) -> bytes:
+    """The one JSON line of the commits table naming the key's committed `source_file`
+    (`committed_at` in the form the OpenX JSON SerDe reads as a timestamp)."""
+    line = {"source_key": file.key, "source_version": file.version_id,
+            "source_file": source_file,
+            "committed_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")}
+    return (json.dumps(line, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _commit_for_readers(deps: Deps, file: FileRecord, commit: Commit) -> list[Superseded]:
+    """Register every partition of both storage tables (idempotent, invisible to readers),
+    then write the commit pointer: one PutObject, the moment the file appears in both views
+    and an earlier commit of its key disappears from them. Then retire the earlier
+    commit's partitions (returned). A failure before the pointer leaves registered
+    partitions no view shows; the retry registers them again and writes the pointer."""
     if deps.catalog is None:
         return []
     logger = log.bind(step="finalize", file_id=file.file_id)
     tables = catalog_partitions(deps, file, commit)
+    for table in tables:
+        change = deps.catalog.register(table)
+        logger.info("partitions registered", table=table.table, added=change.added,
+                    kept=change.kept)
+    deps.objects.put_bytes(commit.layout.commit_key,
+                           commit_pointer(file, commit.source_file), "application/json")
+    logger.info("commit pointer written", key=commit.layout.commit_key,
+                source_file=commit.source_file)
     removed: list[Superseded] = []
-    try:
-        for table in tables:
-            change = deps.catalog.replace_file(table)
-            removed.extend(change.removed)
-            logger.info("partitions registered", table=table.table, added=change.added,
-                        removed=len(change.removed), kept=change.kept)
-        return removed
-    except Exception as error:
-        logger.error("registering the partitions failed: taking them out", error=str(error))
-        for table in tables:
-            try:
-                deps.catalog.remove_file(table)
-            except Exception as undo:  # the first error is the one to report
-                logger.error("taking the partitions out failed", table=table.table,
-                             error=str(undo))
-        raise
+    for table in tables:
+        retired = deps.catalog.retire(table)
+        removed.extend(retired)
+        if retired:
+            logger.info("partitions retired", table=table.table, removed=len(retired))
+    return removed
 
 
 def _delete_superseded(deps: Deps, file: FileRecord, commit: Commit,

@@ -12,7 +12,10 @@ publishes them into the table's folders, Hive-style:
 stem and a hash of the key, the version and the file identity, so two folders' `tx.csv`,
 two versions of one key and two configurations never share a partition. The manifest, the
 commit point of the objects, lies outside the tables' folders, under
-`<processed prefix>_manifests/` (a table name starts with a letter).
+`<processed prefix>_manifests/` (a table name starts with a letter); so does the commit
+pointer of each source key, `<processed prefix>_commits/<table>/<hash of the key>.json`, the
+commit point for readers (the views `<table>` and `<table>_rejected` show the partitions of
+`<table>_parts` and `<table>_rejected_parts` whose `source_file` a pointer names).
 """
 
 from __future__ import annotations
@@ -27,17 +30,32 @@ from handlers.settings import INGEST_DATE, Settings
 
 MANIFEST_NAME = "_manifest.json"
 MANIFESTS_FOLDER = "_manifests"
+COMMITS_FOLDER = "_commits"
+COMMIT_KEY_HASH = 32  # hex digits of sha256(source key) naming its pointer
 SAFE_STEM_LENGTH = 100
 SOURCE_FILE_HASH = 16  # hex digits
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 REJECTED_TABLE_SUFFIX = "_rejected"
+PARTS_SUFFIX = "_parts"
+COMMITS_SUFFIX = "_commits"
 
 
 def rejected_table(table: str) -> str:
-    """The table of a pipeline's rejected rows."""
+    """The view of a pipeline's rejected rows."""
     return table + REJECTED_TABLE_SUFFIX
+
+
+def parts_table(view: str) -> str:
+    """The storage table (Hive, partitioned) under a view: `<table>_parts`,
+    `<table>_rejected_parts`. Its partitions are invisible until a pointer commits them."""
+    return view + PARTS_SUFFIX
+
+
+def commits_table(table: str) -> str:
+    """The table of the commit pointers, one line per source key."""
+    return table + COMMITS_SUFFIX
 
 
 def version_text(version_id: str | None) -> str:
@@ -74,12 +92,24 @@ def source_file_id(key: str, version_id: str | None, file_identity: str) -> str:
     return f"{safe_stem(key)}-{digest.hexdigest()[:SOURCE_FILE_HASH]}"
 
 
+def commits_root(processed_prefix: str, table: str) -> str:
+    """The commits table's folder: `<processed prefix>_commits/<table>/`."""
+    return f"{processed_prefix}{COMMITS_FOLDER}/{table}/"
+
+
+def commit_key(processed_prefix: str, table: str, key: str) -> str:
+    """The commit pointer of a source key (every version and identity of it share one)."""
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:COMMIT_KEY_HASH]
+    return f"{commits_root(processed_prefix, table)}{digest}.json"
+
+
 @dataclass(frozen=True)
 class OutputLayout:
     processed_root: str  # <processed prefix><table>/, the data table's location
     rejected_root: str  # <rejected prefix><table>/, the rejected table's location
     staging_prefix: str  # <staging prefix><stem>/v=<version>/
     manifest_key: str
+    commit_key: str  # the source key's commit pointer
     data_extension: str  # of the output format's parts
     partition_key: str  # the data table's first partition key
 
@@ -92,6 +122,7 @@ class OutputLayout:
                    staging_prefix=settings.staging_prefix + tail,
                    manifest_key=(f"{settings.processed_prefix}{MANIFESTS_FOLDER}/{tail}"
                                  f"{MANIFEST_NAME}"),
+                   commit_key=commit_key(settings.processed_prefix, table, key),
                    data_extension=output_format(settings.output_format).extension,
                    partition_key=PartitionBy.parse(settings.partition_by).key)
 

@@ -243,7 +243,9 @@ class LocalObjectStore:
         return self.path_of(key).is_file()
 
     def copy(self, source_key: str, target_key: str) -> None:
-        """A hard link renamed over the target (atomic; the source stays until deleted)."""
+        """A hard link renamed over the target (atomic; the source stays until deleted).
+        When the target already is a link to the source (a retried publish), rename(2)
+        does nothing and keeps the temporary name: it is removed then."""
         source = self.path_of(source_key)
         if not source.is_file():
             raise ObjectMissing(f"{source} does not exist")
@@ -257,6 +259,7 @@ class LocalObjectStore:
             except OSError:
                 shutil.copyfile(source, temporary)
             os.replace(temporary, target)
+            temporary.unlink(missing_ok=True)
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise

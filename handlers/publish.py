@@ -13,7 +13,8 @@ reconciled, calls `publish`:
 Finalize then writes the manifest, the commit point of the objects, and calls
 `check_published`, which lists the prefixes again and raises `PublishConflict` (a transient
 error: the step is retried and publishes again) if another run changed them meanwhile.
-Then it registers the partitions in the catalog (the commit point for readers). Only after
+Then it registers the partitions in the storage tables and writes the source key's commit
+pointer (the commit point for readers, see `handlers.finalize`). Only after
 the commit are the staged parts removed (`remove_staged`); leftovers of failed runs expire
 with the staging prefix's lifecycle rule.
 

@@ -4,6 +4,7 @@ column, and exit 1 on a breaking one."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import json
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from etlgen.catalog.evolution import table_changes
+from etlgen.catalog.evolution import glue_tables, table_changes
 from etlgen.cli import main
 from etlgen.config import load_config
 from etlgen.model import CatalogConfig, DatePartition, OutputConfig, PipelineConfig
@@ -106,6 +107,54 @@ def test_without_lineage_its_columns_go() -> None:
     assert len(lines) == 7 and all(line.startswith("BREAKING: transactions") for line in lines)
     assert "BREAKING: transactions._source_offset: bigint column removed or renamed" in (
         "\n".join(lines))
+
+
+def _before_the_views(template: dict[str, Any]) -> dict[str, Any]:
+    """The render as it was before the views: the storage tables under the views' logical
+    ids and names, no commits table."""
+    old = copy.deepcopy(template)
+    resources = old["Resources"]
+    for view, parts in (("CatalogTable", "CatalogParts"), ("RejectedTable", "RejectedParts")):
+        name = resources[view]["Properties"]["TableInput"]["Name"]
+        resources[view] = resources.pop(parts)
+        resources[view]["Properties"]["TableInput"]["Name"] = name
+    del resources["CommitsTable"]
+    return old
+
+
+def test_the_views_are_compared_as_their_readers_see_them() -> None:
+    template = _template(BASE)
+    tables = glue_tables(template)
+    assert {logical_id: (t.name, t.view_of) for logical_id, t in tables.items()} == {
+        "CatalogTable": ("transactions", "transactions_parts"),
+        "RejectedTable": ("transactions_rejected", "transactions_rejected_parts")}, \
+        "the storage and commits tables are not reported on their own"
+    before = _before_the_views(template)
+    assert [(t.name, t.columns, t.keys) for t in glue_tables(before).values()] == [
+        (t.name, t.columns, t.keys) for t in tables.values()]
+    assert [change.line() for change in table_changes(before, template)] == [
+        "BREAKING: transactions: becomes a view over transactions_parts: the partitions "
+        "registered so far are not in it; run the files committed so far again",
+        "BREAKING: transactions_rejected: becomes a view over transactions_rejected_parts: the "
+        "partitions registered so far are not in it; run the files committed so far again"]
+
+
+def test_a_deployed_view_definition_is_read_from_its_base64() -> None:
+    """`ViewOriginalText` as Glue holds it after the deploy: the base64 text itself."""
+    template = _template(BASE)
+    deployed = copy.deepcopy(template)
+    for view in ("CatalogTable", "RejectedTable"):
+        table = deployed["Resources"][view]["Properties"]["TableInput"]
+        join = table["ViewOriginalText"]["Fn::Join"][1]
+        text, variables = join[1]["Fn::Base64"]["Fn::Sub"]
+        for name, value in {**variables, "EnvironmentSuffix": "dev"}.items():
+            text = text.replace("${" + name + "}", value)
+        table["ViewOriginalText"] = join[0] + base64.b64encode(text.encode()).decode() + join[2]
+    assert glue_tables(deployed) == glue_tables(template)
+    new = _with_schema(lambda columns: columns.update(note={"type": "string"}))
+    assert [change.line() for change in table_changes(deployed, _template(new))] == [
+        "compatible: transactions.note: new string column: partitions written before read "
+        "it as null"]
 
 
 # ----- the commands -------------------------------------------------------------------

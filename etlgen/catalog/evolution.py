@@ -8,17 +8,32 @@ written before. A breaking change leaves partitions the new table cannot read as
 claims: a changed type, a removed or renamed column (renamed is removed plus added), a
 narrower decimal or another scale, other partition keys, a renamed or removed table.
 
+Readers query views (`<table>`, `<table>_rejected`) over storage tables (`<table>_parts`,
+`<table>_rejected_parts`) and the commits table: a view (`SELECT *` of a storage table)
+is compared as the columns and partition keys of the storage table it reads, under its own
+name, and the tables a view reads are not reported on their own (their columns are the view's; the
+commits table's are etlgen's, not the row schema's). A table that becomes a view (a
+template from before the views) is breaking: the partitions registered in it are not in
+the new storage table until the files are run again.
+
 Pure: two templates in (as dicts, the way `etlgen diff` loads them), changes out, matched
 by the tables' logical ids.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 _DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
+_FROM = re.compile(r'\bFROM\s+"?([A-Za-z0-9_]+)"?', re.IGNORECASE)
+_PRESTO_VIEW = re.compile(r"/\* Presto View: ([A-Za-z0-9+/=]+) \*/")
+VIEW = "VIRTUAL_VIEW"
 
 
 @dataclass(frozen=True)
@@ -40,22 +55,85 @@ class _Table:
     name: str
     columns: dict[str, str]  # name -> Glue type, in order
     keys: list[tuple[str, str]]
+    view_of: str | None = None  # a view: the storage table it reads
+
+
+def _substituted(text: str, variables: dict[str, Any]) -> str:
+    """An `Fn::Sub` text with its text variables put in (others, `${AWS::...}` or a
+    resource's, stay as they are)."""
+    def value(match: re.Match[str]) -> str:
+        found = variables.get(match[1])
+        return found if isinstance(found, str) else match[0]
+
+    return re.sub(r"\$\{([^}!]+)\}", value, text)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """The texts inside a template value; an `Fn::Sub` with variables as substituted."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        sub = value.get("Fn::Sub")
+        if isinstance(sub, list) and sub and isinstance(sub[0], str):
+            variables = sub[1] if len(sub) > 1 and isinstance(sub[1], dict) else {}
+            yield _substituted(sub[0], variables)
+            return
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+
+
+def view_sql(table: dict[str, Any]) -> str:
+    """A view's SQL from its `ViewOriginalText`: the JSON inside the template's
+    `Fn::Base64` (the rendered form), or the base64 of a deployed one."""
+    for text in _texts(table.get("ViewOriginalText")):
+        encoded = _PRESTO_VIEW.fullmatch(text.strip())
+        if encoded:
+            try:
+                text = base64.b64decode(encoded[1]).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                continue
+        try:
+            definition = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(definition, dict) and isinstance(definition.get("originalSql"), str):
+            return str(definition["originalSql"])
+    return ""
+
+
+def _shape(table: dict[str, Any]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    storage = table.get("StorageDescriptor") or {}
+    return ({str(c.get("Name")): str(c.get("Type")) for c in storage.get("Columns") or []},
+            [(str(k.get("Name")), str(k.get("Type"))) for k in table.get("PartitionKeys") or []])
 
 
 def glue_tables(template: dict[str, Any]) -> dict[str, _Table]:
-    """The template's Glue tables by logical id."""
-    found = {}
+    """What readers see, by logical id: the plain tables, and each view as the first
+    partitioned table its SQL reads (its `SELECT *`), under the view's name; the tables a
+    view reads are left out."""
+    inputs = {}
     for logical_id, resource in (template.get("Resources") or {}).items():
-        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Glue::Table":
-            continue
-        table = (resource.get("Properties") or {}).get("TableInput") or {}
-        storage = table.get("StorageDescriptor") or {}
-        found[logical_id] = _Table(
-            str(table.get("Name", logical_id)),
-            {str(c.get("Name")): str(c.get("Type")) for c in storage.get("Columns") or []},
-            [(str(k.get("Name")), str(k.get("Type"))) for k in table.get("PartitionKeys") or []],
-        )
-    return found
+        if isinstance(resource, dict) and resource.get("Type") == "AWS::Glue::Table":
+            inputs[logical_id] = (resource.get("Properties") or {}).get("TableInput") or {}
+    by_name = {str(table.get("Name", logical_id)): logical_id
+               for logical_id, table in inputs.items()}
+    found, read = {}, set()
+    for logical_id, table in inputs.items():
+        columns, keys = _shape(table)
+        view_of = None
+        if table.get("TableType") == VIEW:
+            sources = [by_name[name] for name in _FROM.findall(view_sql(table))
+                       if name in by_name]
+            read.update(sources)
+            keyed = [source for source in sources if inputs[source].get("PartitionKeys")]
+            if keyed:
+                view_of = str(inputs[keyed[0]].get("Name"))
+                columns, keys = _shape(inputs[keyed[0]])
+        found[logical_id] = _Table(str(table.get("Name", logical_id)), columns, keys, view_of)
+    return {logical_id: table for logical_id, table in found.items() if logical_id not in read}
 
 
 def table_changes(old: dict[str, Any], new: dict[str, Any]) -> list[TableChange]:
@@ -75,6 +153,11 @@ def table_changes(old: dict[str, Any], new: dict[str, Any]) -> list[TableChange]
                 earlier.name, None, True,
                 f"renamed to {table.name}: a new table, without the partitions of the files "
                 "committed so far"))
+        elif earlier.view_of is None and table.view_of is not None:
+            changes.append(TableChange(
+                earlier.name, None, True,
+                f"becomes a view over {table.view_of}: the partitions registered so far are "
+                "not in it; run the files committed so far again"))
         changes.extend(_column_changes(earlier, table))
     return changes
 

@@ -1,4 +1,9 @@
-"""The two tables of a pipeline: columns, partition keys and where their objects lie.
+"""The tables of a pipeline: columns, partition keys and where their objects lie.
+
+Readers query two views, `<table>` and `<table>_rejected` (`etlgen.catalog.views`), over
+two Hive storage tables, `<table>_parts` and `<table>_rejected_parts`, showing only the
+partitions whose `source_file` the commits table `<table>_commits` names (one JSON line
+per source key under `<processed_prefix>_commits/<table>/`).
 
 Valid rows: `<processed_prefix><table>/<partition key>=<value>/source_file=<id>/part-*.parquet`
 with the row schema's columns, then the lineage columns. Rejected rows:
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 
 from etlgen.catalog.columns import glue_columns
 from etlgen.model import INGEST_DATE, PipelineConfig
+from handlers.layout import commits_root, commits_table, parts_table
 
 SOURCE_FILE = "source_file"
 ATHENA_RESULTS_PREFIX = "athena-results/"
@@ -42,6 +48,29 @@ REJECTED = (
 )
 # The rejected rows carry the lineage of their file; the offset is their own column.
 REJECTED_LINEAGE = tuple(column for column in LINEAGE if column.name != "_source_offset")
+
+
+# The commits table: one line per source key, the pointer finalize writes (see
+# `handlers.finalize.commit_pointer`).
+COMMITS = (
+    Column("source_key", "string"),
+    Column("source_version", "string"),
+    Column(SOURCE_FILE, "string"),
+    Column("committed_at", "timestamp"),
+)
+
+
+def parts_name(view: str) -> str:
+    """The storage table under the view `view`."""
+    return parts_table(view)
+
+
+def commits_name(config: PipelineConfig) -> str:
+    return commits_table(config.table_name)
+
+
+def commits_prefix(config: PipelineConfig) -> str:
+    return commits_root(config.output.processed_prefix, config.table_name)
 
 
 def data_columns(config: PipelineConfig) -> list[Column]:

@@ -7,8 +7,12 @@ the handlers). Each fault matches a Task state and, optionally, fields of its ev
 
 `action` is `raise` (before the handler runs), `exit` (the worker process dies before the
 handler runs) or `exit_after` (the handler does its work, then the process dies before
-returning, so its result is lost). `times` counts firings across all processes (files
-created atomically next to the plan); without it the fault fires on every call.
+returning, so its result is lost), `exit_before_write` / `exit_after_write` (the process
+dies right before / right after the handler writes an object whose key contains the
+fault's `key_contains`, e.g. `"/_commits/"`: a crash inside finalize between two of its
+steps; the handler's object store is wrapped, the handler itself is unchanged). `times`
+counts firings across all processes (files created atomically next to the plan); without
+it the fault fires on every call.
 """
 
 from __future__ import annotations
@@ -76,3 +80,28 @@ def injected_error(fault: dict[str, Any]) -> Exception:
     error: Exception = type(name, (Exception,), {})(
         fault.get("message", "fault injected by the plan"))
     return error
+
+
+WRITE_ACTIONS = ("exit_before_write", "exit_after_write")
+
+
+class CrashingObjects:
+    """An object store that kills its process around the write of a matching key."""
+
+    def __init__(self, inner: Any, fault: dict[str, Any]) -> None:
+        self.inner, self.fault = inner, fault
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _matches(self, key: str) -> bool:
+        return str(self.fault.get("key_contains", "")) in key
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream"
+                  ) -> None:
+        crash = self._matches(key)
+        if crash and self.fault.get("action") == "exit_before_write":
+            os._exit(EXIT_STATUS)
+        self.inner.put_bytes(key, data, content_type)
+        if crash and self.fault.get("action") == "exit_after_write":
+            os._exit(EXIT_STATUS)

@@ -13,6 +13,7 @@ done. The interpreter's teardown of pandas, pyarrow and numpy would otherwise ta
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import json
 import multiprocessing.context
@@ -149,7 +150,10 @@ def invoke(spec: WorkerSpec, module: str, event: Any, state: str) -> Outcome:
             handler = importlib.import_module(module)
         except ImportError as error:  # Lambda's name for a handler module that cannot load
             return ("error", "Runtime.ImportModuleError", lambda_cause(error))
-        result = handler.handle(event, deps_for(spec))
+        deps = deps_for(spec)
+        if fault and fault.get("action") in faults.WRITE_ACTIONS:
+            deps = dataclasses.replace(deps, objects=faults.CrashingObjects(deps.objects, fault))
+        result = handler.handle(event, deps)
     except Exception as error:
         return ("error", type(error).__name__, lambda_cause(error))
     try:

@@ -1,13 +1,17 @@
-"""DuckDB over exactly the local catalog's committed partitions.
+"""DuckDB over the local catalog's partitions and the commit pointers, with the views
+Athena has.
 
-`etlgen run` registers a file's partitions in `<workdir>/catalog.json` only after it
-committed the file, so a view over the catalog's partition folders sees what Athena would
-see through Glue: no row of a failed, running or superseded run. Two views, named like the
-Glue tables: `<table>` (the Parquet parts) and `<table>_rejected` (the JSON lines), each
-with the table's columns in the Glue types (so the same SQL behaves alike) and its
-partition columns taken from the folder names, `__HIVE_DEFAULT_PARTITION__` read as null
-as Athena does. Parts written before a compatible schema change read by column name;
-a column they lack reads as null.
+`etlgen run` registers a file's partitions of the storage tables in
+`<workdir>/catalog.json` after it published the file, then writes the file's commit
+pointer under `bucket/<processed prefix>_commits/<table>/`, as finalize does on AWS. Three
+relations stand for the Glue tables: `<table>_parts` (the Parquet parts) and
+`<table>_rejected_parts` (the JSON lines) over the catalog's partition folders, each with
+the table's columns in the Glue types (so the same SQL behaves alike) and its partition
+columns taken from the folder names, `__HIVE_DEFAULT_PARTITION__` read as null as Athena
+does, and `<table>_commits` over the pointers. Then the two views readers query,
+`<table>` and `<table>_rejected`, with the SQL the template gives Athena
+(`etlgen.catalog.views`): no row of a failed, running or superseded run. Parts written
+before a compatible schema change read by column name; a column they lack reads as null.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from etlgen.catalog import tables
+from etlgen.catalog.views import table_views
 from etlgen.errors import UsageError
 from etlgen.model import PipelineConfig
 from etlgen.query.results import QueryError, QueryResult
@@ -26,6 +31,7 @@ from handlers.errors import CatalogError
 
 CATALOG_FILE = "catalog.json"
 _FILE_COLUMN = "__etlgen_file"
+_HIDDEN = (".", "_")  # names Hive (and so Athena) skips in a table's folders
 _DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
 _SIMPLE = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE",
            "boolean": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP"}
@@ -78,12 +84,23 @@ class View:
 
 
 def views(config: PipelineConfig) -> list[View]:
+    """The storage tables, named as in Glue (and in the local catalog)."""
     return [
-        View(config.table_name, tables.data_columns(config), tables.data_partition_keys(config),
-             "read_parquet", ".parquet"),
-        View(config.rejected_table_name, tables.rejected_columns(config),
+        View(tables.parts_name(config.table_name), tables.data_columns(config),
+             tables.data_partition_keys(config), "read_parquet", ".parquet"),
+        View(tables.parts_name(config.rejected_table_name), tables.rejected_columns(config),
              tables.rejected_partition_keys(), "read_json", ".jsonl"),
     ]
+
+
+def commits_view(config: PipelineConfig) -> View:
+    return View(tables.commits_name(config), list(tables.COMMITS), [], "read_json", ".json")
+
+
+def pointer_files(config: PipelineConfig, bucket: Path) -> list[str]:
+    """The commit pointers, one object per source key."""
+    return [str(path) for path in sorted((bucket / tables.commits_prefix(config)).glob(
+        "*.json")) if not path.name.startswith(_HIDDEN)]
 
 
 def committed_files(catalog: dict[str, Any], bucket: Path, view: View) -> list[str]:
@@ -92,7 +109,8 @@ def committed_files(catalog: dict[str, Any], bucket: Path, view: View) -> list[s
     files: list[str] = []
     for partition in sorted(table.get("partitions", []), key=lambda p: p["values"]):
         folder = bucket / str(partition["location"])
-        files.extend(str(path) for path in sorted(folder.glob(f"*{view.extension}")))
+        files.extend(str(path) for path in sorted(folder.glob(f"*{view.extension}"))
+                     if not path.name.startswith(_HIDDEN))
     return files
 
 
@@ -126,7 +144,8 @@ def view_sql(view: View, files: list[str], present: set[str]) -> str:
 
 
 def connect(config: PipelineConfig, workdir: Path) -> Any:
-    """A DuckDB connection with the two views (UTC session time zone)."""
+    """A DuckDB connection with the storage tables, the commits table and the two views
+    readers query (UTC session time zone)."""
     import duckdb
 
     if not config.catalog.enabled:
@@ -146,6 +165,11 @@ def connect(config: PipelineConfig, workdir: Path) -> Any:
             described = connection.execute(f"DESCRIBE SELECT * FROM {_source(view, files)}")
             present = {row[0] for row in described.fetchall()}
         connection.execute(view_sql(view, files, present))
+    commits = commits_view(config)
+    connection.execute(view_sql(commits, pointer_files(config, workdir / "bucket"),
+                                {c.name for c in commits.columns}))
+    for table_view in table_views(config):
+        connection.execute(f"CREATE VIEW {quoted(table_view.name)} AS {table_view.sql}")
     return connection
 
 

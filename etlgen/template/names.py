@@ -46,8 +46,11 @@ DASHBOARD = "Dashboard"
 GUARDRAIL_POLICY = "GuardrailPolicy"
 TRACING_POLICY = "TracingPolicy"
 CATALOG_DATABASE = "CatalogDatabase"
-CATALOG_TABLE = "CatalogTable"
-REJECTED_TABLE = "RejectedTable"
+CATALOG_TABLE = "CatalogTable"  # the view readers query, `<table>`
+REJECTED_TABLE = "RejectedTable"  # the view `<table>_rejected`
+CATALOG_PARTS = "CatalogParts"  # the storage tables under them, `<table>_parts`, ...
+REJECTED_PARTS = "RejectedParts"
+COMMITS_TABLE = "CommitsTable"  # `<table>_commits`, the commit pointers
 WORKGROUP = "QueryWorkGroup"
 
 ACCOUNT_ARN_PREFIX = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}"
@@ -160,13 +163,13 @@ def workgroup_name_text(config: PipelineConfig) -> str:
 
 
 def catalog_arn_texts() -> list[str]:
-    """The Glue catalog, the database and both tables (`Fn::Sub` texts): what a partition
-    call is authorized on."""
+    """The Glue catalog, the database and both storage tables (`Fn::Sub` texts): what a
+    partition call is authorized on (never the views or the commits table)."""
     glue = ACCOUNT_ARN_PREFIX % "glue"
     database = f"${{{CATALOG_DATABASE}}}"
     return [f"{glue}:catalog", f"{glue}:database/{database}",
-            f"{glue}:table/{database}/${{{CATALOG_TABLE}}}",
-            f"{glue}:table/{database}/${{{REJECTED_TABLE}}}"]
+            f"{glue}:table/{database}/${{{CATALOG_PARTS}}}",
+            f"{glue}:table/{database}/${{{REJECTED_PARTS}}}"]
 
 
 def dead_letter_queue_name_text(config: PipelineConfig) -> str:

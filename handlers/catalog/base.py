@@ -1,11 +1,13 @@
-"""What a catalog is asked to do: make one committed file's partitions the table's
-partitions of its source key.
+"""What a catalog is asked to do with one committed file's partitions of a storage table
+(`<table>_parts`, `<table>_rejected_parts`): register them, and, once the file's commit
+pointer names it, retire the partitions of earlier commits of its source key.
 
 A file's partitions are named by their values (the first key's value and `source_file`);
 `source_file` is one commit of one object version (`handlers.layout.source_file_id`). A
-catalog keeps, with each partition, the source key it came from, so a new commit of that
-key (a new version, or another configuration) replaces the partitions of the earlier one:
-readers never see two commits of one key.
+catalog keeps, with each partition, the source key it came from. Readers query views that
+show only the partitions whose `source_file` a commit pointer names (one per source key),
+so a registered partition is invisible until the pointer is written, and a retired one was
+already invisible: readers never see two commits of one key, nor part of one.
 """
 
 from __future__ import annotations
@@ -44,13 +46,12 @@ class Superseded:
 class CatalogChange:
     added: int
     kept: int  # already registered (a retried finalize)
-    removed: tuple[Superseded, ...] = ()  # the key's partitions under another commit
 
 
 class Catalog(Protocol):
-    def replace_file(self, file: FilePartitions) -> CatalogChange:
-        """Remove the table's partitions of `file.source_key` under another `source_file`,
-        then add `file.partitions` (those already there stay): idempotent."""
+    def register(self, file: FilePartitions) -> CatalogChange:
+        """Add `file.partitions` (those already there stay): idempotent."""
 
-    def remove_file(self, file: FilePartitions) -> None:
-        """Remove `file.partitions` (undoing a `replace_file` that failed half-way)."""
+    def retire(self, file: FilePartitions) -> tuple[Superseded, ...]:
+        """Remove the table's partitions of `file.source_key` under another `source_file`
+        and return them (none: nothing to do)."""

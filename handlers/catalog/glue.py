@@ -1,4 +1,5 @@
-"""The Glue Data Catalog back end: partitions of the stack's Hive tables.
+"""The Glue Data Catalog back end: partitions of the stack's Hive storage tables
+(`<table>_parts`, `<table>_rejected_parts`).
 
 Only the four calls finalize's role allows: `glue:GetTable` (the table's partition keys and
 storage descriptor, which every partition copies with its own location),
@@ -56,19 +57,19 @@ class GlueCatalog:
     def location(self, partition: Partition) -> str:
         return f"s3://{self.bucket}/{partition.prefix}"
 
-    def replace_file(self, file: FilePartitions) -> CatalogChange:
+    def register(self, file: FilePartitions) -> CatalogChange:
         table = self._table(file)
-        registered = list(self._partitions_of(file))
-        wanted = {partition.values for partition in file.partitions}
-        stale = [p for p in registered
+        if not file.partitions:
+            return CatalogChange(added=0, kept=0)
+        added = self._create(file, table, list(file.partitions))
+        return CatalogChange(added=added, kept=len(file.partitions) - added)
+
+    def retire(self, file: FilePartitions) -> tuple[Superseded, ...]:
+        stale = [p for p in self._partitions_of(file)
                  if p.get("Parameters", {}).get(SOURCE_KEY_PARAMETER) == file.source_key
                  and p["Values"][-1] != file.source_file]
-        present = {tuple(p["Values"]) for p in registered} & wanted
         self._delete(file.table, [p["Values"] for p in stale])
-        missing = [partition for partition in file.partitions if partition.values not in present]
-        added = self._create(file, table, missing)
-        return CatalogChange(added=added, kept=len(file.partitions) - added,
-                             removed=tuple(self._superseded(p) for p in stale))
+        return tuple(self._superseded(p) for p in stale)
 
     def _superseded(self, partition: dict[str, Any]) -> Superseded:
         version = partition.get("Parameters", {}).get(SOURCE_VERSION_PARAMETER)
@@ -76,9 +77,6 @@ class GlueCatalog:
         bucket = f"s3://{self.bucket}/"
         return Superseded(None if version in (None, "null") else version,
                           location[len(bucket):] if location.startswith(bucket) else "")
-
-    def remove_file(self, file: FilePartitions) -> None:
-        self._delete(file.table, [list(partition.values) for partition in file.partitions])
 
     def _table(self, file: FilePartitions) -> dict[str, Any]:
         try:

@@ -4,8 +4,10 @@
         {"values": [...], "location": "<key prefix in the bucket>",
          "source_key": "...", "source_version": "..."}]}}}
 
-Only committed partitions are ever in it (finalize writes it after the commit), so
-`etlgen query` reads exactly what Athena would. Each change is one read-modify-write under
+It holds the partitions of the storage tables (`<table>_parts`, `<table>_rejected_parts`),
+registered by finalize after it published a file and before it writes the file's commit
+pointer; `etlgen query` shows, as the Athena views do, only the partitions whose
+`source_file` a pointer names. Each change is one read-modify-write under
 an exclusive lock, written to a temporary file and renamed into place: a reader never sees
 half a file, and runs sharing a work folder do not lose each other's partitions.
 """
@@ -19,12 +21,13 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from handlers.catalog.base import CatalogChange, FilePartitions, Superseded
 from handlers.errors import CatalogError
 
 FORMAT_VERSION = 1
+T = TypeVar("T")
 
 
 def read_catalog(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -45,36 +48,30 @@ class LocalCatalog:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
-    def replace_file(self, file: FilePartitions) -> CatalogChange:
+    def register(self, file: FilePartitions) -> CatalogChange:
         def change(partitions: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
                                                                CatalogChange]:
-            stale = [p for p in partitions if p.get("source_key") == file.source_key
-                     and p["values"][-1] != file.source_file]
             present = {tuple(p["values"]) for p in partitions}
-            kept = [p for p in partitions if p not in stale]
             new = [{"values": list(partition.values), "location": partition.prefix,
                     "source_key": file.source_key, "source_version": file.source_version}
                    for partition in file.partitions if partition.values not in present]
-            return kept + new, CatalogChange(
-                added=len(new), kept=len(file.partitions) - len(new),
-                removed=tuple(Superseded(p.get("source_version"), str(p.get("location", "")))
-                              for p in stale))
+            return partitions + new, CatalogChange(added=len(new),
+                                                   kept=len(file.partitions) - len(new))
 
         return self._update(file, change)
 
-    def remove_file(self, file: FilePartitions) -> None:
-        doomed = {partition.values for partition in file.partitions}
-
+    def retire(self, file: FilePartitions) -> tuple[Superseded, ...]:
         def change(partitions: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
-                                                               CatalogChange]:
-            kept = [p for p in partitions if tuple(p["values"]) not in doomed]
-            return kept, CatalogChange(added=0, kept=0)
+                                                               tuple[Superseded, ...]]:
+            stale = [p for p in partitions if p.get("source_key") == file.source_key
+                     and p["values"][-1] != file.source_file]
+            return [p for p in partitions if p not in stale], tuple(
+                Superseded(p.get("source_version"), str(p.get("location", ""))) for p in stale)
 
-        self._update(file, change)
+        return self._update(file, change)
 
     def _update(self, file: FilePartitions,
-                change: Callable[[list[dict[str, Any]]],
-                                 tuple[list[dict[str, Any]], CatalogChange]]) -> CatalogChange:
+                change: Callable[[list[dict[str, Any]]], tuple[list[dict[str, Any]], T]]) -> T:
         with self._locked():
             content = read_catalog(self.path)
             table = content["tables"].setdefault(file.table, {"keys": list(file.keys),

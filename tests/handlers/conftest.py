@@ -19,7 +19,7 @@ from handlers import finalize, process, split, validate
 from handlers.catalog import GlueCatalog
 from handlers.deps import Deps
 from handlers.errors import PipelineError
-from handlers.layout import OutputLayout
+from handlers.layout import OutputLayout, commits_root
 from handlers.lineage import LINEAGE_NAMES
 from handlers.metrics import CollectingMetrics
 from handlers.objects import S3ObjectStore
@@ -64,11 +64,11 @@ CATALOG_DATABASE = "transactions_test"
 
 def create_catalog(glue: Any, database: str = CATALOG_DATABASE, table: str = "transactions",
                    partition_key: str = "ingest_date") -> None:
-    """The Glue database and the two tables as the template declares them (columns left
-    out: the handlers read only the partition keys and the storage descriptor)."""
+    """The Glue database and the two storage tables as the template declares them (columns
+    left out: the handlers read only the partition keys and the storage descriptor)."""
     glue.create_database(DatabaseInput={"Name": database})
-    for name, key, serde in ((table, partition_key, "ParquetHiveSerDe"),
-                             (f"{table}_rejected", "ingest_date", "JsonSerDe")):
+    for name, key, serde in ((f"{table}_parts", partition_key, "ParquetHiveSerDe"),
+                             (f"{table}_rejected_parts", "ingest_date", "JsonSerDe")):
         glue.create_table(DatabaseName=database, TableInput={
             "Name": name, "TableType": "EXTERNAL_TABLE",
             "PartitionKeys": [{"Name": key, "Type": "string"},
@@ -146,6 +146,23 @@ class Pipeline:
         if key not in self.keys(key):
             return None
         return json.loads(self.body(key))
+
+    def pointer(self, source: dict[str, Any], deps: Deps | None = None) -> dict | None:
+        """The source key's commit pointer (the commits table's line), if written."""
+        key = self.layout(source, deps).commit_key
+        if key not in self.keys(key):
+            return None
+        body = self.body(key).decode("utf-8")
+        assert body.endswith("\n") and body.count("\n") == 1, "exactly one JSON line"
+        line: dict = json.loads(body)
+        return line
+
+    def committed_source_files(self, deps: Deps | None = None) -> set[str]:
+        """What the views' `source_file IN (SELECT source_file FROM <table>_commits)` reads:
+        every pointer object under the commits table's folder."""
+        settings = (deps or self.deps()).settings
+        root = commits_root(settings.processed_prefix, settings.catalog_table)
+        return {json.loads(self.body(key))["source_file"] for key in self.keys(root)}
 
     def committed_keys(self, source: dict[str, Any], deps: Deps | None = None) -> list[str]:
         """Every object under the committed file's partition prefixes (none uncommitted)."""

@@ -1,22 +1,25 @@
-"""Finalize registers a committed file's partitions in Glue (moto): only after the commit,
-never for a failed file, idempotently, in batches Glue accepts, replacing the partitions of
-an earlier commit of the same source key and nothing else."""
+"""Finalize commits a file for readers in Glue (moto): all its partitions of both storage
+tables are registered first (invisible), then one PutObject of the source key's commit
+pointer shows them through the views, then the key's earlier partitions are retired. Never
+a pointer for a failed file; idempotent; in batches Glue accepts; an earlier commit of the
+same source key replaced atomically and nothing else touched."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import random
 from typing import Any
 
-import pytest
-
-from handlers import finalize
-from handlers.catalog import CatalogChange, FilePartitions, GlueCatalog
+from handlers import finalize, process, split, validate
+from handlers.catalog import CatalogChange, FilePartitions, GlueCatalog, Superseded
 from handlers.catalog.glue import CREATE_BATCH, DELETE_BATCH
-from handlers.errors import CatalogError
+from handlers.errors import CatalogError, CountMismatch
+from handlers.objects import ObjectStore
 from tests.handlers.conftest import BUCKET, CATALOG_DATABASE, Pipeline, create_catalog
 from tests.handlers.handler_rows import build_file, mixed_rows, valid_row
 
-TABLE, REJECTED = "transactions", "transactions_rejected"
+TABLE, REJECTED = "transactions_parts", "transactions_rejected_parts"
 DAILY = {"PARTITION_BY": "transaction_date:day"}
 
 
@@ -35,102 +38,196 @@ def values(pipeline: Pipeline, table: str = TABLE) -> list[list[str]]:
     return [p["Values"] for p in partitions(pipeline, table)]
 
 
+def visible(pipeline: Pipeline, table: str = TABLE) -> list[list[str]]:
+    """The partitions the view over `table` shows: those whose source_file a pointer names
+    (`WHERE source_file IN (SELECT source_file FROM <table>_commits)`)."""
+    committed = pipeline.committed_source_files()
+    return [v for v in values(pipeline, table) if v[-1] in committed]
+
+
 class Spy:
-    """Wraps a catalog: records each call and what the bucket held at that moment."""
+    """Wraps a catalog: records each call and whether the manifest and the pointer were
+    there at that moment (and which source_file the pointer named)."""
 
     def __init__(self, inner: GlueCatalog, pipeline: Pipeline, source: dict[str, Any]) -> None:
         self.inner, self.pipeline, self.source = inner, pipeline, source
-        self.calls: list[tuple[str, FilePartitions, bool]] = []
+        self.calls: list[tuple[str, str, bool, str | None]] = []
 
-    def replace_file(self, file: FilePartitions) -> CatalogChange:
-        committed = self.pipeline.manifest(self.source) is not None
-        self.calls.append(("replace", file, committed))
-        return self.inner.replace_file(file)
+    def _record(self, name: str, file: FilePartitions) -> None:
+        pointer = self.pipeline.pointer(self.source)
+        self.calls.append((name, file.table, self.pipeline.manifest(self.source) is not None,
+                           pointer["source_file"] if pointer else None))
 
-    def remove_file(self, file: FilePartitions) -> None:
-        self.calls.append(("remove", file, False))
-        self.inner.remove_file(file)
+    def register(self, file: FilePartitions) -> CatalogChange:
+        self._record("register", file)
+        return self.inner.register(file)
+
+    def retire(self, file: FilePartitions) -> tuple[Superseded, ...]:
+        self._record("retire", file)
+        return self.inner.retire(file)
 
 
-def test_partitions_are_registered_only_after_the_commit(pipeline: Pipeline) -> None:
-    create_catalog(pipeline.glue)
-    data, _ = build_file(mixed_rows(120, seed=31))
-    source = pipeline.upload(data)
-    deps = pipeline.deps(CHUNK_SIZE_BYTES="2000", **catalog_env())
+class FailingPointer:
+    """An object store whose write of the commit pointers fails (an S3 outage, a crash)."""
+
+    def __init__(self, inner: ObjectStore) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
+        if "/_commits/" in key:
+            raise ConnectionError("S3 is unreachable")
+        self.inner.put_bytes(key, data, content_type)
+
+
+def _spied(pipeline: Pipeline, source: dict[str, Any], **env: str) -> tuple[Any, Spy]:
+    deps = pipeline.deps(**catalog_env(**env))
     assert isinstance(deps.catalog, GlueCatalog)
     spy = Spy(deps.catalog, pipeline, source)
     deps.catalog = spy
+    return deps, spy
+
+
+def test_partitions_are_registered_before_the_pointer_shows_them(pipeline: Pipeline) -> None:
+    create_catalog(pipeline.glue)
+    data, _ = build_file(mixed_rows(120, seed=31))
+    source = pipeline.upload(data)
+    deps, spy = _spied(pipeline, source, CHUNK_SIZE_BYTES="2000")
     outcome = pipeline.run(source, deps)
     assert outcome.error is None, outcome.error
-    assert [(name, file.table, committed) for name, file, committed in spy.calls] == [
-        ("replace", TABLE, True), ("replace", REJECTED, True)]
     manifest = pipeline.manifest(source)
+    ours = manifest["source_file"]
+    assert spy.calls == [("register", TABLE, True, None), ("register", REJECTED, True, None),
+                         ("retire", TABLE, True, ours), ("retire", REJECTED, True, ours)]
+    pointer = pipeline.pointer(source)
+    assert pointer is not None
+    assert {k: pointer[k] for k in ("source_key", "source_version", "source_file")} == {
+        "source_key": source["key"], "source_version": source["version_id"],
+        "source_file": ours}
+    assert dt.datetime.strptime(pointer["committed_at"], "%Y-%m-%d %H:%M:%S.%f")
     day = outcome.file["ingested_at"][:10]
-    assert values(pipeline) == [[day, manifest["source_file"]]]
-    assert values(pipeline, REJECTED) == [[day, manifest["source_file"]]]
+    assert visible(pipeline) == values(pipeline) == [[day, ours]]
+    assert visible(pipeline, REJECTED) == [[day, ours]]
     [data_partition] = partitions(pipeline)
     assert data_partition["StorageDescriptor"]["Location"] == \
         f"s3://{BUCKET}/{manifest['prefixes'][0]}"
     assert data_partition["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == \
         "ParquetHiveSerDe", "the partition copies its table's storage descriptor"
     assert data_partition["Parameters"]["etlgen_source_key"] == source["key"]
+    assert pipeline.layout(source).commit_key.startswith("processed/_commits/transactions/")
 
 
-def test_nothing_is_registered_for_a_failed_file(pipeline: Pipeline) -> None:
+def test_a_failed_pointer_write_leaves_the_file_invisible_and_the_retry_shows_it(
+        pipeline: Pipeline) -> None:
     create_catalog(pipeline.glue)
-    data, _ = build_file(mixed_rows(80, seed=32))
-    source = pipeline.upload(data)
+    source = pipeline.upload(build_file(mixed_rows(90, seed=42))[0])
+    deps = pipeline.deps(CHUNK_SIZE_BYTES="2000", **catalog_env())
+    real = deps.objects
+    deps.objects = FailingPointer(real)
+    file, plan, error = _run_with(pipeline, source, deps)
+    assert isinstance(error, ConnectionError)
+    assert pipeline.pointer(source) is None
+    registered = values(pipeline), values(pipeline, REJECTED)
+    assert registered[0] and registered[1], "registered in both storage tables"
+    assert visible(pipeline) == visible(pipeline, REJECTED) == [], "but no view shows them"
+    assert pipeline.deps().status.get_file(file["file_id"])["status"] == "RUNNING"
+    deps.objects = real
+    summary = finalize.handle({"file": file, "chunk_count": plan["chunk_count"],
+                               "execution_id": "exec-2"}, deps)
+    assert summary["status"] == "COMPLETED"
+    assert (values(pipeline), values(pipeline, REJECTED)) == registered, "no duplicate"
+    assert (visible(pipeline), visible(pipeline, REJECTED)) == registered
+
+
+def _run_with(pipeline: Pipeline, source: dict[str, Any], deps: Any,
+              chunk_count_offset: int = 0) -> tuple[dict[str, Any], dict[str, Any],
+                                                    Exception | None]:
+    """The steps, with finalize's error (of any kind) returned."""
+    file = validate.handle({"source": source, "execution_id": "exec-1"}, deps)
+    plan = split.handle({"file": file}, deps)
+    for chunk in plan["chunks"]:
+        process.handle({"file": file, "chunk": chunk}, deps)
+    try:
+        finalize.handle({"file": file, "chunk_count": plan["chunk_count"] + chunk_count_offset,
+                         "execution_id": "exec-1"}, deps)
+    except Exception as error:
+        return file, plan, error
+    return file, plan, None
+
+
+def test_never_a_pointer_for_a_failed_file(pipeline: Pipeline) -> None:
+    create_catalog(pipeline.glue)
+    source = pipeline.upload(build_file(mixed_rows(80, seed=32))[0])
     outcome = pipeline.run(source, pipeline.deps(CHUNK_SIZE_BYTES="500",
                                                  **catalog_env(MAX_REJECT_RATE="0.01")))
     assert type(outcome.error).__name__ == "RejectRateExceeded"
+    assert pipeline.pointer(source) is None
+    assert values(pipeline) == values(pipeline, REJECTED) == []
+    other = pipeline.upload(build_file(mixed_rows(40, seed=43))[0], key="incoming/other.csv")
+    *_, error = _run_with(pipeline, other, pipeline.deps(**catalog_env()),
+                          chunk_count_offset=1)
+    assert isinstance(error, CountMismatch)
+    assert pipeline.pointer(other) is None and pipeline.committed_source_files() == set()
     assert values(pipeline) == values(pipeline, REJECTED) == []
 
 
-def test_a_registration_failing_half_way_takes_the_files_partitions_out(
-        pipeline: Pipeline) -> None:
+def test_a_missing_storage_table_fails_before_the_pointer(pipeline: Pipeline) -> None:
     create_catalog(pipeline.glue)
     pipeline.glue.delete_table(DatabaseName=CATALOG_DATABASE, Name=REJECTED)
-    data, _ = build_file(mixed_rows(60, seed=33))
-    source = pipeline.upload(data)
+    source = pipeline.upload(build_file(mixed_rows(60, seed=33))[0])
     outcome = pipeline.run(source, pipeline.deps(**catalog_env()))
     assert isinstance(outcome.error, CatalogError)
     assert f"{CATALOG_DATABASE}.{REJECTED} does not exist" in str(outcome.error)
-    assert values(pipeline) == [], "the data table's partition was taken out again"
+    assert pipeline.pointer(source) is None
+    assert values(pipeline) and visible(pipeline) == [], "registered, shown by no view"
     assert pipeline.deps().status.get_file(outcome.file["file_id"])["status"] == "RUNNING"
 
 
-def test_registration_is_idempotent(pipeline: Pipeline) -> None:
+def test_a_rerun_of_a_committed_file_is_idempotent(pipeline: Pipeline) -> None:
     create_catalog(pipeline.glue)
-    data, _ = build_file(mixed_rows(100, seed=34))
-    source = pipeline.upload(data)
+    source = pipeline.upload(build_file(mixed_rows(100, seed=34))[0])
     deps = pipeline.deps(CHUNK_SIZE_BYTES="3000", **catalog_env())
     outcome = pipeline.run(source, deps)
     assert outcome.error is None
     registered = values(pipeline), values(pipeline, REJECTED)
+    pointer = pipeline.pointer(source)
     again = pipeline.run(source, deps)
     assert again.file["status"] == "COMPLETED" and again.plan is None
     finalize.handle({"file": outcome.file, "chunk_count": outcome.plan["chunk_count"],
                      "execution_id": "exec-2"}, deps)
+    assert pipeline.pointer(source) == pointer, "a retry after the commit writes nothing"
     catalog = GlueCatalog(CATALOG_DATABASE, BUCKET, lambda: pipeline.glue)
     for file in finalize.catalog_partitions(deps, _record(outcome.file),
                                             _commit(pipeline, source, deps)):
-        change = catalog.replace_file(file)
-        assert (change.added, change.removed) == (0, ())
+        change = catalog.register(file)
+        assert (change.added, change.kept) == (0, len(file.partitions))
+        assert catalog.retire(file) == ()
     assert (values(pipeline), values(pipeline, REJECTED)) == registered
+    assert (visible(pipeline), visible(pipeline, REJECTED)) == registered
 
 
-def test_a_rerun_under_another_identity_replaces_the_partitions(pipeline: Pipeline) -> None:
+def test_a_rerun_under_another_identity_switches_the_pointer_then_retires(
+        pipeline: Pipeline) -> None:
     create_catalog(pipeline.glue)
-    data, _ = build_file(mixed_rows(100, seed=35))
-    source = pipeline.upload(data)
+    source = pipeline.upload(build_file(mixed_rows(100, seed=35))[0])
     first = pipeline.run(source, pipeline.deps(**catalog_env()))
     old = pipeline.manifest(source)
-    second = pipeline.run(source, pipeline.deps(**catalog_env(MAX_REJECT_RATE="0.9")))
+    deps, spy = _spied(pipeline, source, MAX_REJECT_RATE="0.9")
+    second = pipeline.run(source, deps)
     assert first.error is None and second.error is None
     new = pipeline.manifest(source)
     assert new["source_file"] != old["source_file"]
+    assert spy.calls == [
+        ("register", TABLE, True, old["source_file"]),
+        ("register", REJECTED, True, old["source_file"]),
+        ("retire", TABLE, True, new["source_file"]),
+        ("retire", REJECTED, True, new["source_file"])], \
+        "the pointer still names the old commit while the new one registers"
     assert [v[1] for v in values(pipeline)] == [new["source_file"]]
     assert [v[1] for v in values(pipeline, REJECTED)] == [new["source_file"]]
+    assert pipeline.committed_source_files() == {new["source_file"]}
     assert not [key for prefix in old["prefixes"] for key in pipeline.keys(prefix)], \
         "the superseded commit's objects are gone"
 
@@ -141,64 +238,102 @@ def test_a_new_version_replaces_the_old_one_and_other_keys_stay(pipeline: Pipeli
     one = pipeline.upload(build_file(mixed_rows(50, seed=36))[0], key="incoming/a/tx.csv")
     other = pipeline.upload(build_file(mixed_rows(50, seed=37))[0], key="incoming/b/tx.csv")
     assert pipeline.run(one, deps).error is None and pipeline.run(other, deps).error is None
-    both = {v[1] for v in values(pipeline)}
+    both = {v[1] for v in visible(pipeline)}
     assert len(both) == 2 and all(value.startswith("tx-") for value in both)
+    assert pipeline.layout(one).commit_key != pipeline.layout(other).commit_key
     newer = pipeline.upload(build_file(mixed_rows(50, seed=38))[0], key="incoming/a/tx.csv")
+    assert pipeline.layout(newer).commit_key == pipeline.layout(one).commit_key
     assert pipeline.run(newer, deps).error is None
-    assert {v[1] for v in values(pipeline)} == {pipeline.manifest(newer)["source_file"],
-                                                pipeline.manifest(other)["source_file"]}
+    expected = {pipeline.manifest(newer)["source_file"], pipeline.manifest(other)["source_file"]}
+    assert {v[1] for v in values(pipeline)} == {v[1] for v in visible(pipeline)} == expected
+    assert pipeline.pointer(newer)["source_version"] == newer["version_id"]
     old = pipeline.manifest(one)
     assert old is not None and pipeline.committed_keys(one), \
         "the old version keeps its objects and manifest, out of the table"
 
 
-def test_more_partitions_than_one_call_takes(pipeline: Pipeline,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """Partitioned by day: >100 partitions registered in batches of <= 100, and replaced
-    by a re-run in deletes of <= 25."""
+class Recording:
+    """Glue client and object store wrappers writing one shared log of the calls."""
+
+    def __init__(self, glue: Any, objects: ObjectStore, log: list[tuple[str, int]]) -> None:
+        self.glue, self.objects, self.log = glue, objects, log
+
+    def client(self) -> Any:
+        real, log = self.glue, self.log
+
+        class Counting:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+            def batch_create_partition(self, **kwargs: Any) -> Any:
+                log.append(("create", len(kwargs["PartitionInputList"])))
+                return real.batch_create_partition(**kwargs)
+
+            def batch_delete_partition(self, **kwargs: Any) -> Any:
+                log.append(("delete", len(kwargs["PartitionsToDelete"])))
+                return real.batch_delete_partition(**kwargs)
+
+        return Counting()
+
+    def store(self) -> Any:
+        inner, log = self.objects, self.log
+
+        class Store:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(inner, name)
+
+            def put_bytes(self, key: str, data: bytes, content_type: str = "") -> None:
+                if "/_commits/" in key:
+                    log.append(("pointer", 1))
+                inner.put_bytes(key, data, content_type)
+
+        return Store()
+
+
+def _daily_deps(pipeline: Pipeline, log: list[tuple[str, int]], **env: str) -> Any:
+    deps = pipeline.deps(CHUNK_SIZE_BYTES="9000", **catalog_env(**DAILY, **env))
+    recording = Recording(pipeline.glue, deps.objects, log)
+    deps.catalog = GlueCatalog(CATALOG_DATABASE, BUCKET, recording.client)
+    deps.objects = recording.store()
+    return deps
+
+
+def test_more_partitions_than_one_call_takes_all_before_the_pointer(
+        pipeline: Pipeline) -> None:
+    """Partitioned by day over 150 days: every partition registered (calls of <= 100)
+    before the one pointer write; a re-run retires the old ones (deletes of <= 25) after
+    its pointer."""
     create_catalog(pipeline.glue, partition_key="transaction_date_day")
-    import random
-
     rng = random.Random(39)
-    rows = [valid_row(rng, n) for n in range(700)]
+    start = dt.date(2024, 1, 1)
+    rows = []
+    for n in range(600):
+        row = valid_row(rng, n)
+        row[2] = (start + dt.timedelta(days=n % 150)).isoformat()
+        rows.append(row)
     source = pipeline.upload(build_file(rows)[0])
-    batches: list[tuple[str, int]] = []
-    real = pipeline.glue
-
-    class Counting:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(real, name)
-
-        def batch_create_partition(self, **kwargs: Any) -> Any:
-            batches.append(("create", len(kwargs["PartitionInputList"])))
-            return real.batch_create_partition(**kwargs)
-
-        def batch_delete_partition(self, **kwargs: Any) -> Any:
-            batches.append(("delete", len(kwargs["PartitionsToDelete"])))
-            return real.batch_delete_partition(**kwargs)
-
-    monkeypatch.setattr(pipeline, "glue", Counting())
-    outcome = pipeline.run(source, pipeline.deps(CHUNK_SIZE_BYTES="9000",
-                                                 **catalog_env(**DAILY)))
+    log: list[tuple[str, int]] = []
+    outcome = pipeline.run(source, _daily_deps(pipeline, log))
     assert outcome.error is None, outcome.error
     days = sorted({row[2] for row in rows})
-    assert len(days) > CREATE_BATCH
-    monkeypatch.setattr(pipeline, "glue", real)
-    assert [v[0] for v in values(pipeline)] == days
-    creates = [size for action, size in batches if action == "create"]
+    assert len(days) == 150 > CREATE_BATCH
+    assert [v[0] for v in visible(pipeline)] == days
+    pointer_at = log.index(("pointer", 1))
+    creates = [size for action, size in log[:pointer_at] if action == "create"]
     assert max(creates) == CREATE_BATCH and sum(creates) == len(days)  # no reject: no other
+    assert [action for action, _ in log[pointer_at:]] == ["pointer"], "nothing to retire"
     manifest = pipeline.manifest(source)
     assert manifest["partitions"] == days and outcome.summary["partitions"] == len(days)
-    batches.clear()
-    monkeypatch.setattr(pipeline, "glue", Counting())
-    rerun = pipeline.run(source, pipeline.deps(CHUNK_SIZE_BYTES="9000",
-                                               **catalog_env(MAX_REJECT_RATE="0.9", **DAILY)))
+    log.clear()
+    rerun = pipeline.run(source, _daily_deps(pipeline, log, MAX_REJECT_RATE="0.9"))
     assert rerun.error is None
-    deletes = [size for action, size in batches if action == "delete"]
+    pointer_at = log.index(("pointer", 1))
+    assert {action for action, _ in log[:pointer_at]} == {"create"}
+    assert sum(size for _, size in log[:pointer_at]) == len(days)
+    deletes = [size for action, size in log[pointer_at + 1:] if action == "delete"]
     assert max(deletes) == DELETE_BATCH and sum(deletes) == len(days)
-    monkeypatch.setattr(pipeline, "glue", real)
     assert {v[1] for v in values(pipeline)} == {pipeline.manifest(source)["source_file"]}
-    assert len(values(pipeline)) == len(days)
+    assert len(visible(pipeline)) == len(values(pipeline)) == len(days)
 
 
 def test_a_table_with_other_partition_keys_is_refused(pipeline: Pipeline) -> None:
@@ -206,8 +341,9 @@ def test_a_table_with_other_partition_keys_is_refused(pipeline: Pipeline) -> Non
     source = pipeline.upload(build_file(mixed_rows(20, seed=40))[0])
     outcome = pipeline.run(source, pipeline.deps(**catalog_env()))
     assert isinstance(outcome.error, CatalogError)
-    assert "(transaction_date_month, source_file), the handlers write (ingest_date, " \
-           "source_file)" in str(outcome.error)
+    assert f"{CATALOG_DATABASE}.{TABLE} has the partition keys (transaction_date_month, " \
+           "source_file), the handlers write (ingest_date, source_file)" in str(outcome.error)
+    assert pipeline.pointer(source) is None
 
 
 def _record(file: dict[str, Any]) -> Any:

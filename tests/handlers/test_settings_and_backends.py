@@ -119,6 +119,18 @@ def test_local_store(tmp_path: Path) -> None:
         store.head("../escape.csv")
 
 
+def test_a_local_copy_done_twice_leaves_no_temporary(tmp_path: Path) -> None:
+    """A retried publish links the same staged part again: rename(2) between two links of
+    one file does nothing, so the temporary name must be removed (a reader globbing the
+    folder would count the rows twice)."""
+    store = LocalObjectStore(tmp_path)
+    store.put_bytes("staging/a.parquet", b"rows")
+    for _ in range(2):
+        store.copy("staging/a.parquet", "processed/t/p=1/part-000000.parquet")
+    assert sorted(path.name for path in (tmp_path / "processed/t/p=1").iterdir()) == [
+        "part-000000.parquet"]
+
+
 def test_sqs_fifo_queue_groups_by_key_and_deduplicates() -> None:
     with mock_aws():
         sqs = boto3.client("sqs")

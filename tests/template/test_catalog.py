@@ -3,7 +3,10 @@ schema; nothing of them without the catalog."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
+import re
 from typing import Any
 
 import pytest
@@ -41,6 +44,74 @@ def _table(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
     return table
 
 
+def _view(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    resource = template["Resources"][logical_id]
+    assert resource["Type"] == "AWS::Glue::Table"
+    assert resource["Properties"]["DatabaseName"] == {"Ref": "CatalogDatabase"}
+    table: dict[str, Any] = resource["Properties"]["TableInput"]
+    assert table["TableType"] == "VIRTUAL_VIEW"
+    return table
+
+
+def _presto_view(template: dict[str, Any], logical_id: str,
+                 suffix: str = "dev") -> dict[str, Any]:
+    """The view's definition as Glue will hold it: the `Fn::Join` of the rendered
+    template evaluated, `${EnvironmentSuffix}` substituted, the base64 decoded."""
+    text = _view(template, logical_id)["ViewOriginalText"]
+    head, encoded, tail = text["Fn::Join"][1]
+    assert (text["Fn::Join"][0], head, tail) == ("", "/* Presto View: ", " */")
+    source, variables = encoded["Fn::Base64"]["Fn::Sub"]
+    assert set(re.findall(r"\$\{([^}]*)\}", source)) == {"EnvironmentSuffix", *variables}, \
+        "no other Fn::Sub variable (JSON braces are plain text to Fn::Sub)"
+    resolved = re.sub(r"\$\{([^}]*)\}", lambda m: {**variables, "EnvironmentSuffix": suffix}[
+        m[1]], source)
+    whole = head + base64.b64encode(resolved.encode()).decode() + tail
+    match = re.fullmatch(r"/\* Presto View: ([A-Za-z0-9+/=]+) \*/", whole)
+    assert match
+    definition: dict[str, Any] = json.loads(base64.b64decode(match[1]))
+    return definition
+
+
+PRESTO = {"string": "varchar", "bigint": "bigint", "date": "date", "decimal(9,2)": "decimal(9,2)",
+          "timestamp": "timestamp", "boolean": "boolean",
+          "array<struct<field:string,kind:string,message:string>>":
+              "array(row(field varchar, kind varchar, message varchar))"}
+
+
+@pytest.mark.parametrize(("view", "parts"), [("CatalogTable", "CatalogParts"),
+                                             ("RejectedTable", "RejectedParts")])
+def test_the_views_show_the_committed_rows_of_their_storage_table(
+        base_template: dict[str, Any], view: str, parts: str) -> None:
+    table = _view(base_template, view)
+    storage = _table(base_template, parts)
+    assert table["Name"] + "_parts" == storage["Name"]
+    assert table["Parameters"] == {"presto_view": "true"}
+    assert table["ViewExpandedText"] == "/* Presto View */"
+    assert "PartitionKeys" not in table
+    assert table["StorageDescriptor"] == {"SerdeInfo": {}}, \
+        "Trino's Glue reader needs both; the Hive-typed columns are left out (size)"
+    every = storage["StorageDescriptor"]["Columns"] + storage["PartitionKeys"]
+    definition = _presto_view(base_template, view, "prod1")
+    assert definition["originalSql"] == (
+        f"SELECT * FROM {storage['Name']} WHERE source_file IN "
+        "(SELECT source_file FROM minimal_commits)")
+    assert (definition["catalog"], definition["schema"]) == ("awsdatacatalog", "minimal_prod1")
+    assert definition["columns"] == [{"name": c["Name"], "type": PRESTO[c["Type"]]}
+                                     for c in every]
+
+
+def test_the_commits_table_reads_the_pointers(base_template: dict[str, Any]) -> None:
+    table = _table(base_template, "CommitsTable")
+    assert table["Name"] == "minimal_commits" and "PartitionKeys" not in table
+    storage = table["StorageDescriptor"]
+    assert storage["Columns"] == [
+        {"Name": "source_key", "Type": "string"}, {"Name": "source_version", "Type": "string"},
+        {"Name": "source_file", "Type": "string"}, {"Name": "committed_at", "Type": "timestamp"}]
+    assert storage["Location"] == {"Fn::Sub": "s3://${DataBucket}/processed/_commits/minimal/"}
+    assert storage["SerdeInfo"] == {"SerializationLibrary": JSON_SERDE}
+    assert storage["InputFormat"] == "org.apache.hadoop.mapred.TextInputFormat"
+
+
 def test_the_database_carries_the_environment(base_template: dict[str, Any]) -> None:
     database = base_template["Resources"]["CatalogDatabase"]
     assert database["Type"] == "AWS::Glue::Database"
@@ -50,8 +121,8 @@ def test_the_database_carries_the_environment(base_template: dict[str, Any]) -> 
 
 
 def test_the_table_of_valid_rows(base_template: dict[str, Any]) -> None:
-    table = _table(base_template, "CatalogTable")
-    assert table["Name"] == "minimal"
+    table = _table(base_template, "CatalogParts")
+    assert table["Name"] == "minimal_parts"
     assert table["PartitionKeys"] == [{"Name": "ingest_date", "Type": "string"},
                                       {"Name": "source_file", "Type": "string"}]
     storage = table["StorageDescriptor"]
@@ -65,8 +136,8 @@ def test_the_table_of_valid_rows(base_template: dict[str, Any]) -> None:
 
 
 def test_the_table_of_rejected_rows(base_template: dict[str, Any]) -> None:
-    table = _table(base_template, "RejectedTable")
-    assert table["Name"] == "minimal_rejected"
+    table = _table(base_template, "RejectedParts")
+    assert table["Name"] == "minimal_rejected_parts"
     assert table["PartitionKeys"] == [{"Name": "ingest_date", "Type": "string"},
                                       {"Name": "source_file", "Type": "string"}]
     storage = table["StorageDescriptor"]
@@ -85,24 +156,30 @@ def test_names_partitions_and_prefixes_follow_the_config(
     template = templates["all_options"]
     assert template["Resources"]["CatalogDatabase"]["Properties"]["DatabaseInput"] == {
         "Name": {"Fn::Sub": "ledger_${EnvironmentSuffix}"}}
-    table = _table(template, "CatalogTable")
-    assert table["Name"] == "card_transactions"
+    table = _table(template, "CatalogParts")
+    assert table["Name"] == "card_transactions_parts"
     assert [key["Name"] for key in table["PartitionKeys"]] == ["transaction_date_month",
                                                                "source_file"]
     assert table["StorageDescriptor"]["Location"] == {
         "Fn::Sub": "s3://${DataBucket}/curated/card_transactions/"}
-    rejected = _table(template, "RejectedTable")
-    assert rejected["Name"] == "card_transactions_rejected"
+    rejected = _table(template, "RejectedParts")
+    assert rejected["Name"] == "card_transactions_rejected_parts"
     assert [key["Name"] for key in rejected["PartitionKeys"]] == ["ingest_date", "source_file"]
     assert rejected["StorageDescriptor"]["Location"] == {
         "Fn::Sub": "s3://${DataBucket}/quarantine/card_transactions/"}
+    commits = _table(template, "CommitsTable")
+    assert commits["Name"] == "card_transactions_commits" and "PartitionKeys" not in commits
+    assert commits["StorageDescriptor"]["Location"] == {
+        "Fn::Sub": "s3://${DataBucket}/curated/_commits/card_transactions/"}
+    assert [_view(template, view)["Name"] for view in ("CatalogTable", "RejectedTable")] == [
+        "card_transactions", "card_transactions_rejected"]
 
 
 def test_without_lineage_the_tables_have_only_their_own_columns(
         base_config: PipelineConfig) -> None:
     template = template_of(changed(base_config, "output", lineage=False))
-    assert _table(template, "CatalogTable")["StorageDescriptor"]["Columns"] == TRANSACTIONS
-    assert [c["Name"] for c in _table(template, "RejectedTable")["StorageDescriptor"][
+    assert _table(template, "CatalogParts")["StorageDescriptor"]["Columns"] == TRANSACTIONS
+    assert [c["Name"] for c in _table(template, "RejectedParts")["StorageDescriptor"][
         "Columns"]] == ["offset", "raw", "truncated", "errors"]
 
 
@@ -111,8 +188,11 @@ def test_a_schema_change_changes_the_columns(base_config: PipelineConfig) -> Non
         **base_config.schema["properties"], "booked": {"type": ["string", "null"],
                                                       "format": "date-time"}}}
     config = dataclasses.replace(changed(base_config, "output", lineage=False), schema=schema)
-    columns = _table(template_of(config), "CatalogTable")["StorageDescriptor"]["Columns"]
+    template = template_of(config)
+    columns = _table(template, "CatalogParts")["StorageDescriptor"]["Columns"]
     assert columns == [*TRANSACTIONS, {"Name": "booked", "Type": "timestamp"}]
+    assert _presto_view(template, "CatalogTable")["columns"][len(TRANSACTIONS)] == {
+        "name": "booked", "type": "timestamp"}, "the view follows the schema too"
     assert [c.name for c in data_columns(config)] == [c["Name"] for c in columns]
 
 

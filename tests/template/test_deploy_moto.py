@@ -7,6 +7,7 @@ on the template JSON in the other tests, because moto drops many of them.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -152,7 +153,15 @@ def _resolved(value: Any, names: dict[str, str]) -> Any:
     if isinstance(value, dict) and set(value) == {"Ref"}:
         return names[value["Ref"]]
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
-        return re.sub(r"\$\{([^}]+)\}", lambda match: names[match.group(1)], value["Fn::Sub"])
+        text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) \
+            else value["Fn::Sub"]
+        known = {**names, **variables}
+        return re.sub(r"\$\{([^}]+)\}", lambda match: known[match.group(1)], text)
+    if isinstance(value, dict) and set(value) == {"Fn::Base64"}:
+        return base64.b64encode(_resolved(value["Fn::Base64"], names).encode()).decode()
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, items = value["Fn::Join"]
+        return separator.join(_resolved(item, names) for item in items)
     if isinstance(value, dict):
         return {key: _resolved(item, names) for key, item in value.items()}
     if isinstance(value, list):
@@ -176,22 +185,34 @@ def test_the_catalog_resources_are_valid_glue_and_athena_requests(
              if resource["Type"].startswith(("AWS::Glue::", "AWS::Athena::"))}
     glue = boto3.client("glue", region_name=REGION)
     glue.create_database(**props["CatalogDatabase"])
-    for table in ("CatalogTable", "RejectedTable"):
+    for view, parts in (("CatalogTable", "CatalogParts"), ("RejectedTable", "RejectedParts")):
+        # a stack from before the views: the table under the view's name, with its partitions
+        earlier = copy.deepcopy(props[parts])
+        earlier["TableInput"]["Name"] = props[view]["TableInput"]["Name"]
+        glue.create_table(**earlier)
+        glue.update_table(**props[view])  # the deploy turns it into the view in place
+    for table in ("CatalogParts", "RejectedParts", "CommitsTable"):
         glue.create_table(**props[table])
     tables = {t["Name"]: t for t in glue.get_tables(DatabaseName="ledger_test")["TableList"]}
-    assert set(tables) == {"card_transactions", "card_transactions_rejected"}
-    valid = tables["card_transactions"]
+    assert set(tables) == {"card_transactions_parts", "card_transactions_rejected_parts",
+                           "card_transactions_commits", "card_transactions",
+                           "card_transactions_rejected"}
+    valid = tables["card_transactions_parts"]
     assert valid["StorageDescriptor"]["Location"] == (
         f"s3://all-options-test-{ACCOUNT}-{REGION}/curated/card_transactions/")
     assert [key["Name"] for key in valid["PartitionKeys"]] == ["transaction_date_month",
                                                                "source_file"]
+    view = tables["card_transactions"]
+    assert view["TableType"] == "VIRTUAL_VIEW"
+    encoded = re.fullmatch(r"/\* Presto View: (\S+) \*/", view["ViewOriginalText"])
+    assert encoded and json.loads(base64.b64decode(encoded[1]))["schema"] == "ledger_test"
     # a committed file's partition, as finalize will register it
     glue.batch_create_partition(
-        DatabaseName="ledger_test", TableName="card_transactions",
+        DatabaseName="ledger_test", TableName="card_transactions_parts",
         PartitionInputList=[{"Values": ["2024-03", "transactions-0123456789abcdef"],
                              "StorageDescriptor": valid["StorageDescriptor"]}])
     assert len(glue.get_partitions(DatabaseName="ledger_test",
-                                   TableName="card_transactions")["Partitions"]) == 1
+                                   TableName="card_transactions_parts")["Partitions"]) == 1
 
     athena = boto3.client("athena", region_name=REGION)
     workgroup = props["QueryWorkGroup"]

@@ -81,7 +81,7 @@ def test_every_step_runs_with_only_its_functions_variables(config_name: str,
             glue = boto3.client("glue", region_name=REGION)
             names["CatalogDatabase"] = f"{config.database_name}_{SUFFIX}"
             glue.create_database(**_resolved(resources["CatalogDatabase"]["Properties"], names))
-            for logical_id in ("CatalogTable", "RejectedTable"):
+            for logical_id in ("CatalogParts", "RejectedParts", "CommitsTable"):
                 glue.create_table(**_resolved(resources[logical_id]["Properties"], names))
 
         def deps(step: str) -> Deps:
@@ -115,7 +115,11 @@ def test_every_step_runs_with_only_its_functions_variables(config_name: str,
             assert len(messages) == 1
         if config.catalog.enabled:
             partitions = glue.get_partitions(DatabaseName=names["CatalogDatabase"],
-                                             TableName=config.table_name)["Partitions"]
+                                             TableName=f"{config.table_name}_parts")[
+                "Partitions"]
             assert partitions
+            pointers = s3.list_objects_v2(
+                Bucket=bucket, Prefix=f"{config.output.processed_prefix}_commits/")
+            assert pointers["KeyCount"] == 1, "the file's commit pointer"
         assert {deps(step).settings.results_queue_url for step in ("validate", "split",
                                                                      "process")} == {""}

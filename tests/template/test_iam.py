@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,8 +41,8 @@ CATALOG = allow(
     ["glue:GetTable", "glue:GetPartitions", "glue:BatchCreatePartition",
      "glue:BatchDeletePartition"],
     [{"Fn::Sub": f"{GLUE}:catalog"}, {"Fn::Sub": f"{GLUE}:database/${{CatalogDatabase}}"},
-     {"Fn::Sub": f"{GLUE}:table/${{CatalogDatabase}}/${{CatalogTable}}"},
-     {"Fn::Sub": f"{GLUE}:table/${{CatalogDatabase}}/${{RejectedTable}}"}])
+     {"Fn::Sub": f"{GLUE}:table/${{CatalogDatabase}}/${{CatalogParts}}"},
+     {"Fn::Sub": f"{GLUE}:table/${{CatalogDatabase}}/${{RejectedParts}}"}])
 
 
 def role_statements(template: dict[str, Any], role: str) -> dict[str, dict[str, Any]]:
@@ -84,7 +85,9 @@ def test_process_role(base_template: dict[str, Any]) -> None:
 
 def test_finalize_role(base_template: dict[str, Any]) -> None:
     """Finalize publishes: it lists only under the output prefixes, reads staged parts,
-    copies them in, deletes what the manifest will not list, and removes the staged parts."""
+    copies them in, deletes what the manifest will not list, and removes the staged parts.
+    Its commit pointers lie under the processed prefix (`processed/_commits/<table>/`), so
+    the one Write statement covers them."""
     assert role_statements(base_template, "FinalizeRole") == {
         "Read": allow(READ, [objects("staging/")]),
         "Write": allow(["s3:PutObject"], [objects("processed/"), objects("rejected/")]),
@@ -109,6 +112,12 @@ def test_only_finalize_touches_the_catalog_and_only_its_partitions(
                    for action in statement["Action"]}
         catalog = {action for action in actions if action.startswith(("glue:", "athena:"))}
         assert catalog == (set(CATALOG["Action"]) if role == "FinalizeRole" else set()), role
+    glue_arns = json.dumps([statement["Resource"] for role in resources_of(
+        base_template, "AWS::IAM::Role") for statement in role_statements(
+        base_template, role).values() if any(a.startswith("glue:") for a in statement["Action"])])
+    for reader_side in ("CatalogTable", "RejectedTable", "CommitsTable"):
+        assert "${" + reader_side + "}" not in glue_arns, \
+            "no role may change the views or the commits table"
     off = dataclasses.replace(base_config, catalog=CatalogConfig(enabled=False))
     assert "Catalog" not in role_statements(template_of(off), "FinalizeRole")
 
