@@ -1,0 +1,120 @@
+"""The parts of rejected rows' JSON lines, built for many rows at once: each row's raw text
+sliced from the chunk by the record scan's offsets, and its `errors` list as JSON text.
+
+Errors follow `Verdict.reasons` exactly (one per failing field in reporting order, its
+messages joined by `; `, its kind the rule of the first), built column by column: a
+message that shows the value and a fixed wording (`Worded`) is assembled from the column of
+rejected values, the value cut and escaped once per column; any other message is worded per
+rejected row in Python (none of the kinds has one today).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from handlers.chunk_parse import Data, raw_text, text_encoding
+from handlers.json_text import TEXT, escaped, joined, joined_present, quoted_json, text
+from handlers.row_validator import Failure
+from handlers.validation.messages import REQUIRED, SHOW_LIMIT, Worded, required
+
+ReasonKey = tuple[str | None, str]
+_NULL_TEXT = pa.nulls(1, TEXT)[0]  # not pa.scalar(None): that would load pandas at import
+
+
+def raw_texts(data: Data, starts: np.ndarray, stops: np.ndarray, encoding: str) -> pa.Array:
+    """Each record's text, unchanged (`raw_text` per record: bytes that do not decode are
+    shown as \\xNN). UTF-8 records are sliced from the bytes in one copy; other encodings,
+    or bytes that are not UTF-8, are decoded one record at a time."""
+    count = int(starts.size)
+    if count == 0:
+        return pa.array([], TEXT)
+    if text_encoding(encoding) == "utf-8":
+        bounds = np.empty(2 * count, np.int64)
+        bounds[0::2], bounds[1::2] = starts, stops
+        spans = pa.Array.from_buffers(pa.large_binary(), 2 * count - 1,
+                                      [None, pa.py_buffer(bounds), pa.py_buffer(data)])
+        records = spans.take(pa.array(np.arange(0, 2 * count - 1, 2)))
+        try:
+            return records.cast(TEXT)
+        except pa.ArrowInvalid:
+            pass
+    return pa.array([raw_text(data, int(a), int(b), encoding)
+                     for a, b in zip(starts.tolist(), stops.tolist(), strict=True)], TEXT)
+
+
+def shown(values: pa.Array) -> pa.Array:
+    """`show(value)` per value: JSON-quoted, cut to 57 characters and `...` when longer
+    than 60."""
+    long = pc.greater(pc.utf8_length(values), SHOW_LIMIT)
+    if pc.any(long).as_py():
+        cut = joined(pc.utf8_slice_codeunits(values, 0, SHOW_LIMIT - 3), text("..."))
+        values = pc.if_else(long, cut, values)
+    return joined(text('"'), escaped(values), text('"'))
+
+
+def _messages(failure: Failure, hits: np.ndarray, values: pa.Array,
+              shown_values: list[pa.Array]) -> pa.Array:
+    """The failure's message on the rows it hits, null elsewhere."""
+    message = failure.message
+    if message is required:
+        texts = pa.repeat(text(REQUIRED), len(hits))
+    elif isinstance(message, Worded):
+        if not shown_values:
+            shown_values.append(shown(values))
+        texts = joined(shown_values[0], text(" " + message.wording))
+    else:
+        rows = np.flatnonzero(hits)
+        worded = [message(value) for value in values.take(pa.array(rows)).to_pylist()]
+        full = np.full(len(hits), None, object)
+        full[rows] = worded
+        return pa.array(full, TEXT)
+    return pc.if_else(pa.array(hits), texts, _NULL_TEXT)
+
+
+def field_errors(failures: Sequence[Failure], table: pa.Table,
+                 rows: np.ndarray) -> tuple[pa.Array, Counter[ReasonKey]]:
+    """(the `errors` list's JSON text without its brackets, per row of `rows`; rejected
+    rows per (field, kind)). `rows` are rejected rows of `table`, in order."""
+    groups: dict[str, list[Failure]] = {}
+    for failure in failures:
+        groups.setdefault(failure.column, []).append(failure)
+    reasons: Counter[ReasonKey] = Counter()
+    columns: list[pa.Array] = []
+    for name, group in groups.items():
+        hits = [np.asarray(failure.mask[rows], bool) for failure in group]
+        stacked = np.stack(hits)
+        failing = stacked.any(axis=0)
+        if not failing.any():
+            continue
+        values = table.column(name).take(pa.array(rows)).combine_chunks().cast(TEXT) \
+            if name in table.column_names else pa.repeat(text(""), rows.size)
+        shown_values: list[pa.Array] = []
+        texts = [_messages(failure, hit, values, shown_values)
+                 for failure, hit in zip(group, hits, strict=True) if hit.any()]
+        message = joined_present(texts, "; ")
+        first = np.argmax(stacked, axis=0)
+        rules = [failure.rule for failure in group]
+        heads = pa.array([f'{{"field": {quoted_json(name)}, "kind": {quoted_json(rule)}, '
+                          '"message": "' for rule in rules], TEXT).take(pa.array(first))
+        error = joined(heads, escaped(pc.fill_null(message, "")), text('"}'))
+        columns.append(pc.if_else(pa.array(failing), error, _NULL_TEXT))
+        picked, counts = np.unique(first[failing], return_counts=True)
+        for index, count in zip(picked.tolist(), counts.tolist(), strict=True):
+            reasons[name, rules[index]] += count
+    if not columns:
+        return pa.repeat(text(""), rows.size), reasons
+    return joined_present(columns, ", "), reasons
+
+
+def record_errors(fields: np.ndarray, expected: int, rule: str) -> pa.Array:
+    """`{"field": null, "kind": "record", "message": "row has N fields, expected E"}` per
+    row with the wrong number of fields."""
+    counts = pa.array(np.asarray(fields, np.int64))
+    noun = pc.if_else(pc.equal(counts, 1), text(" field"), text(" fields"))
+    return joined(text(f'{{"field": null, "kind": {quoted_json(rule)}, "message": "row has '),
+                  pc.cast(counts, TEXT), noun, text(f', expected {expected}"}}'))
