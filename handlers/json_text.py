@@ -1,8 +1,9 @@
 """JSON string escaping of whole Arrow string columns, exactly as `json.dumps(text,
-ensure_ascii=False)` writes the inside of a string: a backslash, a quote and the control
-characters escaped (`\\n`, `\\r`, `\\t`, `\\b`, `\\f`, else `\\u00xx`), everything else as
-it is. A few passes of Arrow's substring replacement; the rare values holding another
-control character are escaped by `json` itself, one by one."""
+ensure_ascii=False)` writes the inside of a string: a backslash and a quote escaped, the
+control characters below U+0020 as `\\n`, `\\r`, `\\t`, `\\b`, `\\f` or `\\u00xx`, every
+other character as it is. Done on the column's UTF-8 bytes with numpy (bytes of multi-byte
+characters are all 0x80 or above, so they are never touched): each byte's escaped length
+from a table, their running sum gives the new offsets, a few scatters write the bytes."""
 
 from __future__ import annotations
 
@@ -13,33 +14,77 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 TEXT = pa.large_string()
-_SHORT_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"),
-                  ("\t", "\\t"), ("\b", "\\b"), ("\f", "\\f"))
-_RARE = r"[\x00-\x07\x0b\x0e-\x1f]"
-_ANY = r'[\x00-\x1f"\\]'
+
+
+class Escapes:
+    """Per byte value, what it becomes inside a JSON string, applied `times` times over
+    (twice: a message's quoted value, itself inside the line's JSON string)."""
+
+    def __init__(self, times: int) -> None:
+        texts = []
+        for code in range(256):
+            value = chr(code) if code < 0x80 else ""
+            for _ in range(times):
+                value = json.dumps(value, ensure_ascii=False)[1:-1]
+            texts.append(value.encode() if code < 0x80 else bytes([code]))
+        widest = max(len(t) for t in texts)
+        self.special = np.array([t != bytes([code]) for code, t in enumerate(texts)])
+        # what goes before the byte, then the byte itself replaced by the escape's last
+        self.prefix_length = np.array([len(t) - 1 if self.special[c] else 0
+                                       for c, t in enumerate(texts)], np.int64)
+        self.prefix = np.zeros((256, max(1, widest - 1)), np.uint8)
+        self.last = np.arange(256, dtype=np.uint8)
+        for code, value in enumerate(texts):
+            if self.special[code]:
+                self.prefix[code, : len(value) - 1] = np.frombuffer(value[:-1], np.uint8)
+                self.last[code] = value[-1]
+
+
+ONCE, TWICE = Escapes(1), Escapes(2)
 
 
 def text(value: str) -> pa.Scalar:
     return pa.scalar(value, TEXT)
 
 
-def escaped(values: pa.Array) -> pa.Array:
-    """The JSON text inside the quotes, per value (a large_string array without nulls)."""
+def escaped(values: pa.Array, escapes: Escapes = ONCE) -> pa.Array:
+    """The JSON text inside the quotes, per value (a large_string array; nulls stay
+    null). Bytes are inserted before each byte to escape, which becomes the escape's last
+    byte: a few passes over the bytes, the rest over the escaped bytes only."""
     values = values.cast(TEXT)
-    if not len(values) or not pc.any(pc.match_substring_regex(values, _ANY)).as_py():
+    count = len(values)
+    if not count:
         return values
-    rare = np.asarray(pc.match_substring_regex(values, _RARE).to_numpy(zero_copy_only=False),
-                      bool)
-    out = values
-    for plain, escape in _SHORT_ESCAPES:
-        if pc.any(pc.match_substring(out, plain)).as_py():
-            out = pc.replace_substring(out, plain, escape)
-    if rare.any():
-        mask = pa.array(rare)
-        exact = [json.dumps(value, ensure_ascii=False)[1:-1]
-                 for value in values.filter(mask).to_pylist()]
-        out = pc.replace_with_mask(out, mask, pa.array(exact, TEXT))
-    return out
+    if values.null_count:
+        valid = pc.is_valid(values)
+        return pc.if_else(valid, escaped(pc.fill_null(values, ""), escapes),
+                          pa.nulls(1, TEXT)[0])
+    offsets = np.frombuffer(values.buffers()[1], np.int64)[values.offset:
+                                                          values.offset + count + 1]
+    first, last = int(offsets[0]), int(offsets[-1])
+    data = values.buffers()[2]
+    raw = np.frombuffer(data, np.uint8)[first:last] if data is not None else \
+        np.zeros(0, np.uint8)
+    special = np.flatnonzero(escapes.special[raw])
+    if not special.size:
+        return values
+    codes = raw[special]
+    widths = escapes.prefix_length[codes]
+    at = np.repeat(special, widths)
+    inserted = escapes.prefix[codes][np.arange(escapes.prefix.shape[1]) < widths[:, None]]
+    body = raw.copy()
+    body[special] = escapes.last[codes]
+    out = np.insert(body, at, inserted)
+    moved = (offsets - first) + np.searchsorted(at, offsets - first, side="left")
+    return pa.Array.from_buffers(TEXT, count, [None, pa.py_buffer(moved.astype(np.int64)),
+                                               pa.py_buffer(out)])
+
+
+def escaped_text(value: str, times: int = 1) -> str:
+    """A constant escaped as `escaped` does a column."""
+    for _ in range(times):
+        value = json.dumps(value, ensure_ascii=False)[1:-1]
+    return value
 
 
 def joined(*parts: pa.Array | pa.Scalar) -> pa.Array:

@@ -18,11 +18,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from handlers.chunk_parse import Data, raw_text, text_encoding
-from handlers.json_text import TEXT, escaped, joined, joined_present, quoted_json, text
+from handlers.json_text import (
+    TEXT,
+    TWICE,
+    Escapes,
+    escaped,
+    escaped_text,
+    joined,
+    joined_present,
+    quoted_json,
+    text,
+)
 from handlers.row_validator import Failure
 from handlers.validation.messages import REQUIRED, SHOW_LIMIT, Worded, required
 
 ReasonKey = tuple[str | None, str]
+_SEPARATOR = ", "
 _NULL_TEXT = pa.nulls(1, TEXT)[0]  # not pa.scalar(None): that would load pandas at import
 
 
@@ -48,31 +59,27 @@ def raw_texts(data: Data, starts: np.ndarray, stops: np.ndarray, encoding: str) 
 
 
 def shown(values: pa.Array) -> pa.Array:
-    """`show(value)` per value: JSON-quoted, cut to 57 characters and `...` when longer
-    than 60."""
-    long = pc.greater(pc.utf8_length(values), SHOW_LIMIT)
-    if pc.any(long).as_py():
-        cut = joined(pc.utf8_slice_codeunits(values, 0, SHOW_LIMIT - 3), text("..."))
-        values = pc.if_else(long, cut, values)
-    return joined(text('"'), escaped(values), text('"'))
+    """`show(value)` per value as it reads inside the line's `message` string: cut to 57
+    characters and `...` when longer than 60, JSON-quoted, and that escaped again."""
+    return joined(text('\\"'), _cut(values, TWICE), text('\\"'))
 
 
 def _messages(failure: Failure, hits: np.ndarray, values: pa.Array,
               shown_values: list[pa.Array]) -> pa.Array:
-    """The failure's message on the rows it hits, null elsewhere."""
+    """The failure's message, escaped for the line, on the rows it hits; null elsewhere."""
     message = failure.message
     if message is required:
-        texts = pa.repeat(text(REQUIRED), len(hits))
+        texts = pa.repeat(text(escaped_text(REQUIRED)), len(hits))
     elif isinstance(message, Worded):
         if not shown_values:
             shown_values.append(shown(values))
-        texts = joined(shown_values[0], text(" " + message.wording))
+        texts = joined(shown_values[0], text(escaped_text(" " + message.wording)))
     else:
         rows = np.flatnonzero(hits)
         worded = [message(value) for value in values.take(pa.array(rows)).to_pylist()]
         full = np.full(len(hits), None, object)
         full[rows] = worded
-        return pa.array(full, TEXT)
+        return escaped(pa.array(full, TEXT))
     return pc.if_else(pa.array(hits), texts, _NULL_TEXT)
 
 
@@ -86,29 +93,83 @@ def field_errors(failures: Sequence[Failure], table: pa.Table,
     reasons: Counter[ReasonKey] = Counter()
     columns: list[pa.Array] = []
     for name, group in groups.items():
-        hits = [np.asarray(failure.mask[rows], bool) for failure in group]
-        stacked = np.stack(hits)
-        failing = stacked.any(axis=0)
+        stacked = np.stack([np.asarray(failure.mask[rows], bool) for failure in group])
+        hits = stacked.sum(axis=0)
+        failing = hits > 0
         if not failing.any():
             continue
-        values = table.column(name).take(pa.array(rows)).combine_chunks().cast(TEXT) \
-            if name in table.column_names else pa.repeat(text(""), rows.size)
-        shown_values: list[pa.Array] = []
-        texts = [_messages(failure, hit, values, shown_values)
-                 for failure, hit in zip(group, hits, strict=True) if hit.any()]
-        message = joined_present(texts, "; ")
+        failed = rows[failing]  # only these rows' values are looked at
+        stacked = stacked[:, failing]
+        values = table.column(name).take(pa.array(failed)).combine_chunks().cast(TEXT) \
+            if name in table.column_names else pa.repeat(text(""), failed.size)
         first = np.argmax(stacked, axis=0)
         rules = [failure.rule for failure in group]
-        heads = pa.array([f'{{"field": {quoted_json(name)}, "kind": {quoted_json(rule)}, '
-                          '"message": "' for rule in rules], TEXT).take(pa.array(first))
-        error = joined(heads, escaped(pc.fill_null(message, "")), text('"}'))
-        columns.append(pc.if_else(pa.array(failing), error, _NULL_TEXT))
-        picked, counts = np.unique(first[failing], return_counts=True)
+        if all(_simple(failure.message) for failure in group) and not (hits > 1).any():
+            error = _one_message_each(name, group, values, first)
+        else:
+            error = _any_messages(name, group, stacked, values, first)
+        # back to one entry per row of `rows`, null where the column did not fail
+        spread = np.cumsum(failing) - 1
+        columns.append(error.take(pa.array(spread, mask=~failing)))
+        picked, counts = np.unique(first, return_counts=True)
         for index, count in zip(picked.tolist(), counts.tolist(), strict=True):
             reasons[name, rules[index]] += count
     if not columns:
         return pa.repeat(text(""), rows.size), reasons
-    return joined_present(columns, ", "), reasons
+    # each error starts with its separator: joined, then the first one's cut off
+    whole = pc.binary_join_element_wise(*columns, text(""), null_handling="replace",
+                                        null_replacement="")
+    return pc.utf8_slice_codeunits(whole, len(_SEPARATOR)), reasons
+
+
+def _simple(message: object) -> bool:
+    return message is required or isinstance(message, Worded)
+
+
+def _head(name: str, rule: str) -> str:
+    """An error's text up to its message, after the separator from the error before."""
+    return f'{_SEPARATOR}{{"field": {quoted_json(name)}, "kind": {quoted_json(rule)}, ' \
+        '"message": "'
+
+
+def _one_message_each(name: str, group: Sequence[Failure], values: pa.Array,
+                      first: np.ndarray) -> pa.Array:
+    """Each failing row fails one check of the column: its error is a head and a tail per
+    check around the value as the message shows it (empty for `required`, whose rows hold
+    no value)."""
+    heads, tails = [], []
+    for failure in group:
+        message = failure.message
+        if isinstance(message, Worded):
+            heads.append(_head(name, failure.rule) + '\\"')
+            tails.append('\\"' + escaped_text(" " + message.wording) + '"}')
+        else:
+            heads.append(_head(name, failure.rule))
+            tails.append(escaped_text(REQUIRED) + '"}')
+    pick = pa.array(first)
+    worded = any(isinstance(failure.message, Worded) for failure in group)
+    middle = _cut(values, escapes=TWICE) if worded else pa.repeat(text(""), len(values))
+    return joined(pa.array(heads, TEXT).take(pick), middle, pa.array(tails, TEXT).take(pick))
+
+
+def _any_messages(name: str, group: Sequence[Failure], stacked: np.ndarray,
+                  values: pa.Array, first: np.ndarray) -> pa.Array:
+    """The general case: every message of the column a row fails, joined by `; `."""
+    shown_values: list[pa.Array] = []
+    texts = [_messages(failure, hit, values, shown_values)
+             for failure, hit in zip(group, stacked, strict=True) if hit.any()]
+    message = joined_present(texts, "; ")
+    heads = pa.array([_head(name, failure.rule) for failure in group], TEXT)
+    return joined(heads.take(pa.array(first)), pc.fill_null(message, ""), text('"}'))
+
+
+def _cut(values: pa.Array, escapes: Escapes) -> pa.Array:
+    """Values as `show` cuts them (57 characters and `...` past 60), escaped."""
+    long = pc.greater(pc.utf8_length(values), SHOW_LIMIT)
+    if pc.any(long).as_py():
+        cut = joined(pc.utf8_slice_codeunits(values, 0, SHOW_LIMIT - 3), text("..."))
+        values = pc.if_else(long, cut, values)
+    return escaped(values, escapes)
 
 
 def record_errors(fields: np.ndarray, expected: int, rule: str) -> pa.Array:
