@@ -16,17 +16,20 @@ import pyarrow.compute as pc
 TEXT = pa.large_string()
 
 
+def escaped_text(value: str, times: int = 1) -> str:
+    """A constant escaped as `escaped` does a column."""
+    for _ in range(times):
+        value = json.dumps(value, ensure_ascii=False)[1:-1]
+    return value
+
+
 class Escapes:
     """Per byte value, what it becomes inside a JSON string, applied `times` times over
     (twice: a message's quoted value, itself inside the line's JSON string)."""
 
     def __init__(self, times: int) -> None:
-        texts = []
-        for code in range(256):
-            value = chr(code) if code < 0x80 else ""
-            for _ in range(times):
-                value = json.dumps(value, ensure_ascii=False)[1:-1]
-            texts.append(value.encode() if code < 0x80 else bytes([code]))
+        texts = [escaped_text(chr(code), times).encode() if code < 0x80 else bytes([code])
+                 for code in range(256)]
         widest = max(len(t) for t in texts)
         self.special = np.array([t != bytes([code]) for code, t in enumerate(texts)])
         # what goes before the byte, then the byte itself replaced by the escape's last
@@ -34,10 +37,10 @@ class Escapes:
                                        for c, t in enumerate(texts)], np.int64)
         self.prefix = np.zeros((256, max(1, widest - 1)), np.uint8)
         self.last = np.arange(256, dtype=np.uint8)
-        for code, value in enumerate(texts):
+        for code, escape in enumerate(texts):
             if self.special[code]:
-                self.prefix[code, : len(value) - 1] = np.frombuffer(value[:-1], np.uint8)
-                self.last[code] = value[-1]
+                self.prefix[code, : len(escape) - 1] = np.frombuffer(escape[:-1], np.uint8)
+                self.last[code] = escape[-1]
 
 
 ONCE, TWICE = Escapes(1), Escapes(2)
@@ -78,13 +81,6 @@ def escaped(values: pa.Array, escapes: Escapes = ONCE) -> pa.Array:
     moved = (offsets - first) + np.searchsorted(at, offsets - first, side="left")
     return pa.Array.from_buffers(TEXT, count, [None, pa.py_buffer(moved.astype(np.int64)),
                                                pa.py_buffer(out)])
-
-
-def escaped_text(value: str, times: int = 1) -> str:
-    """A constant escaped as `escaped` does a column."""
-    for _ in range(times):
-        value = json.dumps(value, ensure_ascii=False)[1:-1]
-    return value
 
 
 def joined(*parts: pa.Array | pa.Scalar) -> pa.Array:
