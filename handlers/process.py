@@ -350,27 +350,33 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         partition_by = PartitionBy.parse(settings.partition_by)
         partition_by.check(validator.output_schema)
         lineage = Lineage.of(key, version_id, file.ingested_at) if settings.lineage else None
-        with PartitionedRows(settings.output_format,
-                             output_schema(validator.output_schema, settings.lineage),
-                             validator.dictionary_columns
-                             + (CONSTANT_COLUMNS if settings.lineage else []), partition_by,
-                             ingest_day(file.ingested_at)) as valid_rows:
-            rejected_lines = CollectedLines()
-            run = _run_oversized if chunk.oversized else _run
-            result = run(deps, file, index, start, end, validator, valid_rows, rejected_lines,
-                         lineage)
-            partitions = valid_rows.upload(
-                deps.objects,
-                lambda value: layout.staged_output_key(identity.short, index, start, end,
-                                                       value))
-            if valid_rows.rows != result.rows_valid:
-                raise CountMismatch(f"{key} chunk {index}: {result.rows_valid} valid rows but "
-                                    f"{valid_rows.rows} written")
-        staged_rejected = ""
-        if result.rows_rejected:
-            staged_rejected = layout.staged_rejected_key(identity.short, index, start, end)
-            deps.objects.put_bytes(staged_rejected, rejected_lines.data(),
-                                   REJECTED_CONTENT_TYPE)
+        rejected_key = layout.staged_rejected_key(identity.short, index, start, end)
+        # streamed out as the pieces are checked: a chunk's rejects can be far larger than
+        # the chunk (a 7-byte row can make a line of hundreds), so never held whole
+        rejected = deps.objects.open_writer(rejected_key, REJECTED_CONTENT_TYPE)
+        try:
+            with PartitionedRows(settings.output_format,
+                                 output_schema(validator.output_schema, settings.lineage),
+                                 validator.dictionary_columns
+                                 + (CONSTANT_COLUMNS if settings.lineage else []),
+                                 partition_by, ingest_day(file.ingested_at)) as valid_rows:
+                run = _run_oversized if chunk.oversized else _run
+                result = run(deps, file, index, start, end, validator, valid_rows, rejected,
+                             lineage)
+                partitions = valid_rows.upload(
+                    deps.objects,
+                    lambda value: layout.staged_output_key(identity.short, index, start, end,
+                                                           value))
+                if valid_rows.rows != result.rows_valid:
+                    raise CountMismatch(f"{key} chunk {index}: {result.rows_valid} valid rows "
+                                        f"but {valid_rows.rows} written")
+            written = rejected.commit()
+        finally:
+            rejected.abort()
+        if bool(written) != bool(result.rows_rejected):
+            raise CountMismatch(f"{key} chunk {index}: {result.rows_rejected} rejected rows "
+                                f"but {written} bytes of them written")
+        staged_rejected = rejected_key if result.rows_rejected else ""
         reasons = result.reasons
         counts = {"rows_in": result.rows_in, "rows_valid": result.rows_valid,
                   "rows_rejected": result.rows_rejected}

@@ -151,10 +151,10 @@ def oversized_file() -> bytes:
     return data + bad
 
 
-def tiny_rows_file() -> bytes:
+def tiny_rows_file(rows: int = 20_000) -> bytes:
     """Rows far smaller than their rejects: `,,,,,,` and near-empty rows."""
     lines = []
-    for n in range(20_000):
+    for n in range(rows):
         lines.append([",,,,,,", ",,,,,", "a,,,,,,", ",,,,,,,", "\"\",,,,,,"][n % 5])
     return (",".join(_header()) + "\n" + "\n".join(lines) + "\n").encode()
 
