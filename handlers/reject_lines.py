@@ -18,9 +18,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from handlers.chunk_parse import Data, ParsedChunk, raw_text
+from handlers.chunk_parse import Data, ParsedChunk, raw_text, raw_texts
 from handlers.json_text import TEXT, escaped, joined, text
-from handlers.reject_rows import ReasonKey, field_errors, raw_texts, record_errors
+from handlers.reject_rows import ReasonKey, field_errors, record_errors
 from handlers.row_validator import Failure
 
 BATCH_ROWS = 16_384

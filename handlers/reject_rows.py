@@ -17,7 +17,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from handlers.chunk_parse import Data, raw_text, text_encoding
 from handlers.json_text import (
     TEXT,
     TWICE,
@@ -35,27 +34,6 @@ from handlers.validation.messages import REQUIRED, SHOW_LIMIT, Worded, required
 ReasonKey = tuple[str | None, str]
 _SEPARATOR = ", "
 _NULL_TEXT = pa.nulls(1, TEXT)[0]  # not pa.scalar(None): that would load pandas at import
-
-
-def raw_texts(data: Data, starts: np.ndarray, stops: np.ndarray, encoding: str) -> pa.Array:
-    """Each record's text, unchanged (`raw_text` per record: bytes that do not decode are
-    shown as \\xNN). UTF-8 records are sliced from the bytes in one copy; other encodings,
-    or bytes that are not UTF-8, are decoded one record at a time."""
-    count = int(starts.size)
-    if count == 0:
-        return pa.array([], TEXT)
-    if text_encoding(encoding) == "utf-8":
-        bounds = np.empty(2 * count, np.int64)
-        bounds[0::2], bounds[1::2] = starts, stops
-        spans = pa.Array.from_buffers(pa.large_binary(), 2 * count - 1,
-                                      [None, pa.py_buffer(bounds), pa.py_buffer(data)])
-        records = spans.take(pa.array(np.arange(0, 2 * count - 1, 2)))
-        try:
-            return records.cast(TEXT)
-        except pa.ArrowInvalid:
-            pass
-    return pa.array([raw_text(data, int(a), int(b), encoding)
-                     for a, b in zip(starts.tolist(), stops.tolist(), strict=True)], TEXT)
 
 
 def shown(values: pa.Array) -> pa.Array:
