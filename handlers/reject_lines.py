@@ -94,27 +94,34 @@ class PieceRejects:
 
     def _lines(self, source: np.ndarray, index: np.ndarray,
                suffix: str) -> tuple[pa.Array, Counter[ReasonKey]]:
+        """The lines of one batch (`source` 0: a row the verdict rejects, 1: a row with
+        the wrong number of fields; `index` among those), in the batch's order."""
         parsed = self.parsed
         parts: list[pa.Array] = []
         reasons: Counter[ReasonKey] = Counter()
-        verdict_rows = self.invalid[index[source == 0]]
+        verdict = source == 0
+        verdict_rows = self.invalid[index[verdict]]
+        ragged = index[~verdict]
         if verdict_rows.size:
             errors, reasons = field_errors(self.failures, parsed.table, verdict_rows)
-            parts.append(self._assembled(parsed.row_starts[verdict_rows],
-                                         parsed.row_stops[verdict_rows], errors, suffix))
-        ragged = index[source == 1]
+            parts.append(errors)
         if ragged.size:
-            errors = record_errors(parsed.ragged_fields[ragged], self.expected_fields,
-                                   self.record_rule)
-            parts.append(self._assembled(parsed.ragged_starts[ragged],
-                                         parsed.ragged_stops[ragged], errors, suffix))
+            parts.append(record_errors(parsed.ragged_fields[ragged], self.expected_fields,
+                                       self.record_rule))
         if len(parts) == 1:
-            return parts[0], reasons
-        # back into offset order: verdict rows and ragged rows are each in order already
-        position = np.empty(source.size, np.int64)
-        position[np.flatnonzero(source == 0)] = np.arange(verdict_rows.size)
-        position[np.flatnonzero(source == 1)] = verdict_rows.size + np.arange(ragged.size)
-        return pa.concat_arrays(parts).take(pa.array(position)), reasons
+            errors = parts[0]
+        else:  # back into the batch's order: each kind is in that order already
+            position = np.empty(source.size, np.int64)
+            position[verdict] = np.arange(verdict_rows.size)
+            position[~verdict] = verdict_rows.size + np.arange(ragged.size)
+            errors = pa.concat_arrays(parts).take(pa.array(position))
+        starts = np.empty(source.size, np.int64)
+        stops = np.empty(source.size, np.int64)
+        starts[verdict], stops[verdict] = parsed.row_starts[verdict_rows], \
+            parsed.row_stops[verdict_rows]
+        starts[~verdict], stops[~verdict] = parsed.ragged_starts[ragged], \
+            parsed.ragged_stops[ragged]
+        return self._assembled(starts, stops, errors, suffix), reasons
 
     def _assembled(self, starts: np.ndarray, stops: np.ndarray, errors: pa.Array,
                    suffix: str) -> pa.Array:

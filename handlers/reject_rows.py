@@ -64,81 +64,98 @@ def _messages(failure: Failure, hits: np.ndarray, values: pa.Array,
 def field_errors(failures: Sequence[Failure], table: pa.Table,
                  rows: np.ndarray) -> tuple[pa.Array, Counter[ReasonKey]]:
     """(the `errors` list's JSON text without its brackets, per row of `rows`; rejected
-    rows per (field, kind)). `rows` are rejected rows of `table`, in order."""
+    rows per (field, kind)). `rows` are rejected rows of `table`, in order, each failing
+    one check at least.
+
+    Each column's errors are built for its failing rows only; all of them, put in (row,
+    column) order, are one after another exactly each row's list (the first of a row
+    without the `, ` before it), so the rows' lists are those bytes, cut at each row's
+    first error."""
     groups: dict[str, list[Failure]] = {}
     for failure in failures:
         groups.setdefault(failure.column, []).append(failure)
     reasons: Counter[ReasonKey] = Counter()
-    columns: list[pa.Array] = []
+    failing_columns = []
     for name, group in groups.items():
         stacked = np.stack([np.asarray(failure.mask[rows], bool) for failure in group])
-        hits = stacked.sum(axis=0)
-        failing = hits > 0
-        if not failing.any():
-            continue
-        failed = rows[failing]  # only these rows' values are looked at
-        stacked = stacked[:, failing]
-        values = table.column(name).take(pa.array(failed)).combine_chunks().cast(TEXT) \
-            if name in table.column_names else pa.repeat(text(""), failed.size)
+        failing = stacked.any(axis=0)
+        if failing.any():
+            failing_columns.append((name, group, stacked, failing))
+    if not failing_columns:
+        return pa.repeat(text(""), rows.size), reasons
+    first_column = np.argmax(np.stack([f for *_, f in failing_columns]), axis=0)
+    entries, positions, columns = [], [], []
+    for column, (name, group, stacked, failing) in enumerate(failing_columns):
+        where = np.flatnonzero(failing)  # only these rows' values are looked at
+        stacked = stacked[:, where]
+        values = table.column(name).take(pa.array(rows[where])).combine_chunks().cast(TEXT) \
+            if name in table.column_names else pa.repeat(text(""), where.size)
         first = np.argmax(stacked, axis=0)
-        rules = [failure.rule for failure in group]
-        if all(_simple(failure.message) for failure in group) and not (hits > 1).any():
-            error = _one_message_each(name, group, values, first)
+        led = first_column[where] != column  # an error of the row comes before this one
+        if all(_simple(failure.message) for failure in group) and \
+                not (stacked.sum(axis=0) > 1).any():
+            entries.append(_one_message_each(name, group, values, first, led))
         else:
-            error = _any_messages(name, group, stacked, values, first)
-        # back to one entry per row of `rows`, null where the column did not fail
-        spread = np.cumsum(failing) - 1
-        columns.append(error.take(pa.array(spread, mask=~failing)))
+            entries.append(_any_messages(name, group, stacked, values, first, led))
+        positions.append(where)
+        columns.append(np.full(where.size, column, np.int64))
         picked, counts = np.unique(first, return_counts=True)
         for index, count in zip(picked.tolist(), counts.tolist(), strict=True):
-            reasons[name, rules[index]] += count
-    if not columns:
-        return pa.repeat(text(""), rows.size), reasons
-    # each error starts with its separator: joined, then the first one's cut off
-    whole = pc.binary_join_element_wise(*columns, text(""), null_handling="replace",
-                                        null_replacement="")
-    return pc.utf8_slice_codeunits(whole, len(_SEPARATOR)), reasons
+            reasons[name, group[index].rule] += count
+    at = np.concatenate(positions)
+    order = np.lexsort((np.concatenate(columns), at))
+    ordered = pa.concat_arrays(entries).take(pa.array(order))
+    bounds = np.frombuffer(ordered.buffers()[1], np.int64)[
+        ordered.offset: ordered.offset + len(ordered) + 1]
+    firsts = np.concatenate([[0], np.cumsum(np.bincount(at, minlength=rows.size))])
+    return pa.Array.from_buffers(TEXT, rows.size, [
+        None, pa.py_buffer(np.ascontiguousarray(bounds[firsts])), ordered.buffers()[2]]), \
+        reasons
 
 
 def _simple(message: object) -> bool:
     return message is required or isinstance(message, Worded)
 
 
-def _head(name: str, rule: str) -> str:
-    """An error's text up to its message, after the separator from the error before."""
-    return f'{_SEPARATOR}{{"field": {quoted_json(name)}, "kind": {quoted_json(rule)}, ' \
-        '"message": "'
+def _heads(name: str, group: Sequence[Failure], after: Sequence[str]) -> pa.Array:
+    """Per check and whether an error comes before (index 2 * check + led): the error's
+    text up to its message, then `after[check]`."""
+    texts = []
+    for failure, more in zip(group, after, strict=True):
+        head = f'{{"field": {quoted_json(name)}, "kind": {quoted_json(failure.rule)}, ' \
+            f'"message": "{more}'
+        texts += [head, _SEPARATOR + head]
+    return pa.array(texts, TEXT)
+
+
+def _pick(first: np.ndarray, led: np.ndarray) -> pa.Array:
+    return pa.array(2 * first + led)
 
 
 def _one_message_each(name: str, group: Sequence[Failure], values: pa.Array,
-                      first: np.ndarray) -> pa.Array:
+                      first: np.ndarray, led: np.ndarray) -> pa.Array:
     """Each failing row fails one check of the column: its error is a head and a tail per
     check around the value as the message shows it (empty for `required`, whose rows hold
     no value)."""
-    heads, tails = [], []
-    for failure in group:
-        message = failure.message
-        if isinstance(message, Worded):
-            heads.append(_head(name, failure.rule) + '\\"')
-            tails.append('\\"' + escaped_text(" " + message.wording) + '"}')
-        else:
-            heads.append(_head(name, failure.rule))
-            tails.append(escaped_text(REQUIRED) + '"}')
-    pick = pa.array(first)
-    worded = any(isinstance(failure.message, Worded) for failure in group)
-    middle = _cut(values, escapes=TWICE) if worded else pa.repeat(text(""), len(values))
-    return joined(pa.array(heads, TEXT).take(pick), middle, pa.array(tails, TEXT).take(pick))
+    worded = [isinstance(failure.message, Worded) for failure in group]
+    tails = [f'\\"{escaped_text(" " + failure.message.wording)}"}}'
+             if isinstance(failure.message, Worded) else f'{escaped_text(REQUIRED)}"}}'
+             for failure in group]
+    heads = _heads(name, group, ['\\"' if w else "" for w in worded])
+    middle = _cut(values, escapes=TWICE) if any(worded) else pa.repeat(text(""), len(values))
+    return joined(heads.take(_pick(first, led)), middle,
+                  pa.array(tails, TEXT).take(pa.array(first)))
 
 
 def _any_messages(name: str, group: Sequence[Failure], stacked: np.ndarray,
-                  values: pa.Array, first: np.ndarray) -> pa.Array:
+                  values: pa.Array, first: np.ndarray, led: np.ndarray) -> pa.Array:
     """The general case: every message of the column a row fails, joined by `; `."""
     shown_values: list[pa.Array] = []
     texts = [_messages(failure, hit, values, shown_values)
              for failure, hit in zip(group, stacked, strict=True) if hit.any()]
     message = joined_present(texts, "; ")
-    heads = pa.array([_head(name, failure.rule) for failure in group], TEXT)
-    return joined(heads.take(pa.array(first)), pc.fill_null(message, ""), text('"}'))
+    heads = _heads(name, group, [""] * len(group))
+    return joined(heads.take(_pick(first, led)), pc.fill_null(message, ""), text('"}'))
 
 
 def _cut(values: pa.Array, escapes: Escapes) -> pa.Array:
