@@ -1,16 +1,33 @@
-"""The environment variables every handler reads, derived from the config.
+"""The settings every handler reads, derived from the config.
 
-The generator puts these on each Lambda function; the local runner hands the same
-mapping to `handlers.settings.Settings.from_env`, so both engines run with one setting.
-Values that name deployed resources (bucket, table, queue) are added by the caller.
+`function_environment(config)` is the whole mapping: the local runner hands it (plus its
+own bucket, table and queue) to `handlers.settings.Settings.from_env`. On Lambda the same
+values arrive in two parts, so that the template stays small: the static ones in the
+handlers zip (`packaged_settings`, written as `handlers/settings.json` by
+`etlgen.packaging`, part of the zip's hash and so of every function's `S3Key`), and in each
+function's environment only the values known at deploy time (`DEPLOY_TIME_VARIABLES`, set
+by `etlgen.template.functions`). `Settings.deployed` reads both, the environment winning.
 """
 
 from __future__ import annotations
 
+import json
+
 from etlgen.model import PipelineConfig
 from etlgen.template.function_specs import PROCESS
+from handlers.settings import metrics_namespace
 
 SCHEMA_FILE_IN_PACKAGE = "schema.json"
+
+DEPLOY_TIME_VARIABLES = (
+    "PIPELINE_NAME",  # the deployed name, `<name>-${EnvironmentSuffix}`
+    "METRICS_NAMESPACE",  # absent: `etlgen/<PIPELINE_NAME>`, i.e. `etlgen/<name>-${...}`
+    "CATALOG_DATABASE",  # the deployed database (absent, i.e. "", without a catalog)
+    "BUCKET_NAME",
+    "STATUS_TABLE",
+    "RESULTS_QUEUE_URL",  # only on the function that sends results; absent, i.e. ""
+)
+"""Set by the template from its resources and parameters, never packaged."""
 
 
 def function_environment(config: PipelineConfig) -> dict[str, str]:
@@ -28,7 +45,7 @@ def function_environment(config: PipelineConfig) -> dict[str, str]:
         "OUTPUT_FORMAT": config.output.format,
         "MAX_REJECT_RATE": repr(config.output.max_reject_rate),
         "STATUS_TTL_DAYS": str(config.retention.status_ttl_days),
-        "METRICS_NAMESPACE": f"etlgen/{config.name}",
+        "METRICS_NAMESPACE": metrics_namespace(config.name),
         "SCHEMA_FILE": SCHEMA_FILE_IN_PACKAGE,
         # what the split step checks grown chunks against
         "PROCESS_MEMORY_MB": str(PROCESS.memory_mb(config)),
@@ -41,3 +58,15 @@ def function_environment(config: PipelineConfig) -> dict[str, str]:
         "LINEAGE": "true" if config.output.lineage else "false",
     }
     return dict(sorted(env.items()))
+
+
+def packaged_settings(config: PipelineConfig) -> dict[str, str]:
+    """The static settings the handlers zip carries: everything not known before deploy."""
+    return {name: value for name, value in function_environment(config).items()
+            if name not in DEPLOY_TIME_VARIABLES}
+
+
+def packaged_settings_text(config: PipelineConfig) -> str:
+    """`handlers/settings.json`: canonical JSON (sorted keys, no spaces), one line."""
+    return json.dumps(packaged_settings(config), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False) + "\n"

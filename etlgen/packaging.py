@@ -1,9 +1,9 @@
 """Build the handlers zip deterministically, named by its content hash.
 
 CloudFormation redeploys a function's S3 code only when `S3Key` changes; a key holding the
-zip's hash changes exactly when the code or the row schema does. Determinism (sorted
-entries, fixed timestamps and modes, one compression level) makes the same sources give
-the same bytes on every machine, so the key is reproducible.
+zip's hash changes exactly when the code, the row schema or the packaged settings do.
+Determinism (sorted entries, fixed timestamps and modes, one compression level) makes the
+same sources give the same bytes on every machine, so the key is reproducible.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from etlgen.environment import SCHEMA_FILE_IN_PACKAGE
+from etlgen.environment import SCHEMA_FILE_IN_PACKAGE, packaged_settings_text
 from etlgen.errors import EtlgenError
 from etlgen.model import PipelineConfig
+from handlers.settings import SETTINGS_FILE
 
 PACKAGE_NAME = "handlers"
 FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
@@ -53,7 +54,8 @@ def handlers_directory() -> Path:
 
 
 def package_entries(config: PipelineConfig, directory: Path | None = None) -> dict[str, bytes]:
-    """Zip entry name -> content: every handlers `*.py` plus the row schema, sorted."""
+    """Zip entry name -> content: every handlers `*.py`, the row schema and the static
+    settings (`etlgen.environment.packaged_settings`), sorted."""
     root = directory if directory is not None else handlers_directory()
     entries = {
         f"{PACKAGE_NAME}/{path.relative_to(root).as_posix()}": path.read_bytes()
@@ -62,6 +64,7 @@ def package_entries(config: PipelineConfig, directory: Path | None = None) -> di
     }
     schema = json.dumps(config.schema, indent=2, ensure_ascii=False) + "\n"
     entries[f"{PACKAGE_NAME}/{SCHEMA_FILE_IN_PACKAGE}"] = schema.encode("utf-8")
+    entries[f"{PACKAGE_NAME}/{SETTINGS_FILE}"] = packaged_settings_text(config).encode("utf-8")
     return dict(sorted(entries.items()))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from handlers.catalog import Catalog, GlueCatalog
@@ -25,12 +26,14 @@ class Deps:
     catalog: Catalog | None = None  # None: finalize registers nothing
 
     @classmethod
-    def from_env(cls, mapping: Any = None) -> Deps:
-        """Lambda wiring: S3, DynamoDB, SQS (when `RESULTS_QUEUE_URL` is set), EMF metrics,
-        Glue (when `CATALOG_DATABASE` is set; its client is built on first use)."""
+    def from_env(cls, mapping: Any = None, settings_directory: Path | None = None) -> Deps:
+        """Lambda wiring: the settings (the packaged file under the environment), S3,
+        DynamoDB, SQS (when `RESULTS_QUEUE_URL` is set), EMF metrics, Glue (when
+        `CATALOG_DATABASE` is set; its client is built on first use). `settings_directory`:
+        where `settings.json` is, when not in the handlers package (tests)."""
         import boto3
 
-        settings = Settings.from_env(mapping)
+        settings = Settings.deployed(mapping, settings_directory)
         for name, value in (("BUCKET_NAME", settings.bucket_name),
                             ("STATUS_TABLE", settings.status_table)):
             if not value:

@@ -1,21 +1,30 @@
-"""Handler settings parsed from the function environment.
+"""Handler settings parsed from the packaged settings file and the function environment.
 
-The generator (`etlgen.environment.function_environment`) and the template write these
-variables; the local runner passes the same mapping. A bad value stops the handler with an
-error naming the variable instead of misbehaving later.
+The generator (`etlgen.environment.function_environment`) derives every variable from the
+config. The handlers zip carries the static ones as `handlers/settings.json` (one JSON
+object of strings); the template puts on each function only the values known at deploy
+time (bucket, table, queue, the deployed names). On Lambda `Settings.deployed()` reads both,
+the environment winning; the local runner passes the whole mapping to `Settings.from_env`.
+A bad value stops the handler with an error naming the variable instead of misbehaving
+later.
 """
 
 from __future__ import annotations
 
 import codecs
+import json
 import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from handlers.formats import format_names
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+SETTINGS_FILE = "settings.json"
+"""The static settings inside the handlers package directory of the zip."""
 MIB = 1024 * 1024
 MEMORY_PER_CHUNK = 8
 """The process step holds the raw chunk, its Arrow table, the validation masks and the
@@ -41,7 +50,8 @@ SETTING_SOURCES = {
     "OUTPUT_FORMAT": "output.format in pipeline.yaml",
     "MAX_REJECT_RATE": "output.max_reject_rate in pipeline.yaml",
     "STATUS_TTL_DAYS": "retention.status_ttl_days in pipeline.yaml",
-    "METRICS_NAMESPACE": "name in pipeline.yaml and the EnvironmentSuffix parameter",
+    "METRICS_NAMESPACE": "name in pipeline.yaml and the EnvironmentSuffix parameter "
+                         "(etlgen/<PIPELINE_NAME> when not set)",
     "SCHEMA_FILE": "schema in pipeline.yaml",
     "PROCESS_MEMORY_MB": "functions.memory_mb in pipeline.yaml",
     "PROCESS_STORAGE_MB": "functions.memory_mb in pipeline.yaml (the process function's /tmp)",
@@ -53,6 +63,14 @@ SETTING_SOURCES = {
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,254}$")
 GRANULARITIES = ("day", "month", "year")
 INGEST_DATE = "ingest_date"
+
+
+METRICS_NAMESPACE_PREFIX = "etlgen/"
+
+
+def metrics_namespace(pipeline_name: str) -> str:
+    """The row metrics' namespace when `METRICS_NAMESPACE` is not set: the pipeline's own."""
+    return f"{METRICS_NAMESPACE_PREFIX}{pipeline_name}"
 
 
 class SettingsError(ValueError):
@@ -112,8 +130,12 @@ class Settings:
         chunk_bytes = chunk_mb * MIB
         if env.get("CHUNK_SIZE_BYTES"):
             chunk_bytes = reader.integer("CHUNK_SIZE_BYTES", minimum=1)
+        pipeline_name = reader.text("PIPELINE_NAME")
+        namespace = metrics_namespace(pipeline_name)
+        if env.get("METRICS_NAMESPACE") is not None:
+            namespace = reader.text("METRICS_NAMESPACE")
         return cls(
-            pipeline_name=reader.text("PIPELINE_NAME"),
+            pipeline_name=pipeline_name,
             chunk_size_bytes=chunk_bytes,
             max_chunks=reader.integer("MAX_CHUNKS", minimum=1),
             csv_delimiter=reader.delimiter("CSV_DELIMITER"),
@@ -125,7 +147,7 @@ class Settings:
             output_format=reader.choice("OUTPUT_FORMAT", format_names()),
             max_reject_rate=reader.rate("MAX_REJECT_RATE"),
             status_ttl_days=reader.integer("STATUS_TTL_DAYS", minimum=1),
-            metrics_namespace=reader.text("METRICS_NAMESPACE"),
+            metrics_namespace=namespace,
             schema_file=reader.text("SCHEMA_FILE"),
             bucket_name=env.get("BUCKET_NAME", "").strip(),
             status_table=env.get("STATUS_TABLE", "").strip(),
@@ -137,6 +159,33 @@ class Settings:
             partition_by=reader.partition_by("PARTITION_BY"),
             lineage=reader.flag("LINEAGE"),
         )
+
+    @classmethod
+    def deployed(cls, environ: Mapping[str, str] | None = None,
+                 directory: Path | None = None) -> Settings:
+        """Lambda: the packaged settings file, overridden by the function's environment."""
+        env = os.environ if environ is None else environ
+        return cls.from_env({**packaged_settings(directory), **env})
+
+
+def packaged_settings(directory: Path | None = None) -> dict[str, str]:
+    """The static settings the handlers zip carries (`settings.json` in the handlers
+    package directory, or in `directory`), as variables."""
+    path = (PACKAGE_DIR if directory is None else directory) / SETTINGS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SettingsError(f"{path}: cannot read the packaged settings ({error.strerror}); "
+                            "deploy a handlers zip built by etlgen package") from None
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"{path}:{error.lineno}:{error.colno}: packaged settings are "
+                            f"not JSON: {error.msg}") from None
+    if not isinstance(values, dict) or not all(
+            isinstance(name, str) and isinstance(value, str) for name, value in values.items()):
+        raise SettingsError(f"{path}: packaged settings must be one JSON object of strings")
+    return values
 
 
 class _Reader:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from etlgen.config import load_config
+from etlgen.environment import packaged_settings
 from etlgen.model import PipelineConfig
 from etlgen.packaging import build_package, handlers_directory
 
@@ -44,7 +45,7 @@ def test_same_inputs_give_the_same_bytes_and_key(config: PipelineConfig) -> None
     assert first.key == f"handlers/etlgen-handlers-{first.sha256[:16]}.zip"
 
 
-def test_entries_are_the_handlers_sources_and_the_schema(
+def test_entries_are_the_handlers_sources_the_schema_and_the_settings(
     config: PipelineConfig, handlers_copy: Path,
 ) -> None:
     archive = _archive(build_package(config, handlers_copy).data)
@@ -54,9 +55,14 @@ def test_entries_are_the_handlers_sources_and_the_schema(
         for p in handlers_copy.rglob("*.py") if "__pycache__" not in p.parts
     )
     assert names == sorted(names)
-    assert names == sorted([*expected_sources, "handlers/schema.json"])
+    assert names == sorted([*expected_sources, "handlers/schema.json", "handlers/settings.json"])
     assert not any("__pycache__" in name for name in names)
     assert json.loads(archive.read("handlers/schema.json")) == config.schema
+    settings = archive.read("handlers/settings.json")
+    assert json.loads(settings) == packaged_settings(config)
+    # canonical: sorted keys, no spaces, so equal settings are equal bytes
+    assert settings == json.dumps(packaged_settings(config), sort_keys=True,
+                                  separators=(",", ":")).encode() + b"\n"
 
 
 def test_entries_have_fixed_timestamps_modes_and_compression(config: PipelineConfig) -> None:
@@ -82,4 +88,18 @@ def test_a_new_handler_module_gives_a_new_key(config: PipelineConfig, handlers_c
 
 def test_a_schema_change_gives_a_new_key(config: PipelineConfig) -> None:
     changed = dataclasses.replace(config, schema={**config.schema, "title": "Other"})
+    assert build_package(changed).key != build_package(config).key
+
+
+@pytest.mark.parametrize(("section", "field", "value"), [
+    ("processing", "chunk_size_mb", 8), ("output", "format", "csv"),
+    ("input", "delimiter", ";")])
+def test_a_packaged_setting_change_gives_a_new_key(
+    config: PipelineConfig, section: str, field: str, value: object,
+) -> None:
+    """The static settings live in the zip, not in the template: only the key's hash can
+    make a deploy bring a changed one to the functions."""
+    changed = dataclasses.replace(
+        config, **{section: dataclasses.replace(getattr(config, section), **{field: value})})
+    assert packaged_settings(changed) != packaged_settings(config)
     assert build_package(changed).key != build_package(config).key

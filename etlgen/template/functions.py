@@ -19,7 +19,6 @@ from troposphere.awslambda import (
 )
 from troposphere.logs import LogGroup
 
-from etlgen.environment import function_environment
 from etlgen.model import PipelineConfig
 from etlgen.template import names
 from etlgen.template.function_specs import FUNCTIONS, FunctionSpec
@@ -27,16 +26,22 @@ from etlgen.template.parameters import pandas_layer_parameter_id
 from etlgen.template.tags import resource_tags
 
 
-def function_variables(config: PipelineConfig) -> dict[str, object]:
-    variables: dict[str, object] = dict(function_environment(config))
-    # The deployed name carries the environment: metrics of dev and prod never mix.
-    variables["PIPELINE_NAME"] = Sub(names.deployed_pipeline_name_text(config))
-    variables["METRICS_NAMESPACE"] = Sub(names.metrics_namespace_text(config))
-    variables["BUCKET_NAME"] = Ref(names.DATA_BUCKET)
-    variables["STATUS_TABLE"] = Ref(names.STATUS_TABLE)
-    variables["RESULTS_QUEUE_URL"] = (
-        Ref(names.RESULTS_QUEUE) if config.results_queue.enabled else ""
-    )
+def function_variables(config: PipelineConfig, spec: FunctionSpec) -> dict[str, object]:
+    """Only what is known at deploy time (`DEPLOY_TIME_VARIABLES`): the static settings
+    are in the handlers zip (`handlers/settings.json`), whose hash is in `S3Key`. An
+    absent `RESULTS_QUEUE_URL` or `CATALOG_DATABASE` reads as "" (no queue, no catalog);
+    an absent `METRICS_NAMESPACE` as `etlgen/<PIPELINE_NAME>` (`Settings`). The queue's
+    URL goes only to the function whose access sends results (finalize): no other step
+    reads it, and no other role may send."""
+    variables: dict[str, object] = {
+        # The deployed name carries the environment: metrics of dev and prod never mix
+        # (the namespace, `etlgen/<name>-${EnvironmentSuffix}`, follows it).
+        "PIPELINE_NAME": Sub(names.deployed_pipeline_name_text(config)),
+        "BUCKET_NAME": Ref(names.DATA_BUCKET),
+        "STATUS_TABLE": Ref(names.STATUS_TABLE),
+    }
+    if spec.access(config).sends_results:
+        variables["RESULTS_QUEUE_URL"] = Ref(names.RESULTS_QUEUE)
     if config.catalog.enabled:  # the deployed database, `<database>_${EnvironmentSuffix}`
         variables["CATALOG_DATABASE"] = Ref(names.CATALOG_DATABASE)
     return variables
@@ -83,7 +88,7 @@ def _function(config: PipelineConfig, spec: FunctionSpec, handlers_key: str) -> 
         Code=Code(S3Bucket=Ref(names.ARTIFACT_BUCKET), S3Key=handlers_key),
         Layers=[Ref(pandas_layer_parameter_id(config))],
         TracingConfig=TracingConfig(Mode="Active"),
-        Environment=Environment(Variables=function_variables(config)),
+        Environment=Environment(Variables=function_variables(config, spec)),
         # No LoggingConfig: Lambda's default group, `/aws/lambda/<FunctionName>`, is the
         # log group above (created first: the role, which the function waits for, names it).
         **storage,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from troposphere import GetAtt, Sub
 
 from etlgen.model import PipelineConfig
+from handlers.settings import metrics_namespace
 
 # Stateful resources (data, status, keys, queued messages) outlive the stack and its
 # replacements: CloudFormation keeps them on delete and on replacing updates.
@@ -139,8 +140,9 @@ def deployed_pipeline_name_text(config: PipelineConfig) -> str:
 
 
 def metrics_namespace_text(config: PipelineConfig) -> str:
-    """One namespace per environment, so dev and prod in one account never mix figures."""
-    return f"etlgen/{deployed_pipeline_name_text(config)}"
+    """One namespace per environment, so dev and prod in one account never mix figures:
+    the handlers' own, derived from the deployed pipeline name."""
+    return metrics_namespace(deployed_pipeline_name_text(config))
 
 
 def table_name_text(config: PipelineConfig) -> str:

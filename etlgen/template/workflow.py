@@ -11,8 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from etlgen.model import PipelineConfig, RetryConfig
-from etlgen.template.function_specs import FINALIZE, FUNCTIONS, PROCESS, SPLIT, VALIDATE
-from handlers.errors import PERMANENT_ERRORS
+from etlgen.template.function_specs import (
+    FINALIZE,
+    FUNCTIONS,
+    PROCESS,
+    SPLIT,
+    VALIDATE,
+    FunctionSpec,
+)
+from handlers.errors import permanent_errors
 
 State = dict[str, Any]
 
@@ -78,7 +85,7 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
     states: dict[str, State] = {
         "Init": _init(),
         "ValidateHeader": _lambda_task(
-            VALIDATE.substitution,
+            VALIDATE,
             {"source.$": "$.source", "execution_id.$": "$$.Execution.Id"},
             "$.file",
             "IsAlreadyProcessed",
@@ -97,7 +104,7 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         },
         "AlreadyProcessed": {"Type": "Succeed"},
         "PlanChunks": _lambda_task(
-            SPLIT.substitution,
+            SPLIT,
             {"file.$": "$.file"},
             "$.plan",
             "ProcessChunks",
@@ -105,7 +112,7 @@ def state_machine_definition(config: PipelineConfig) -> dict[str, Any]:
         ),
         "ProcessChunks": _process_chunks(config),
         "Finalize": _lambda_task(
-            FINALIZE.substitution,
+            FINALIZE,
             {
                 "file.$": "$.file",
                 "chunk_count.$": "$.plan.chunk_count",
@@ -153,7 +160,7 @@ def _init() -> State:
 
 
 def _lambda_task(
-    substitution: str,
+    spec: FunctionSpec,
     parameters: dict[str, str],
     result_path: str,
     next_state: str,
@@ -162,35 +169,42 @@ def _lambda_task(
     """No Comment: it would repeat the Description of the function it calls."""
     return {
         "Type": "Task",
-        "Resource": f"${{{substitution}}}",
+        "Resource": f"${{{spec.substitution}}}",
         "Parameters": parameters,
         "ResultPath": result_path,
-        "Retry": _lambda_retry(retries),
+        "Retry": _lambda_retry(spec, retries),
         "Catch": _failure_catch(),
         "Next": next_state,
     }
 
 
-def _lambda_retry(retries: RetryConfig) -> list[State]:
-    """Never retry bad input; retry Lambda hiccups fast (every 1 s, doubling: the ASL
+def _lambda_retry(spec: FunctionSpec, retries: RetryConfig) -> list[State]:
+    """Never retry a permanent error (those the function's step can raise, from
+    `handlers.errors.RAISED_BY`); retry Lambda hiccups fast (every 1 s, doubling: the ASL
     defaults of `IntervalSeconds` and `BackoffRate`, left out for the template's size);
     anything else per config."""
     return [
-        {"ErrorEquals": list(PERMANENT_ERRORS), "MaxAttempts": 0},
+        {"ErrorEquals": list(permanent_errors(spec.name)), "MaxAttempts": 0},
         {"ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS), "MaxAttempts": 6,
          "JitterStrategy": "FULL"},
         _configured_retry(retries),
     ]
 
 
+ASL_RETRY_DEFAULTS: dict[str, int | float] = {
+    "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}
+"""A retrier's fields when absent (Amazon States Language): a configured value equal to
+its default is left out, for the template's size."""
+
+
 def _configured_retry(retries: RetryConfig) -> State:
-    retrier: State = {
-        "ErrorEquals": ["States.ALL"],
-        "IntervalSeconds": retries.interval_seconds,
-        "MaxAttempts": retries.max_attempts,
-        "BackoffRate": retries.backoff_rate,
-        "MaxDelaySeconds": retries.max_delay_seconds,
-    }
+    retrier: State = {"ErrorEquals": ["States.ALL"]}
+    for field, value in (("IntervalSeconds", retries.interval_seconds),
+                         ("MaxAttempts", retries.max_attempts),
+                         ("BackoffRate", retries.backoff_rate)):
+        if value != ASL_RETRY_DEFAULTS[field]:
+            retrier[field] = value
+    retrier["MaxDelaySeconds"] = retries.max_delay_seconds
     if retries.jitter != "NONE":
         retrier["JitterStrategy"] = retries.jitter
     return retrier
@@ -200,7 +214,7 @@ def _process_chunks(config: PipelineConfig) -> State:
     process_chunk: State = {
         "Type": "Task",
         "Resource": f"${{{PROCESS.substitution}}}",
-        "Retry": _lambda_retry(config.retries),
+        "Retry": _lambda_retry(PROCESS, config.retries),
         # Counts live in the status table: each iteration outputs only its index, so the
         # Map's collected results stay small however many chunks there are.
         "ResultSelector": {"index.$": "$.index"},

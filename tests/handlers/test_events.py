@@ -187,9 +187,9 @@ def test_a_malformed_plan_names_the_item() -> None:
         ChunkCounts.from_event({"index": 0, "rows_in": 1, "rows_rejected": 1})
 
 
-def test_a_malformed_event_is_retried_not_taken_for_a_bad_file() -> None:
-    """Its name is not in the template's list of permanent errors (a bug, not the input)."""
-    assert "MalformedEvent" not in PERMANENT_ERRORS
+def test_a_malformed_event_is_never_retried() -> None:
+    """The same event fails the same way on every attempt: a permanent error."""
+    assert "MalformedEvent" in PERMANENT_ERRORS
 
 
 def test_json_numbers_written_as_floats_and_missing_optionals_are_accepted() -> None:

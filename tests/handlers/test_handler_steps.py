@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers import chunk_parse, csv_scan, finalize, process, runtime, split, validate
+from handlers import settings as settings_module
 from handlers.chunk_parse import parse_chunk
 from handlers.deps import Deps
 from handlers.errors import CountMismatch, EncodingError, HeaderMismatch
@@ -138,10 +139,23 @@ def test_local_back_ends_run_the_same_handlers(tmp_path: Path) -> None:
             "_manifest.json").exists()
 
 
-def test_lambda_handler_builds_its_wiring_once_from_the_environment(
-        pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in base_env(RESULTS_QUEUE_URL=pipeline.queue_url).items():
-        monkeypatch.setenv(name, value)
+DEPLOY_TIME = ("PIPELINE_NAME", "METRICS_NAMESPACE", "CATALOG_DATABASE", "BUCKET_NAME",
+               "STATUS_TABLE", "RESULTS_QUEUE_URL")
+
+
+def test_lambda_handler_builds_its_wiring_once_from_the_package_and_the_environment(
+        pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """As deployed: the static settings in the package's `settings.json`, the resource
+    names in the environment."""
+    env = base_env(RESULTS_QUEUE_URL=pipeline.queue_url)
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "settings.json").write_text(json.dumps(
+        {name: value for name, value in env.items() if name not in DEPLOY_TIME}))
+    monkeypatch.setattr(settings_module, "PACKAGE_DIR", package)
+    for name in DEPLOY_TIME:
+        monkeypatch.setenv(name, env[name])
+    monkeypatch.delenv("CHUNK_SIZE_MB", raising=False)
     runtime.reset_container_deps()
     data, _ = build_file(mixed_rows(12))
     source = pipeline.upload(data)

@@ -47,6 +47,28 @@ def test_missing_variable_is_named() -> None:
         Settings.from_env(env)
 
 
+def test_deployed_settings_are_the_packaged_file_under_the_environment(tmp_path: Path) -> None:
+    env = base_env()
+    (tmp_path / "settings.json").write_text(json.dumps({**env, "CHUNK_SIZE_MB": "8"}))
+    assert Settings.deployed({"CHUNK_SIZE_MB": "2"}, tmp_path).chunk_size_bytes == 2 * 1024 * 1024
+    assert Settings.deployed({}, tmp_path) == Settings.from_env({**env, "CHUNK_SIZE_MB": "8"})
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (None, r"settings.json: cannot read the packaged settings \(No such file or directory\)"),
+    ("{not json", r"settings.json:1:2: packaged settings are not JSON"),
+    ('["CHUNK_SIZE_MB"]', "must be one JSON object of strings"),
+    ('{"CHUNK_SIZE_MB": 64}', "must be one JSON object of strings"),
+])
+def test_a_missing_or_bad_packaged_file_is_one_line(tmp_path: Path, content: str | None,
+                                                     words: str) -> None:
+    if content is not None:
+        (tmp_path / "settings.json").write_text(content)
+    with pytest.raises(SettingsError, match=words) as caught:
+        Settings.deployed(base_env(), tmp_path)
+    assert "\n" not in str(caught.value)
+
+
 def exercise_store(store) -> None:
     store.put_bytes("incoming/a.csv", b"0123456789")
     assert store.head("incoming/a.csv").size == 10

@@ -10,7 +10,7 @@ import pytest
 
 from etlgen.catalog.queries import example_queries
 from etlgen.catalog.tables import data_columns
-from etlgen.environment import function_environment
+from etlgen.environment import function_environment, packaged_settings
 from etlgen.model import PipelineConfig
 
 from .conftest import changed, resources_of, template_of
@@ -168,7 +168,8 @@ def test_every_function_knows_the_table(templates: dict[str, dict[str, Any]],
     variables = templates["all_options"]["Resources"][f"{name}Function"]["Properties"][
         "Environment"]["Variables"]
     assert variables["CATALOG_DATABASE"] == {"Ref": "CatalogDatabase"}
-    assert (variables["CATALOG_TABLE"], variables["PARTITION_BY"], variables["LINEAGE"]) == (
+    packaged = packaged_settings(configs["all_options"])
+    assert (packaged["CATALOG_TABLE"], packaged["PARTITION_BY"], packaged["LINEAGE"]) == (
         "card_transactions", "transaction_date:month", "true")
     local = function_environment(configs["all_options"])
     assert (local["CATALOG_DATABASE"], local["CATALOG_TABLE"]) == ("ledger",
@@ -183,7 +184,9 @@ def test_nothing_of_the_catalog_when_it_is_off(templates: dict[str, dict[str, An
     assert not {"DatabaseName", "TableName", "WorkGroupName"} & set(template["Outputs"])
     variables = template["Resources"]["FinalizeFunction"]["Properties"]["Environment"][
         "Variables"]
-    assert (variables["CATALOG_DATABASE"], variables["CATALOG_TABLE"],
-            variables["PARTITION_BY"], variables["LINEAGE"]) == ("", "all_off", "ingest_date",
-                                                                 "false")
+    assert "CATALOG_DATABASE" not in variables  # absent reads as "": nothing is registered
+    packaged = packaged_settings(configs["all_off"])
+    assert "CATALOG_DATABASE" not in packaged
+    assert (packaged["CATALOG_TABLE"], packaged["PARTITION_BY"], packaged["LINEAGE"]) == (
+        "all_off", "ingest_date", "false")
     assert function_environment(configs["all_off"])["CATALOG_DATABASE"] == ""

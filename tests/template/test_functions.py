@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from etlgen.environment import function_environment
+from etlgen.environment import DEPLOY_TIME_VARIABLES, function_environment, packaged_settings
 from etlgen.model import PipelineConfig, ResultsQueueConfig
 from etlgen.template.function_specs import SMALL_FUNCTION_MEMORY_MB
 
@@ -75,7 +75,7 @@ def test_process_gets_the_configured_memory_and_the_others_at_most_a_gigabyte(
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
-def test_environment_is_the_shared_settings_plus_resource_names(
+def test_environment_holds_only_the_deploy_time_names_the_rest_is_packaged(
     base_config: PipelineConfig, name: str,
 ) -> None:
     config = changed(
@@ -84,27 +84,30 @@ def test_environment_is_the_shared_settings_plus_resource_names(
         "input", delimiter=";",
     )
     variables = _function(template_of(config), name)["Environment"]["Variables"]
-    expected = {
-        **function_environment(config),
+    expected: dict[str, Any] = {
         # the deployed name, with the environment, so environments never share metrics
+        # (the handlers derive the namespace from it: etlgen/<name>)
         "PIPELINE_NAME": {"Fn::Sub": "minimal-${EnvironmentSuffix}"},
-        "METRICS_NAMESPACE": {"Fn::Sub": "etlgen/minimal-${EnvironmentSuffix}"},
         "BUCKET_NAME": {"Ref": "DataBucket"},
         "STATUS_TABLE": {"Ref": "StatusTable"},
-        "RESULTS_QUEUE_URL": {"Ref": "ResultsQueue"},
         # the deployed database carries the environment too
         "CATALOG_DATABASE": {"Ref": "CatalogDatabase"},
     }
+    if name == "Finalize":  # the one step that sends results
+        expected["RESULTS_QUEUE_URL"] = {"Ref": "ResultsQueue"}
     assert variables == expected
-    assert (variables["CHUNK_SIZE_MB"], variables["MAX_CHUNKS"], variables["OUTPUT_FORMAT"],
-            variables["CSV_DELIMITER"]) == ("16", "500", "csv", ";")
+    packaged = packaged_settings(config)
+    assert packaged.keys() == function_environment(config).keys() - set(DEPLOY_TIME_VARIABLES)
+    assert variables.keys() <= set(DEPLOY_TIME_VARIABLES)
+    assert (packaged["CHUNK_SIZE_MB"], packaged["MAX_CHUNKS"], packaged["OUTPUT_FORMAT"],
+            packaged["CSV_DELIMITER"]) == ("16", "500", "csv", ";")
 
 
-def test_results_queue_url_is_empty_when_the_queue_is_off(base_config: PipelineConfig) -> None:
+def test_results_queue_url_is_absent_when_the_queue_is_off(base_config: PipelineConfig) -> None:
     config = dataclasses.replace(base_config, results_queue=ResultsQueueConfig(enabled=False))
     template = template_of(config)
     for name in FUNCTIONS:
-        assert _function(template, name)["Environment"]["Variables"]["RESULTS_QUEUE_URL"] == ""
+        assert "RESULTS_QUEUE_URL" not in _function(template, name)["Environment"]["Variables"]
 
 
 @pytest.mark.parametrize(("memory_mb", "storage_mb"), [
@@ -118,6 +121,6 @@ def test_process_tmp_holds_the_outputs_of_the_largest_chunk_its_memory_takes(
     assert _function(template, "Process")["EphemeralStorage"] == {"Size": storage_mb}
     for name in ("Validate", "Split", "Finalize"):
         assert "EphemeralStorage" not in _function(template, name)
-    variables = _function(template, "Split")["Environment"]["Variables"]
+    variables = packaged_settings(changed(base_config, "functions", memory_mb=memory_mb))
     assert (variables["PROCESS_MEMORY_MB"], variables["PROCESS_STORAGE_MB"]) == (
         str(memory_mb), str(storage_mb))

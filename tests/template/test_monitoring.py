@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from etlgen.model import AlertsConfig, PipelineConfig
+from handlers.settings import Settings
+from tests.handlers.conftest import base_env
 
 from .conftest import dashboard_text, resources_of, template_of
 
@@ -55,16 +57,27 @@ def test_dashboard_shows_executions_functions_table_and_rows(
     assert regions == {"${AWS::Region}"}
 
 
+def _handlers_namespace(pipeline: str) -> str:
+    """The namespace the handlers publish under, given a function's environment."""
+    env = base_env(PIPELINE_NAME=pipeline)
+    del env["METRICS_NAMESPACE"]  # not on the functions: derived from the pipeline name
+    return Settings.from_env(env).metrics_namespace
+
+
 def test_row_metrics_namespace_matches_the_handlers_setting(
     base_template: dict[str, Any],
 ) -> None:
     variables = base_template["Resources"]["ProcessFunction"]["Properties"]["Environment"][
         "Variables"]
+    # the handlers derive the namespace from the deployed pipeline name
+    assert "METRICS_NAMESPACE" not in variables
+    pipeline = variables["PIPELINE_NAME"]["Fn::Sub"]
+    namespace = _handlers_namespace(pipeline)
     rows = [row for row in _all_metrics(base_template) if row[1].startswith("Rows")]
-    assert {row[0] for row in rows} == {variables["METRICS_NAMESPACE"]["Fn::Sub"]}
-    assert {row[3] for row in rows} == {variables["PIPELINE_NAME"]["Fn::Sub"]}
+    assert {row[0] for row in rows} == {namespace}
+    assert {row[3] for row in rows} == {pipeline}
     # Each environment publishes and shows its own figures.
-    assert variables["METRICS_NAMESPACE"] == {"Fn::Sub": "etlgen/minimal-${EnvironmentSuffix}"}
+    assert namespace == "etlgen/minimal-${EnvironmentSuffix}"
 
 
 def test_no_alarms_without_alerts(base_config: PipelineConfig) -> None:
@@ -119,8 +132,8 @@ def test_dashboard_shows_the_top_rejection_reasons_the_handlers_publish(
 
     variables = base_template["Resources"]["ProcessFunction"]["Properties"]["Environment"][
         "Variables"]
-    namespace = variables["METRICS_NAMESPACE"]["Fn::Sub"]
     pipeline = variables["PIPELINE_NAME"]["Fn::Sub"]
+    namespace = _handlers_namespace(pipeline)
     stream = io.StringIO()
     EmfMetrics(namespace, pipeline, stream).put_rejections([("amount", "maximum", 3)])
     document = json.loads(stream.getvalue())

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from cfnlint.api import lint
 
+from etlgen.asl import Interpreter, Options, StatesError, TaskCall
 from etlgen.model import (
     AlertsConfig,
     PipelineConfig,
@@ -20,7 +21,11 @@ from etlgen.model import (
     RetryConfig,
 )
 from etlgen.template.function_specs import FUNCTIONS
-from etlgen.template.workflow import definition_substitution_names, state_machine_definition
+from etlgen.template.workflow import (
+    ASL_RETRY_DEFAULTS,
+    definition_substitution_names,
+    state_machine_definition,
+)
 from handlers.errors import PERMANENT_ERRORS
 
 LAMBDA_TASKS = ("ValidateHeader", "PlanChunks", "Finalize")
@@ -253,7 +258,8 @@ def test_permanent_errors_are_never_retried_on_any_lambda_task() -> None:
     assert set(tasks) == {*LAMBDA_TASKS, "ProcessChunk"}
     for name, task in tasks.items():
         first = task["Retry"][0]
-        assert first["ErrorEquals"] == list(PERMANENT_ERRORS), name
+        assert first["ErrorEquals"], name
+        assert set(first["ErrorEquals"]) <= set(PERMANENT_ERRORS), name
         assert first["MaxAttempts"] == 0, name
 
 
@@ -281,7 +287,37 @@ def test_configured_retry_follows_the_config(field: str, value: Any, key: str) -
     changed = lambda_tasks(state_machine_definition(make_config(retries=retries)))
     for name, task in changed.items():
         assert task["Retry"][-1][key] == value, name
-        assert default[name]["Retry"][-1][key] != value, name
+        assert default[name]["Retry"][-1].get(key, ASL_RETRY_DEFAULTS.get(key)) != value, name
+
+
+@pytest.mark.parametrize(("field", "key", "value"), [
+    ("max_attempts", "MaxAttempts", 3), ("interval_seconds", "IntervalSeconds", 1),
+    ("backoff_rate", "BackoffRate", 2.0)])
+def test_a_configured_value_equal_to_the_asl_default_is_left_out_and_still_applies(
+        field: str, key: str, value: Any) -> None:
+    retries = dataclasses.replace(RetryConfig(max_attempts=4, interval_seconds=2,
+                                              backoff_rate=1.5), **{field: value})
+    tasks = lambda_tasks(state_machine_definition(make_config(retries=retries)))
+    for name, task in tasks.items():
+        assert key not in task["Retry"][-1], name
+    assert ASL_RETRY_DEFAULTS[key] == value
+
+
+def test_the_local_engine_reads_absent_retry_fields_as_the_asl_defaults() -> None:
+    """Every Lambda failure, retried with the default retrier: 3 retries, waits 1, 2, 4."""
+    task = {"Type": "Task", "Resource": "work", "End": True,
+            "Retry": [{"ErrorEquals": ["States.ALL"], "MaxDelaySeconds": 60}]}
+    calls: list[TaskCall] = []
+
+    def failing(resource: str, parameters: Any, call: TaskCall) -> Any:
+        calls.append(call)
+        raise StatesError("Boom", "always")
+
+    sleeps: list[float] = []
+    result = Interpreter({"StartAt": "Work", "States": {"Work": task}}, failing,
+                         Options(sleep=sleeps.append)).run({})
+    assert result.status == "FAILED" and len(calls) == 1 + ASL_RETRY_DEFAULTS["MaxAttempts"]
+    assert sleeps == [1.0, 2.0, 4.0]
 
 
 def test_jitter_follows_the_config() -> None:
