@@ -6,7 +6,7 @@ values arrive in two parts, so that the template stays small: the static ones in
 handlers zip (`packaged_settings`, written as `handlers/settings.json` by
 `etlgen.packaging`, part of the zip's hash and so of every function's `S3Key`), and in each
 function's environment only the values known at deploy time (`DEPLOY_TIME_VARIABLES`, set
-by `etlgen.template.functions`). `Settings.deployed` reads both, the environment winning.
+by `etlgen.template.functions`). `Settings.deployed` reads both, the packaged file winning.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The generator (`etlgen.environment.function_environment`) derives every variable
 config. The handlers zip carries the static ones as `handlers/settings.json` (one JSON
 object of strings); the template puts on each function only the values known at deploy
 time (bucket, table, queue, the deployed names). On Lambda `Settings.deployed()` reads both,
-the environment winning; the local runner passes the whole mapping to `Settings.from_env`.
+the packaged file winning; the local runner passes the whole mapping to `Settings.from_env`.
 A bad value stops the handler with an error naming the variable instead of misbehaving
 later.
 """
@@ -163,9 +163,14 @@ class Settings:
     @classmethod
     def deployed(cls, environ: Mapping[str, str] | None = None,
                  directory: Path | None = None) -> Settings:
-        """Lambda: the packaged settings file, overridden by the function's environment."""
+        """Lambda: the function's environment with the packaged settings file on top.
+
+        The packaged values win: CloudFormation updates a function's code and its
+        configuration in two calls, and new code running for a moment with the previous
+        environment (which still held the static variables) must use its own settings.
+        """
         env = os.environ if environ is None else environ
-        return cls.from_env({**packaged_settings(directory), **env})
+        return cls.from_env({**env, **packaged_settings(directory)})
 
 
 def packaged_settings(directory: Path | None = None) -> dict[str, str]:

@@ -146,9 +146,10 @@ def function_statements(config: PipelineConfig, spec: FunctionSpec) -> list[aws.
 
 def state_machine_statements(config: PipelineConfig) -> list[aws.Statement]:
     functions = [names.function_arn(f) for f in FUNCTIONS]
-    versions = [Sub(f"${{{names.function_id(f)}.Arn}}:*") for f in FUNCTIONS]
+    # The Tasks name the unqualified ARNs (`Fn::GetAtt ... Arn`), the only ones invoked: no
+    # `:*` for versions or aliases.
     statements = [
-        _allow("Invoke", [lambda_.InvokeFunction], [*functions, *versions]),
+        _allow("Invoke", [lambda_.InvokeFunction], functions),
         _allow("Record", [dynamodb.UpdateItem], [GetAtt(names.STATUS_TABLE, "Arn")]),
     ]
     if config.alerts.enabled:

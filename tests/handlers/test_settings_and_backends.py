@@ -47,11 +47,18 @@ def test_missing_variable_is_named() -> None:
         Settings.from_env(env)
 
 
-def test_deployed_settings_are_the_packaged_file_under_the_environment(tmp_path: Path) -> None:
+def test_deployed_settings_are_the_packaged_file_over_the_environment(tmp_path: Path) -> None:
+    """New code deployed beside the previous environment (which still held the static
+    variables, for the moment between CloudFormation's code and configuration updates)
+    uses the settings packaged with it."""
     env = base_env()
-    (tmp_path / "settings.json").write_text(json.dumps({**env, "CHUNK_SIZE_MB": "8"}))
-    assert Settings.deployed({"CHUNK_SIZE_MB": "2"}, tmp_path).chunk_size_bytes == 2 * 1024 * 1024
-    assert Settings.deployed({}, tmp_path) == Settings.from_env({**env, "CHUNK_SIZE_MB": "8"})
+    static = {name: value for name, value in env.items() if name != "BUCKET_NAME"}
+    (tmp_path / "settings.json").write_text(json.dumps({**static, "CHUNK_SIZE_MB": "8"}))
+    previous = {**env, "CHUNK_SIZE_MB": "2"}
+    assert Settings.deployed(previous, tmp_path).chunk_size_bytes == 8 * 1024 * 1024
+    assert Settings.deployed(previous, tmp_path).bucket_name == env["BUCKET_NAME"]
+    assert Settings.deployed({"BUCKET_NAME": env["BUCKET_NAME"]}, tmp_path) == \
+        Settings.from_env({**env, "CHUNK_SIZE_MB": "8"})
 
 
 @pytest.mark.parametrize(("content", "words"), [

@@ -11,6 +11,7 @@ lacks fails here.
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -52,6 +53,11 @@ def test_every_step_runs_with_only_its_functions_variables(config_name: str,
     package = build_package(config)
     with zipfile.ZipFile(io.BytesIO(package.data)) as archive:
         archive.extractall(tmp_path)
+    # test-only: the zip's schema by its extracted path (on Lambda, the package's own file)
+    settings_file = tmp_path / "handlers" / "settings.json"
+    packaged = json.loads(settings_file.read_text(encoding="utf-8"))
+    packaged["SCHEMA_FILE"] = str(tmp_path / "handlers" / packaged["SCHEMA_FILE"])
+    settings_file.write_text(json.dumps(packaged), encoding="utf-8")
     resources = build_template(config, handlers_key=package.key).to_dict()["Resources"]
     base = f"{config.name}-{SUFFIX}"
     with mock_aws():
@@ -82,9 +88,7 @@ def test_every_step_runs_with_only_its_functions_variables(config_name: str,
             variables = resources[f"{step.capitalize()}Function"]["Properties"][
                 "Environment"]["Variables"]
             environment = _resolved(variables, names)
-            # test-only: small chunks, and the zip's schema (on Lambda the package's own)
-            environment |= {"CHUNK_SIZE_BYTES": "4000",
-                            "SCHEMA_FILE": str(tmp_path / "handlers" / "schema.json")}
+            environment["CHUNK_SIZE_BYTES"] = "4000"  # test-only: small chunks
             return Deps.from_env(environment, tmp_path / "handlers")
 
         data = (ROOT / "samples" / "transactions.csv").read_bytes()

@@ -84,7 +84,7 @@ def test_the_entry_gives_its_role_and_the_state_machine_may_invoke_it(
     invoke = next(s for s in machine_policy["PolicyDocument"]["Statement"]
                   if s["Sid"] == "Invoke")
     assert {"Fn::GetAtt": ["ToyFunction", "Arn"]} in invoke["Resource"]
-    assert {"Fn::Sub": "${ToyFunction.Arn}:*"} in invoke["Resource"]
+    assert {"Fn::Sub": "${ToyFunction.Arn}:*"} not in invoke["Resource"]
     guardrails = resources["GuardrailPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     log_denial = next(s for s in guardrails if s["Sid"] == "LogGroups")
     assert {"Fn::GetAtt": ["ToyLogGroup", "Arn"]} in log_denial["Resource"]

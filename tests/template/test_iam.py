@@ -152,9 +152,8 @@ def test_a_star_in_a_prefix_is_literal_in_arns(base_config: PipelineConfig) -> N
 def test_state_machine_role(base_config: PipelineConfig, alerts: bool) -> None:
     config = dataclasses.replace(base_config, alerts=AlertsConfig(enabled=alerts))
     functions = [{"Fn::GetAtt": [f"{f}Function", "Arn"]} for f in FUNCTIONS]
-    versions = [{"Fn::Sub": f"${{{f}Function.Arn}}:*"} for f in FUNCTIONS]
-    expected = {
-        "Invoke": allow(["lambda:InvokeFunction"], functions + versions),
+    expected = {  # only the unqualified ARNs the Tasks name: no version or alias
+        "Invoke": allow(["lambda:InvokeFunction"], functions),
         "Record": allow(["dynamodb:UpdateItem"], [TABLE]),
         "LogDelivery": allow(LOG_DELIVERY, ["*"]),
     }
