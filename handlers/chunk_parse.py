@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from handlers import csv_scan
@@ -150,9 +151,9 @@ def _ragged_from_parser(data: Data, starts: np.ndarray, stops: np.ndarray, skipp
     index = np.asarray(skipped.numbers, np.int64) - 1
     if index[0] < 0 or index[-1] >= count or np.any(np.diff(index) <= 0):
         return None, counts
-    for k, text in zip(index.tolist(), skipped.texts, strict=True):
-        if raw_text(data, int(starts[k]), int(stops[k]), encoding) != text:
-            return None, counts
+    texts = raw_texts(data, starts[index], stops[index], encoding)
+    if not pc.all(pc.equal(texts, pa.array(skipped.texts, pa.large_string()))).as_py():
+        return None, counts
     ragged[index] = True
     counts[index] = skipped.fields
     return ragged, counts
@@ -262,3 +263,25 @@ def _encoding_error(data: Data, encoding: str, base_offset: int, label: str) -> 
 def raw_text(data: Data, start: int, stop: int, encoding: str) -> str:
     """A record's text, unchanged (bytes that do not decode are shown as \\xNN)."""
     return bytes(data[start:stop]).decode(text_encoding(encoding), errors="backslashreplace")
+
+
+def raw_texts(data: Data, starts: np.ndarray, stops: np.ndarray, encoding: str) -> pa.Array:
+    """Each record's text, unchanged (`raw_text` per record: bytes that do not decode are
+    shown as \\xNN). UTF-8 records are sliced from the bytes in one copy; other encodings,
+    or bytes that are not UTF-8, are decoded one record at a time."""
+    count = int(starts.size)
+    if count == 0:
+        return pa.array([], pa.large_string())
+    if text_encoding(encoding) == "utf-8":
+        bounds = np.empty(2 * count, np.int64)
+        bounds[0::2], bounds[1::2] = starts, stops
+        spans = pa.Array.from_buffers(pa.large_binary(), 2 * count - 1,
+                                      [None, pa.py_buffer(bounds), pa.py_buffer(data)])
+        records = spans.take(pa.array(np.arange(0, 2 * count - 1, 2)))
+        try:
+            return records.cast(pa.large_string())
+        except pa.ArrowInvalid:
+            pass
+    return pa.array([raw_text(data, int(a), int(b), encoding)
+                     for a, b in zip(starts.tolist(), stops.tolist(), strict=True)],
+                    pa.large_string())

@@ -1,6 +1,8 @@
 """Object storage back ends: S3 in Lambda, a folder laid out like the bucket locally.
 
-Both read byte ranges (`end` exclusive) of one object version, write whole objects, copy
+Both read byte ranges (`end` exclusive) of one object version, write whole objects or
+stream one out (`open_writer`: on S3 a multipart upload in parts of `PART_BYTES`, a single
+PutObject when it stays below one part; locally a file appended to), copy
 one object to another key (S3 server-side; locally a hard link, so no bytes are copied) and
 delete one. A read of a version that is gone raises `ObjectMissing`; the handlers read the
 source through `source_reader`, which turns that (and a short read) into the permanent
@@ -23,6 +25,8 @@ from handlers.errors import SourceChanged
 
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound", "InvalidArgument"})
 DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden"})
+PART_BYTES = 8 * 1024 * 1024
+"""A streamed object's parts on S3 (all but the last; S3's least is 5 MiB)."""
 
 
 class ObjectMissing(LookupError):
@@ -50,6 +54,8 @@ class ObjectStore(Protocol):
     def put_file(self, key: str, path: str | os.PathLike[str],
                  content_type: str = ...) -> None: ...
 
+    def open_writer(self, key: str, content_type: str = ...) -> ObjectWriter: ...
+
     def list_keys(self, prefix: str) -> list[str]: ...
 
     def exists(self, key: str) -> bool: ...
@@ -58,6 +64,22 @@ class ObjectStore(Protocol):
         """Replace `target_key` with the current `source_key` (ObjectMissing if gone)."""
 
     def delete(self, key: str) -> None: ...
+
+
+class ObjectWriter(Protocol):
+    """One object written piece by piece: nothing is visible under its key before
+    `commit`, and an object without any byte is never created."""
+
+    def write(self, data: bytes | memoryview) -> None: ...
+
+    def restart(self) -> None:
+        """Forget everything written so far."""
+
+    def commit(self) -> int:
+        """Make the object (when anything was written); the bytes it holds."""
+
+    def abort(self) -> None:
+        """Leave nothing behind (safe after `commit`, and twice)."""
 
 
 Reader = Callable[[int, int], bytes]  # (start, end exclusive) -> exactly those bytes
@@ -143,6 +165,10 @@ class S3ObjectStore:
         self.client.upload_file(os.fspath(path), self.bucket, key,
                                 ExtraArgs={"ContentType": content_type})
 
+    def open_writer(self, key: str,
+                    content_type: str = "application/octet-stream") -> ObjectWriter:
+        return S3ObjectWriter(self.client, self.bucket, key, content_type)
+
     def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []
         paginator = self.client.get_paginator("list_objects_v2")
@@ -167,6 +193,109 @@ class S3ObjectStore:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
+
+
+class S3ObjectWriter:
+    """A multipart upload fed from a buffer of at most a part and one write: parts of at
+    least `PART_BYTES` (the last may be smaller); a whole below one part is one PutObject.
+    An upload that does not complete is aborted (s3:AbortMultipartUpload); the bucket's
+    lifecycle rule removes any an ended function could not abort."""
+
+    def __init__(self, client: Any, bucket: str, key: str, content_type: str) -> None:
+        self.client, self.bucket, self.key, self.content_type = client, bucket, key, \
+            content_type
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self._size = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._buffer += data
+        self._size += len(data)
+        if len(self._buffer) >= PART_BYTES:
+            self._upload_part()
+
+    def _upload_part(self) -> None:
+        if self._upload_id is None:
+            reply = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key,
+                                                        ContentType=self.content_type)
+            self._upload_id = str(reply["UploadId"])
+        number = len(self._parts) + 1
+        reply = self.client.upload_part(Bucket=self.bucket, Key=self.key,
+                                        UploadId=self._upload_id, PartNumber=number,
+                                        Body=bytes(self._buffer))
+        self._parts.append({"PartNumber": number, "ETag": reply["ETag"]})
+        self._buffer = bytearray()
+
+    def restart(self) -> None:
+        self.abort()
+        self._buffer = bytearray()
+        self._size = 0
+
+    def commit(self) -> int:
+        if self._upload_id is None:
+            if self._size:
+                self.client.put_object(Bucket=self.bucket, Key=self.key,
+                                       Body=bytes(self._buffer),
+                                       ContentType=self.content_type)
+        else:
+            if self._buffer:
+                self._upload_part()
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts})
+            self._upload_id = None
+            self._parts = []
+        self._buffer = bytearray()
+        return self._size
+
+    def abort(self) -> None:
+        if self._upload_id is not None:
+            upload, self._upload_id, self._parts = self._upload_id, None, []
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key,
+                                               UploadId=upload)
+
+
+class LocalObjectWriter:
+    """A file next to the target (made at the first write), appended to and renamed into
+    place at commit."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self._path: Path | None = None
+        self._file: Any = None
+        self._size = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        if not len(data):
+            return
+        if self._file is None:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(dir=self.target.parent, prefix=".tmp-")
+            self._path, self._file = Path(name), os.fdopen(handle, "wb")
+        self._file.write(data)
+        self._size += len(data)
+
+    def restart(self) -> None:
+        if self._file is not None:
+            self._file.seek(0)
+            self._file.truncate()
+        self._size = 0
+
+    def commit(self) -> int:
+        if self._file is not None and self._path is not None:
+            self._file.close()
+            if self._size:
+                os.replace(self._path, self.target)
+            self._path.unlink(missing_ok=True)
+            self._file = self._path = None
+        return self._size
+
+    def abort(self) -> None:
+        if self._file is not None and self._path is not None:
+            self._file.close()
+            self._path.unlink(missing_ok=True)
+            self._file = self._path = None
 
 
 class LocalObjectStore:
@@ -225,6 +354,10 @@ class LocalObjectStore:
                 shutil.copyfileobj(source, out, 1024 * 1024)
 
         self._replace_with(key, copy)
+
+    def open_writer(self, key: str,
+                    content_type: str = "application/octet-stream") -> ObjectWriter:
+        return LocalObjectWriter(self.path_of(key))
 
     def list_keys(self, prefix: str) -> list[str]:
         root = self.root.resolve()

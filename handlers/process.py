@@ -12,18 +12,21 @@ is rejected without being loaded (`handlers.oversized`) and staged like any othe
 
 from __future__ import annotations
 
+import json
 import os
-from collections import Counter
+import threading
+from collections import Counter, deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Protocol
 
+import numpy as np
 import pyarrow as pa
 
-from handlers.chunk_outputs import PartitionedRows, write_rejects
-from handlers.chunk_parse import parse_chunk, raw_text
+from handlers.chunk_outputs import PartitionedRows
+from handlers.chunk_parse import parse_chunk
 from handlers.deps import Deps
 from handlers.errors import CountMismatch
 from handlers.events import ChunkCounts, FileRecord, ProcessEvent
@@ -34,8 +37,10 @@ from handlers.logs import log
 from handlers.memory import tune_allocator
 from handlers.metrics import Reason
 from handlers.objects import Reader, source_reader
-from handlers.oversized import oversized_reject
+from handlers.oversized import OVERSIZED_RULE, oversized_reject
 from handlers.partitions import PartitionBy, ingest_day
+from handlers.reject_lines import Emit, PieceRejects, line_bytes
+from handlers.reject_rows import ReasonKey
 from handlers.row_validator import RowValidator, compiled_validator, warm_up
 from handlers.runtime import container_deps
 from handlers.status import COMPLETED, COUNT_FIELDS
@@ -49,6 +54,7 @@ PIECE_TARGET_BYTES = 7 * 1024 * 1024
 PIECES = max(1, min(4, os.cpu_count() or 1))
 _PIECE_POOL = ThreadPoolExecutor(max_workers=PIECES, thread_name_prefix="chunk-piece")
 _QUOTE = b'"'
+REJECTED_CONTENT_TYPE = "application/x-ndjson"
 RECORD_RULE = "record"
 """The `kind` of a reject whose record is malformed (wrong number of fields, a quote never
 closed)."""
@@ -62,19 +68,51 @@ class RowSink(Protocol):
     def restart(self) -> None: ...
 
 
+class RejectSink(Protocol):
+    """Where rejected rows' JSON lines go, in offset order, batch by batch."""
+
+    def write(self, data: bytes | memoryview) -> None: ...
+
+    def restart(self) -> None: ...
+
+
+class CollectedLines:
+    """Rejected lines held in memory (tests, and callers without a sink)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes | memoryview) -> None:
+        if len(data):
+            self.parts.append(bytes(data))
+
+    def restart(self) -> None:
+        self.parts.clear()
+
+    def data(self) -> bytes:
+        return b"".join(self.parts)
+
+
 @dataclass
 class ChunkResult:
     rows_in: int
     rows_valid: int
     rows_rejected: int
     valid_table: Any  # None when the rows went to a sink
-    rejects: list[dict[str, Any]]
+    reasons: list[Reason]
     dictionary_columns: list[str]
+    lines: bytes | None = None  # the rejected lines, when no sink took them
+
+    @property
+    def rejects(self) -> list[dict[str, Any]]:
+        """The rejected rows decoded (for callers that kept the lines)."""
+        return [json.loads(line) for line in (self.lines or b"").split(b"\n") if line]
 
 
 def process_bytes(data: bytes, start: int, header: list[str], validator: RowValidator, *,
                   delimiter: str, encoding: str, label: str, at_end_of_file: bool,
-                  sink: RowSink | None = None, lineage: Lineage | None = None) -> ChunkResult:
+                  sink: RowSink | None = None, lineage: Lineage | None = None,
+                  rejects: RejectSink | None = None) -> ChunkResult:
     """The chunk's verdict; `start` is the chunk's offset in the source object. With
     `lineage`, the valid rows carry the lineage columns (`handlers.lineage`), each row's
     `_source_offset` taken from the record scan's row starts (no per-row Python).
@@ -85,19 +123,28 @@ def process_bytes(data: bytes, start: int, header: list[str], validator: RowVali
     Small pieces keep the peak of memory low and leave little work after the last check.
     Any error in a piece sends the whole chunk down the one-piece path, so errors read
     exactly as for an uncut chunk.
+
+    Rejected rows go to `rejects` as JSON lines in offset order (held in the result's
+    `lines` without one): each piece builds them in batches on its own thread, and this
+    thread writes them piece by piece, so at most a few batches wait at any time.
     """
+    collected = CollectedLines() if rejects is None else None
+    out: RejectSink = collected if collected is not None else rejects  # type: ignore[assignment]
+    extra = lineage.reject_fields() if lineage is not None else None
     cuts = _piece_cuts(data, _piece_count(len(data)))
     if len(cuts) > 2:
         view = memoryview(data)
-        jobs = [_PIECE_POOL.submit(_piece, view[a:b], a, start, header, validator,
+        channels = [_Batches() for _ in range(len(cuts) - 1)]
+        jobs = [_PIECE_POOL.submit(_piece_job, channel, view[a:b], a, start, header, validator,
                                    delimiter=delimiter, encoding=encoding, label=label,
                                    at_end_of_file=at_end_of_file and b == len(data),
-                                   lineage=lineage)
-                for a, b in pairwise(cuts)]
+                                   lineage=lineage, extra=extra)
+                for channel, (a, b) in zip(channels, pairwise(cuts), strict=True)]
         pieces: list[_Piece] = []
         failed = False
         try:
-            for job in jobs:
+            for job, channel in zip(jobs, channels, strict=True):
+                channel.drain(out.write)
                 try:
                     piece = job.result()
                 except Exception:  # redone whole below, which raises the real error
@@ -107,17 +154,79 @@ def process_bytes(data: bytes, start: int, header: list[str], validator: RowVali
                 pieces.append(piece)
         finally:
             if failed or len(pieces) < len(jobs):  # no piece left running
+                for channel in channels:
+                    channel.close()
                 for job in jobs:
                     job.cancel()
                 wait(jobs)
         if not failed:
-            return _joined(pieces, start, validator, label, sink)
+            return _joined(pieces, validator, label, sink, collected)
         if sink is not None:
             sink.restart()
+        out.restart()
     whole = _piece(data, 0, start, header, validator, delimiter=delimiter, encoding=encoding,
-                   label=label, at_end_of_file=at_end_of_file, parallel=True, lineage=lineage)
+                   label=label, at_end_of_file=at_end_of_file, parallel=True, lineage=lineage,
+                   emit=out.write, extra=extra)
     _deliver(whole, sink)
-    return _joined([whole], start, validator, label, sink)
+    return _joined([whole], validator, label, sink, collected)
+
+
+class _Cancelled(Exception):
+    """The chunk stopped waiting for this piece's lines."""
+
+
+class _Batches:
+    """One piece's line batches on their way from its thread to the writing thread: the
+    piece waits while `LIMIT` bytes are queued, so a piece far ahead holds little."""
+
+    LIMIT = 16 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._items: deque[memoryview] = deque()
+        self._size = 0
+        self._finished = self._closed = False
+        self._changed = threading.Condition()
+
+    def put(self, data: memoryview) -> None:
+        with self._changed:
+            while self._items and self._size >= self.LIMIT and not self._closed:
+                self._changed.wait()
+            if self._closed:
+                raise _Cancelled
+            self._items.append(data)
+            self._size += len(data)
+            self._changed.notify_all()
+
+    def finish(self) -> None:
+        with self._changed:
+            self._finished = True
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._items.clear()
+            self._changed.notify_all()
+
+    def drain(self, write: Emit) -> None:
+        """Write every batch until the piece is done."""
+        while True:
+            with self._changed:
+                while not self._items and not self._finished:
+                    self._changed.wait()
+                if not self._items:
+                    return
+                data = self._items.popleft()
+                self._size -= len(data)
+                self._changed.notify_all()
+            write(data)
+
+
+def _piece_job(channel: _Batches, *args: Any, **kwargs: Any) -> _Piece:
+    try:
+        return _piece(*args, emit=channel.put, **kwargs)
+    finally:
+        channel.finish()
 
 
 def _piece_count(size: int) -> int:
@@ -138,60 +247,53 @@ class _Piece:
     rows_valid: int
     typed: Any  # None once handed to a sink
     typed_rows: int
-    rejects: list[tuple[int, dict[str, Any]]]  # (offset in the chunk, reject)
+    rows_rejected: int
+    reasons: Counter[ReasonKey] = field(default_factory=Counter)
 
 
 def _piece(data: bytes | memoryview, offset: int, start: int, header: list[str],
            validator: RowValidator, *, delimiter: str, encoding: str, label: str,
-           at_end_of_file: bool, parallel: bool = False,
-           lineage: Lineage | None = None) -> _Piece:
+           at_end_of_file: bool, emit: Emit, parallel: bool = False,
+           lineage: Lineage | None = None, extra: dict[str, Any] | None = None) -> _Piece:
     """One run of whole records; `offset` is where it sits in the chunk, `start` where the
-    chunk sits in the source object (messages name source offsets)."""
-    parsed = parse_chunk(data, header, delimiter, encoding, base_offset=start + offset,
+    chunk sits in the source object (messages name source offsets). Its rejected lines go
+    to `emit`, in offset order."""
+    base = start + offset
+    parsed = parse_chunk(data, header, delimiter, encoding, base_offset=base,
                          label=label, at_end_of_file=at_end_of_file)
     verdict = validator.validate(parsed.table, parallel=parallel)
-    rejects: list[tuple[int, dict[str, Any]]] = []
-    expected = len(header)
-    for begin, stop, fields in zip(parsed.ragged_starts.tolist(), parsed.ragged_stops.tolist(),
-                                   parsed.ragged_fields.tolist(), strict=True):
-        rejects.append((offset + begin, {
-            "raw": raw_text(data, begin, stop, encoding),
-            "errors": [{"field": None, "kind": RECORD_RULE,
-                        "message": f"row has {fields} field{'s' if fields != 1 else ''}, "
-                                   f"expected {expected}"}]}))
     unclosed = parsed.open_record
-    if unclosed is not None:
-        rejects.append((offset + unclosed.start, {
-            "raw": raw_text(data, unclosed.start, unclosed.stop, encoding),
-            "errors": [{"field": None, "kind": RECORD_RULE,
-                        "message": unclosed.message(start + offset)}]}))
-    for row, errors in verdict.reasons(parsed.table):
-        begin, stop = int(parsed.row_starts[row]), int(parsed.row_stops[row])
-        rejects.append((offset + begin, {"raw": raw_text(data, begin, stop, encoding),
-                                         "errors": errors}))
-    rejects.sort(key=lambda pair: pair[0])
+    rejected = PieceRejects(
+        data=data, parsed=parsed, invalid=np.flatnonzero(~verdict.valid),
+        failures=verdict.failures, expected_fields=len(header), encoding=encoding, base=base,
+        record_rule=RECORD_RULE,
+        unclosed_message=unclosed.message(base) if unclosed is not None else None)
+    reasons = rejected.write(emit, extra)
     typed = verdict.typed
     if lineage is not None:
-        typed = lineage.add_columns(typed, start + offset + parsed.row_starts[verdict.valid])
+        typed = lineage.add_columns(typed, base + parsed.row_starts[verdict.valid])
     return _Piece(rows_in=parsed.rows_in, rows_valid=verdict.rows_valid, typed=typed,
-                  typed_rows=typed.num_rows, rejects=rejects)
+                  typed_rows=typed.num_rows, rows_rejected=rejected.count, reasons=reasons)
 
 
-def _joined(pieces: list[_Piece], start: int, validator: RowValidator, label: str,
-            sink: RowSink | None) -> ChunkResult:
+def _joined(pieces: list[_Piece], validator: RowValidator, label: str,
+            sink: RowSink | None, collected: CollectedLines | None) -> ChunkResult:
     rows_in = sum(piece.rows_in for piece in pieces)
     rows_valid = sum(piece.rows_valid for piece in pieces)
-    rejects = [{"offset": start + at, **reject}
-               for piece in pieces for at, reject in piece.rejects]
+    rows_rejected = sum(piece.rows_rejected for piece in pieces)
+    reasons: Counter[ReasonKey] = Counter()
+    for piece in pieces:
+        reasons.update(piece.reasons)
     typed = None if sink is not None else pieces[0].typed if len(pieces) == 1 else \
         pa.concat_tables([piece.typed for piece in pieces])
     typed_rows = sum(piece.typed_rows for piece in pieces)
-    if rows_in != rows_valid + len(rejects) or typed_rows != rows_valid:
+    if rows_in != rows_valid + rows_rejected or typed_rows != rows_valid:
         raise CountMismatch(f"{label}: {rows_in} rows in but {rows_valid} valid and "
-                            f"{len(rejects)} rejected")
-    return ChunkResult(rows_in=rows_in, rows_valid=rows_valid, rows_rejected=len(rejects),
-                       valid_table=typed, rejects=rejects,
-                       dictionary_columns=validator.dictionary_columns)
+                            f"{rows_rejected} rejected")
+    return ChunkResult(rows_in=rows_in, rows_valid=rows_valid, rows_rejected=rows_rejected,
+                       valid_table=typed, reasons=sorted_reasons(reasons),
+                       dictionary_columns=validator.dictionary_columns,
+                       lines=collected.data() if collected is not None else None)
 
 
 def _piece_cuts(data: bytes, pieces: int) -> list[int]:
@@ -248,26 +350,34 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         partition_by = PartitionBy.parse(settings.partition_by)
         partition_by.check(validator.output_schema)
         lineage = Lineage.of(key, version_id, file.ingested_at) if settings.lineage else None
-        with PartitionedRows(settings.output_format,
-                             output_schema(validator.output_schema, settings.lineage),
-                             validator.dictionary_columns
-                             + (CONSTANT_COLUMNS if settings.lineage else []), partition_by,
-                             ingest_day(file.ingested_at)) as valid_rows:
-            run = _run_oversized if chunk.oversized else _run
-            result = run(deps, file, index, start, end, validator, valid_rows, lineage)
-            partitions = valid_rows.upload(
-                deps.objects,
-                lambda value: layout.staged_output_key(identity.short, index, start, end,
-                                                       value))
-            if valid_rows.rows != result.rows_valid:
-                raise CountMismatch(f"{key} chunk {index}: {result.rows_valid} valid rows but "
-                                    f"{valid_rows.rows} written")
-        staged_rejected = ""
-        if result.rejects:
-            staged_rejected = layout.staged_rejected_key(identity.short, index, start, end)
-            write_rejects(deps.objects, staged_rejected, result.rejects,
-                          lineage.reject_fields() if lineage else None)
-        reasons = reason_counts(result.rejects)
+        rejected_key = layout.staged_rejected_key(identity.short, index, start, end)
+        # streamed out as the pieces are checked: a chunk's rejects can be far larger than
+        # the chunk (a 7-byte row can make a line of hundreds), so never held whole
+        rejected = deps.objects.open_writer(rejected_key, REJECTED_CONTENT_TYPE)
+        try:
+            with PartitionedRows(settings.output_format,
+                                 output_schema(validator.output_schema, settings.lineage),
+                                 validator.dictionary_columns
+                                 + (CONSTANT_COLUMNS if settings.lineage else []),
+                                 partition_by, ingest_day(file.ingested_at)) as valid_rows:
+                run = _run_oversized if chunk.oversized else _run
+                result = run(deps, file, index, start, end, validator, valid_rows, rejected,
+                             lineage)
+                partitions = valid_rows.upload(
+                    deps.objects,
+                    lambda value: layout.staged_output_key(identity.short, index, start, end,
+                                                           value))
+                if valid_rows.rows != result.rows_valid:
+                    raise CountMismatch(f"{key} chunk {index}: {result.rows_valid} valid rows "
+                                        f"but {valid_rows.rows} written")
+            written = rejected.commit()
+        finally:
+            rejected.abort()
+        if bool(written) != bool(result.rows_rejected):
+            raise CountMismatch(f"{key} chunk {index}: {result.rows_rejected} rejected rows "
+                                f"but {written} bytes of them written")
+        staged_rejected = rejected_key if result.rows_rejected else ""
+        reasons = result.reasons
         counts = {"rows_in": result.rows_in, "rows_valid": result.rows_valid,
                   "rows_rejected": result.rows_rejected}
         item, changed = deps.status.complete_chunk(file_id, index, start, end, identity.chunks, {
@@ -286,14 +396,10 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
     return _counts(item, index)
 
 
-def reason_counts(rejects: list[dict[str, Any]]) -> list[Reason]:
+def sorted_reasons(counted: Mapping[ReasonKey, int]) -> list[Reason]:
     """(field, kind, rejected rows) per reason, most rows first; a row counts once under
     each (field, kind) among its errors."""
-    counted: Counter[tuple[str | None, str]] = Counter()
-    for reject in rejects:
-        counted.update({(error.get("field"), str(error.get("kind")))
-                        for error in reject["errors"]})
-    return [(field, kind, rows) for (field, kind), rows in
+    return [(name, kind, rows) for (name, kind), rows in
             sorted(counted.items(), key=lambda pair: (-pair[1], str(pair[0][0]), pair[0][1]))]
 
 
@@ -324,7 +430,7 @@ def _reader(deps: Deps, file: FileRecord) -> Reader:
 
 
 def _run_oversized(deps: Deps, file: FileRecord, index: int, start: int, end: int,
-                   validator: RowValidator, sink: RowSink,
+                   validator: RowValidator, sink: RowSink, rejects: RejectSink,
                    lineage: Lineage | None) -> ChunkResult:
     """One record too large to load: one rejected row, no valid row (the staged output
     holds the columns only)."""
@@ -332,19 +438,23 @@ def _run_oversized(deps: Deps, file: FileRecord, index: int, start: int, end: in
     log.bind(step="process", file_id=file.file_id, chunk=index).warning(
         "record too large to load: rejected", bytes=end - start,
         reason=reject["errors"][0]["message"])
+    rejects.write(line_bytes(reject, lineage.reject_fields() if lineage else None))
     return ChunkResult(rows_in=1, rows_valid=0, rows_rejected=1, valid_table=None,
-                       rejects=[reject], dictionary_columns=validator.dictionary_columns)
+                       reasons=[(None, OVERSIZED_RULE, 1)],
+                       dictionary_columns=validator.dictionary_columns)
 
 
 def _run(deps: Deps, file: FileRecord, index: int, start: int, end: int,
-         validator: RowValidator, sink: RowSink, lineage: Lineage | None) -> ChunkResult:
+         validator: RowValidator, sink: RowSink, rejects: RejectSink,
+         lineage: Lineage | None) -> ChunkResult:
     key = file.key
     data = _reader(deps, file)(start, end)
     return process_bytes(data, start, list(file.header), validator,
                          delimiter=deps.settings.csv_delimiter,
                          encoding=deps.settings.csv_encoding,
                          label=f"{key} chunk {index} (bytes {start}-{end})",
-                         at_end_of_file=end >= file.size, sink=sink, lineage=lineage)
+                         at_end_of_file=end >= file.size, sink=sink, lineage=lineage,
+                         rejects=rejects)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -1,13 +1,16 @@
 """How a failing value is reported: one short sentence naming the value and the rule.
 
 Each function returns a `Message`, called with the text of a rejected value only (the
-wording is assembled per rejected row, never for valid rows).
+wording is assembled per rejected row, never for valid rows). A `Worded` message (the
+value shown, then a fixed wording) and `required` are also built for whole columns of
+rejected values at once (`handlers.reject_rows`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +24,11 @@ BOUND_WORDING = {"minimum": "is less than the minimum {}",
                  "exclusiveMaximum": "is not less than {}"}
 
 
-def show(value: str, limit: int = 60) -> str:
+SHOW_LIMIT = 60
+"""Characters of a value shown in a message: a longer one is cut to 57 and `...`."""
+
+
+def show(value: str, limit: int = SHOW_LIMIT) -> str:
     """A value quoted for a message, cut when long."""
     if len(value) > limit:
         value = value[: limit - 3] + "..."
@@ -36,9 +43,19 @@ def required(_text: str) -> str:
     return REQUIRED
 
 
+@dataclass(frozen=True)
+class Worded:
+    """`"<value>" <wording>`."""
+
+    wording: str
+
+    def __call__(self, text: str) -> str:
+        return f"{show(text)} {self.wording}"
+
+
 def worded(wording: str) -> Message:
     """`"<value>" <wording>`."""
-    return lambda text: f"{show(text)} {wording}"
+    return Worded(wording)
 
 
 def json_text(value: Any) -> str:

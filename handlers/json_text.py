@@ -1,0 +1,111 @@
+"""JSON string escaping of whole Arrow string columns, exactly as `json.dumps(text,
+ensure_ascii=False)` writes the inside of a string: a backslash and a quote escaped, the
+control characters below U+0020 as `\\n`, `\\r`, `\\t`, `\\b`, `\\f` or `\\u00xx`, every
+other character as it is. Done on the column's UTF-8 bytes with numpy (bytes of multi-byte
+characters are all 0x80 or above, so they are never touched): each byte's escaped length
+from a table, their running sum gives the new offsets, a few scatters write the bytes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+TEXT = pa.large_string()
+
+
+def escaped_text(value: str, times: int = 1) -> str:
+    """A constant escaped as `escaped` does a column."""
+    for _ in range(times):
+        value = json.dumps(value, ensure_ascii=False)[1:-1]
+    return value
+
+
+class Escapes:
+    """Per byte value, what it becomes inside a JSON string, applied `times` times over
+    (twice: a message's quoted value, itself inside the line's JSON string)."""
+
+    def __init__(self, times: int) -> None:
+        texts = [escaped_text(chr(code), times).encode() if code < 0x80 else bytes([code])
+                 for code in range(256)]
+        widest = max(len(t) for t in texts)
+        self.special = np.array([t != bytes([code]) for code, t in enumerate(texts)])
+        # what goes before the byte, then the byte itself replaced by the escape's last
+        self.prefix_length = np.array([len(t) - 1 if self.special[c] else 0
+                                       for c, t in enumerate(texts)], np.int64)
+        self.prefix = np.zeros((256, max(1, widest - 1)), np.uint8)
+        self.last = np.arange(256, dtype=np.uint8)
+        for code, escape in enumerate(texts):
+            if self.special[code]:
+                self.prefix[code, : len(escape) - 1] = np.frombuffer(escape[:-1], np.uint8)
+                self.last[code] = escape[-1]
+
+
+ONCE, TWICE = Escapes(1), Escapes(2)
+
+
+def text(value: str) -> pa.Scalar:
+    return pa.scalar(value, TEXT)
+
+
+def escaped(values: pa.Array, escapes: Escapes = ONCE) -> pa.Array:
+    """The JSON text inside the quotes, per value (a large_string array; nulls stay
+    null). Bytes are inserted before each byte to escape, which becomes the escape's last
+    byte: a few passes over the bytes, the rest over the escaped bytes only."""
+    values = _as_text(values)
+    count = len(values)
+    if not count:
+        return values
+    if values.null_count:
+        valid = pc.is_valid(values)
+        return pc.if_else(valid, escaped(pc.fill_null(values, ""), escapes),
+                          pa.nulls(1, TEXT)[0])
+    offsets = np.frombuffer(values.buffers()[1], np.int64)[values.offset:
+                                                          values.offset + count + 1]
+    first, last = int(offsets[0]), int(offsets[-1])
+    data = values.buffers()[2]
+    raw = np.frombuffer(data, np.uint8)[first:last] if data is not None else \
+        np.zeros(0, np.uint8)
+    # the bytes JSON escapes: control characters, `"` and `\\` (comparisons beat a table)
+    special = np.flatnonzero((raw < 0x20) | (raw == 0x22) | (raw == 0x5C))
+    if not special.size:
+        return values
+    codes = raw[special]
+    widths = escapes.prefix_length[codes]
+    at = np.repeat(special, widths)
+    inserted = escapes.prefix[codes][np.arange(escapes.prefix.shape[1]) < widths[:, None]]
+    body = raw.copy()
+    body[special] = escapes.last[codes]
+    out = np.insert(body, at, inserted)
+    moved = (offsets - first) + np.searchsorted(at, offsets - first, side="left")
+    return pa.Array.from_buffers(TEXT, count, [None, pa.py_buffer(moved.astype(np.int64)),
+                                               pa.py_buffer(out)])
+
+
+def _as_text(values: pa.Array) -> pa.Array:
+    return values if values.type == TEXT else values.cast(TEXT)
+
+
+def joined(*parts: pa.Array | pa.Scalar) -> pa.Array:
+    """Element-wise concatenation (a null part makes the row null)."""
+    return pc.binary_join_element_wise(
+        *[part if isinstance(part, pa.Scalar) else _as_text(part) for part in parts],
+        text(""))
+
+
+def joined_present(parts: list[pa.Array], separator: str) -> pa.Array:
+    """Per row, its non-null parts joined by `separator` (every row has one at least).
+    Not Arrow's `null_handling="skip"`, which drops the rows where every part is null."""
+    if len(parts) == 1:
+        return parts[0]
+    led = [joined(text(separator), part) for part in parts]
+    whole = pc.binary_join_element_wise(*led, text(""), null_handling="replace",
+                                        null_replacement="")
+    return pc.utf8_slice_codeunits(whole, len(separator))
+
+
+def quoted_json(value: str | None) -> str:
+    """One value as JSON text, for the constant parts of a line."""
+    return json.dumps(value, ensure_ascii=False)

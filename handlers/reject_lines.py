@@ -1,0 +1,142 @@
+"""A piece's rejected rows as JSON lines, in batches of at most `BATCH_ROWS` rows in offset
+order, so what is held never grows with the number of rejected rows.
+
+Each line is what `json.dumps({"offset", "raw", "errors", **lineage}, ensure_ascii=False)`
+writes, byte for byte, assembled from Arrow columns (`handlers.reject_rows`): no Python per
+row but for the one record whose quote never closes and for text that is not UTF-8.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from handlers.chunk_parse import Data, ParsedChunk, raw_text, raw_texts
+from handlers.json_text import TEXT, escaped, joined, text
+from handlers.reject_rows import ReasonKey, field_errors, record_errors
+from handlers.row_validator import Failure
+
+BATCH_ROWS = 16_384
+Emit = Callable[[memoryview], None]
+
+
+def lineage_suffix(extra: dict[str, Any] | None) -> str:
+    """The lineage fields as they follow `errors` inside a line (`, "_source_key": ...`)."""
+    if not extra:
+        return ""
+    return ", " + json.dumps(extra, ensure_ascii=False)[1:-1]
+
+
+def line_bytes(reject: dict[str, Any], extra: dict[str, Any] | None = None) -> bytes:
+    """One reject built in Python (the rare paths: an oversized record, an unclosed quote)."""
+    return (json.dumps({**reject, **(extra or {})}, ensure_ascii=False) + "\n").encode()
+
+
+@dataclass
+class PieceRejects:
+    """What a piece rejects: the parsed rows the verdict failed, the rows with the wrong
+    number of fields, the record whose quote never closes."""
+
+    data: Data
+    parsed: ParsedChunk
+    invalid: np.ndarray  # table rows the verdict rejects, in order
+    failures: Sequence[Failure]
+    expected_fields: int
+    encoding: str
+    base: int  # source offset of data[0]
+    record_rule: str
+    unclosed_message: str | None
+
+    @property
+    def count(self) -> int:
+        return int(self.invalid.size + self.parsed.ragged_starts.size) + (
+            1 if self.parsed.open_record is not None else 0)
+
+    def write(self, emit: Emit, extra: dict[str, Any] | None) -> Counter[ReasonKey]:
+        """Emit the lines (with the lineage fields `extra`) in offset order, batch by
+        batch; the rejected rows per reason."""
+        suffix = lineage_suffix(extra)
+        parsed = self.parsed
+        verdict_starts = parsed.row_starts[self.invalid]
+        ragged_starts = parsed.ragged_starts
+        starts = np.concatenate([verdict_starts, ragged_starts])
+        source = np.concatenate([np.zeros(verdict_starts.size, np.int8),
+                                 np.ones(ragged_starts.size, np.int8)])
+        index = np.concatenate([np.arange(verdict_starts.size), np.arange(ragged_starts.size)])
+        order = np.argsort(starts, kind="stable")
+        reasons: Counter[ReasonKey] = Counter()
+        if ragged_starts.size:
+            reasons[None, self.record_rule] += int(ragged_starts.size)
+        unclosed = parsed.open_record
+        tail = b""
+        if unclosed is not None:
+            reasons[None, self.record_rule] += 1
+            tail = line_bytes({"offset": self.base + unclosed.start,
+                               "raw": raw_text(self.data, unclosed.start, unclosed.stop,
+                                               self.encoding),
+                               "errors": [{"field": None, "kind": self.record_rule,
+                                           "message": self.unclosed_message}]}, extra)
+        for first in range(0, order.size, BATCH_ROWS):
+            batch = order[first: first + BATCH_ROWS]
+            lines, found = self._lines(source[batch], index[batch], suffix)
+            reasons.update(found)
+            emit(_contiguous(lines))
+        if tail:  # the open record runs to the end of the data: it comes last
+            emit(memoryview(tail))
+        return reasons
+
+    def _lines(self, source: np.ndarray, index: np.ndarray,
+               suffix: str) -> tuple[pa.Array, Counter[ReasonKey]]:
+        """The lines of one batch (`source` 0: a row the verdict rejects, 1: a row with
+        the wrong number of fields; `index` among those), in the batch's order."""
+        parsed = self.parsed
+        parts: list[pa.Array] = []
+        reasons: Counter[ReasonKey] = Counter()
+        verdict = source == 0
+        verdict_rows = self.invalid[index[verdict]]
+        ragged = index[~verdict]
+        if verdict_rows.size:
+            errors, reasons = field_errors(self.failures, parsed.table, verdict_rows)
+            parts.append(errors)
+        if ragged.size:
+            parts.append(record_errors(parsed.ragged_fields[ragged], self.expected_fields,
+                                       self.record_rule))
+        if len(parts) == 1:
+            errors = parts[0]
+        else:  # back into the batch's order: each kind is in that order already
+            position = np.empty(source.size, np.int64)
+            position[verdict] = np.arange(verdict_rows.size)
+            position[~verdict] = verdict_rows.size + np.arange(ragged.size)
+            errors = pa.concat_arrays(parts).take(pa.array(position))
+        starts = np.empty(source.size, np.int64)
+        stops = np.empty(source.size, np.int64)
+        starts[verdict], stops[verdict] = parsed.row_starts[verdict_rows], \
+            parsed.row_stops[verdict_rows]
+        starts[~verdict], stops[~verdict] = parsed.ragged_starts[ragged], \
+            parsed.ragged_stops[ragged]
+        return self._assembled(starts, stops, errors, suffix), reasons
+
+    def _assembled(self, starts: np.ndarray, stops: np.ndarray, errors: pa.Array,
+                   suffix: str) -> pa.Array:
+        offsets = pc.cast(pa.array(self.base + np.asarray(starts, np.int64)), TEXT)
+        raw = escaped(raw_texts(self.data, starts, stops, self.encoding))
+        return joined(text('{"offset": '), offsets, text(', "raw": "'), raw,
+                      text('", "errors": ['), errors, text("]" + suffix + "}\n"))
+
+
+def _contiguous(lines: pa.Array) -> memoryview:
+    """The lines' bytes, one after another (a large_string array without nulls holds them
+    so in its data buffer)."""
+    if not len(lines):
+        return memoryview(b"")
+    offsets = np.frombuffer(lines.buffers()[1], np.int64)[lines.offset: lines.offset
+                                                           + len(lines) + 1]
+    data = lines.buffers()[2]
+    return memoryview(data)[int(offsets[0]): int(offsets[-1])]
