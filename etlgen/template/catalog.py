@@ -28,6 +28,7 @@ from etlgen.catalog import tables
 from etlgen.catalog.views import TableView, presto_type, table_views
 from etlgen.model import PipelineConfig
 from etlgen.template import names
+from etlgen.template.factored import factored_sub
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,7 @@ def presto_view_json(view: TableView) -> str:
                                    for c in view.columns]}, separators=(",", ":"))
 
 
-# What repeats between the columns of a view's JSON, as `Fn::Sub` variables (a direct
-# `deploy` takes 51,200 bytes of template, and each quote of the JSON is escaped in it).
+# What repeats between the columns of a view's JSON, as `Fn::Sub` variables.
 _REPEATED = (("v", '","type":"varchar"},{"name":"'), ("n", '"},{"name":"'), ("t", '","type":"'))
 
 
@@ -98,12 +98,7 @@ def presto_view_sub(view: TableView, config: PipelineConfig) -> Sub:
     """The view's JSON as an `Fn::Sub`: the database name's `${EnvironmentSuffix}`, and
     the column separators as variables (the text the deploy gives Glue is the JSON)."""
     text = names.sub_literal(presto_view_json(view))
-    variables = {}
-    for name, fragment in _REPEATED:
-        if fragment in text:
-            text = text.replace(fragment, f"${{{name}}}")
-            variables[name] = fragment
-    return Sub(text.replace(_SCHEMA, names.database_name_text(config)), **variables)
+    return factored_sub(text.replace(_SCHEMA, names.database_name_text(config)), _REPEATED)
 
 
 def _view(logical_id: str, view: TableView, config: PipelineConfig) -> glue.Table:
@@ -118,11 +113,12 @@ def _view(logical_id: str, view: TableView, config: PipelineConfig) -> glue.Tabl
             ViewOriginalText=Join("", ["/* Presto View: ", Base64(presto_view_sub(view, config)),
                                        " */"]),
             ViewExpandedText="/* Presto View */",
-            # Athena reads a view's columns from its JSON; the Hive-typed copy Athena's own
-            # CREATE VIEW also stores here (for the Glue console) would cost ~1 KB of the
-            # 51,200-byte template a direct `deploy` takes. Trino's Glue reader needs a
-            # storage descriptor and its SerdeInfo, even for a view.
-            StorageDescriptor=glue.StorageDescriptor(SerdeInfo=glue.SerdeInfo()),
+            # As Athena's own CREATE VIEW stores it: the Hive-typed columns (what the Glue
+            # console, Lake Formation and catalog tools read; Athena takes a view's columns
+            # from its JSON) and an empty SerdeInfo (Trino's Glue reader needs one, even
+            # for a view).
+            StorageDescriptor=glue.StorageDescriptor(Columns=_columns(view.columns),
+                                                     SerdeInfo=glue.SerdeInfo()),
         ),
     )
 

@@ -7,7 +7,8 @@ notation. For the template's size, the state machine's ARN is `${StateMachine}` 
 `Fn::Sub` variable map binds to the deployed pipeline name (`<name>-${EnvironmentSuffix}`),
 and widgets leave out what CloudWatch defaults to: `period` 300 s, `view` timeSeries,
 `height` 6, and `x` / `y` (each widget takes the next free place, left to right, so the
-12-wide widgets fill two columns in order).
+12-wide widgets fill two columns in order). What still repeats from widget to widget is
+factored into `Fn::Sub` variables too (`dashboard_fragments`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from troposphere.cloudwatch import Alarm, Dashboard, MetricDimension
 
 from etlgen.model import PipelineConfig
 from etlgen.template import names
+from etlgen.template.factored import factored_sub
 from etlgen.template.function_specs import FUNCTIONS
 from etlgen.template.tags import resource_tags
 from handlers.metrics import REJECTION_DIMENSIONS, REJECTION_METRIC
@@ -96,12 +98,32 @@ def dashboard_body(config: PipelineConfig) -> dict[str, Any]:
     return {"widgets": [_widget(title, stat, metrics) for title, stat, metrics in panels]}
 
 
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def dashboard_fragments(config: PipelineConfig) -> list[tuple[str, str]]:
+    """What repeats from widget to widget, in the body's own JSON text: each widget's
+    head and the fields after its title, and the Lambda widgets' rows of the functions
+    after the first."""
+    function_names = [names.function_name_text(config, f) for f in FUNCTIONS]
+    head = _compact(_widget("", "", []))
+    title_at = head.index('"title":"') + len('"title":"')
+    fields = head[title_at:head.index('"stat":"') + len('"stat":"')]
+    rows = _compact([[".", ".", ".", name] for name in function_names[1:]])[1:-1]
+    return [("W", head[:title_at]), ("R", fields), ("M", '","metrics":[['), ("F", rows)]
+
+
 def dashboard_body_sub(config: PipelineConfig) -> Sub:
-    """The body as `Fn::Sub` with the deployed name factored out into `${Name}`: the same
-    text once substituted (the body has no `${Name}` of its own), twenty names shorter."""
-    body = json.dumps(dashboard_body(config), separators=(",", ":"))
+    """The body as `Fn::Sub`, shorter but the same text once substituted: the repeated
+    fragments (`dashboard_fragments`) as variables, then the deployed name in the rest as
+    `${Name}` (the body has no variable of that name of its own)."""
+    body = _compact(dashboard_body(config))
     base = names.base_name(config)
-    return Sub(body.replace(base, f"${{{NAME_VARIABLE}}}"), {NAME_VARIABLE: Sub(base)})
+    factored = factored_sub(body, dashboard_fragments(config)).to_dict()["Fn::Sub"]
+    text, variables = (factored, {}) if isinstance(factored, str) else factored
+    return Sub(text.replace(base, f"${{{NAME_VARIABLE}}}"),
+               {**variables, NAME_VARIABLE: Sub(base)})
 
 
 def add_monitoring(template: Template, config: PipelineConfig) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +38,15 @@ def resources_of(template: dict[str, Any], resource_type: str) -> dict[str, dict
 
 
 def dashboard_text(template: dict[str, Any]) -> str:
-    """The dashboard body with its own `Fn::Sub` variables (`${Name}`) put in, as
-    CloudFormation does; the template's (`${AWS::Region}`, logical ids) stay."""
+    """The dashboard body with its own `Fn::Sub` variables (`${Name}`, the repeated
+    fragments) put in, as CloudFormation does; the template's (`${AWS::Region}`, logical
+    ids) stay."""
     text, variables = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"][
         "Fn::Sub"]
-    for name, value in variables.items():
-        text = text.replace(f"${{{name}}}", value["Fn::Sub"])
-    return str(text)
+    values = {name: value if isinstance(value, str) else value["Fn::Sub"]
+              for name, value in variables.items()}
+    return str(re.sub(r"\$\{([^}!]+)\}",
+                      lambda match: values.get(match.group(1), match.group(0)), text))
 
 
 def changed(config: PipelineConfig, section: str, **values: Any) -> PipelineConfig:

@@ -88,9 +88,9 @@ def test_the_views_show_the_committed_rows_of_their_storage_table(
     assert table["Parameters"] == {"presto_view": "true"}
     assert table["ViewExpandedText"] == "/* Presto View */"
     assert "PartitionKeys" not in table
-    assert table["StorageDescriptor"] == {"SerdeInfo": {}}, \
-        "Trino's Glue reader needs both; the Hive-typed columns are left out (size)"
     every = storage["StorageDescriptor"]["Columns"] + storage["PartitionKeys"]
+    assert table["StorageDescriptor"] == {"Columns": every, "SerdeInfo": {}}, \
+        "as Athena's CREATE VIEW stores it: Hive-typed columns, a SerdeInfo"
     definition = _presto_view(base_template, view, "prod1")
     assert definition["originalSql"] == (
         f"SELECT * FROM {storage['Name']} WHERE source_file IN "
