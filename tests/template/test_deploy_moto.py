@@ -155,7 +155,7 @@ def _resolved(value: Any, names: dict[str, str]) -> Any:
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
         text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) \
             else value["Fn::Sub"]
-        known = {**names, **variables}
+        known = {**names, **{name: _resolved(item, names) for name, item in variables.items()}}
         return re.sub(r"\$\{([^}]+)\}", lambda match: known[match.group(1)], text)
     if isinstance(value, dict) and set(value) == {"Fn::Base64"}:
         return base64.b64encode(_resolved(value["Fn::Base64"], names).encode()).decode()
