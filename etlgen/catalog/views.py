@@ -12,16 +12,12 @@ appears in both views, and the moment an earlier commit of its key disappears.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from etlgen.catalog import tables
 from etlgen.catalog.queries import identifier
+from etlgen.catalog.type_spelling import Spelling
 from etlgen.model import PipelineConfig
-
-_DECIMAL = re.compile(r"decimal\(\d+,\s*\d+\)")
-_PRESTO = {"string": "varchar", "bigint": "bigint", "int": "integer", "double": "double",
-           "boolean": "boolean", "date": "date", "timestamp": "timestamp"}
 
 
 @dataclass(frozen=True)
@@ -49,28 +45,17 @@ def table_views(config: PipelineConfig) -> list[TableView]:
     return found
 
 
+PRESTO = Spelling(
+    engine="Athena",
+    simple={"string": "varchar", "bigint": "bigint", "int": "integer", "double": "double",
+            "boolean": "boolean", "date": "date", "timestamp": "timestamp"},
+    decimal=lambda precision, scale: f"decimal({precision},{scale})",
+    array=lambda element: f"array({element})",
+    struct=lambda fields: "row(" + ", ".join(f"{name} {kind}" for name, kind in fields) + ")",
+)
+
+
 def presto_type(glue: str) -> str:
     """A Glue (Hive) type as Athena (Trino) spells it in a view's definition:
     `array<struct<a:string>>` -> `array(row(a varchar))`."""
-    glue = glue.strip()
-    if glue in _PRESTO:
-        return _PRESTO[glue]
-    if _DECIMAL.fullmatch(glue):
-        return glue.replace(" ", "")
-    if glue.startswith("array<") and glue.endswith(">"):
-        return f"array({presto_type(glue[6:-1])})"
-    if glue.startswith("struct<") and glue.endswith(">"):
-        fields = [field.split(":", 1) for field in _top_level(glue[7:-1])]
-        return "row(" + ", ".join(f"{name} {presto_type(kind)}" for name, kind in fields) + ")"
-    raise ValueError(f"no Athena type for the Glue type {glue!r}")
-
-
-def _top_level(text: str) -> list[str]:
-    """`a:string,b:array<x>` split on the commas outside angle brackets."""
-    parts, depth, start = [], 0, 0
-    for position, char in enumerate(text):
-        depth += {"<": 1, ">": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            parts.append(text[start:position])
-            start = position + 1
-    return [*parts, text[start:]]
+    return PRESTO.of(glue)

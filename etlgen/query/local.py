@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from etlgen.catalog import tables
+from etlgen.catalog.type_spelling import Spelling
 from etlgen.catalog.views import table_views
 from etlgen.errors import UsageError
 from etlgen.model import PipelineConfig
@@ -32,42 +33,27 @@ from handlers.errors import CatalogError
 CATALOG_FILE = "catalog.json"
 _FILE_COLUMN = "__etlgen_file"
 _HIDDEN = (".", "_")  # names Hive (and so Athena) skips in a table's folders
-_DECIMAL = re.compile(r"decimal\((\d+),\s*(\d+)\)")
-_SIMPLE = {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE",
-           "boolean": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP"}
+
+
+def quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+DUCKDB = Spelling(
+    engine="DuckDB",
+    simple={"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE",
+            "boolean": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP"},
+    decimal=lambda precision, scale: f"DECIMAL({precision},{scale})",
+    array=lambda element: f"{element}[]",
+    struct=lambda fields: "STRUCT(" + ", ".join(f"{quoted(name)} {kind}"
+                                                for name, kind in fields) + ")",
+)
 
 
 def duckdb_type(glue: str) -> str:
     """A Glue (Hive) type as DuckDB spells it: `array<struct<a:string>>` ->
     `STRUCT("a" VARCHAR)[]`."""
-    glue = glue.strip()
-    if glue in _SIMPLE:
-        return _SIMPLE[glue]
-    decimal = _DECIMAL.fullmatch(glue)
-    if decimal:
-        return f"DECIMAL({decimal[1]},{decimal[2]})"
-    if glue.startswith("array<") and glue.endswith(">"):
-        return duckdb_type(glue[6:-1]) + "[]"
-    if glue.startswith("struct<") and glue.endswith(">"):
-        fields = [field.split(":", 1) for field in _top_level(glue[7:-1])]
-        return "STRUCT(" + ", ".join(f"{quoted(name)} {duckdb_type(kind)}"
-                                     for name, kind in fields) + ")"
-    raise ValueError(f"no DuckDB type for the Glue type {glue!r}")
-
-
-def _top_level(text: str) -> list[str]:
-    """`a:string,b:array<x>` split on the commas outside angle brackets."""
-    parts, depth, start = [], 0, 0
-    for position, char in enumerate(text):
-        depth += {"<": 1, ">": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            parts.append(text[start:position])
-            start = position + 1
-    return [*parts, text[start:]]
-
-
-def quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return DUCKDB.of(glue)
 
 
 def _literal(text: str) -> str:
