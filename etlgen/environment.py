@@ -56,6 +56,8 @@ def function_environment(config: PipelineConfig) -> dict[str, str]:
         "CATALOG_TABLE": config.table_name,
         "PARTITION_BY": config.output.partition_setting,
         "LINEAGE": "true" if config.output.lineage else "false",
+        # how long a finalize can run: its commit lease lasts longer
+        "FUNCTION_TIMEOUT_SECONDS": str(config.functions.timeout_seconds),
     }
     return dict(sorted(env.items()))
 

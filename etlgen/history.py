@@ -10,11 +10,12 @@ state type, as Step Functions writes them, with every retrier of a Task used to 
   each iteration 2 (`MapIterationStarted`, `MapIterationSucceeded`) plus its states;
 - the execution: 2 (`ExecutionStarted`, `ExecutionSucceeded`/`Failed`).
 The fixed part counts every state outside the Map (the success and failure paths are
-exclusive, so this bounds both): `132 + 9 x retries.max_attempts` for the generated
-definition (three Lambda tasks with 6 Lambda-service retries and the configured ones, the
-status write and the alert with 5 retries each). Each chunk costs `7 + 3 x (6 +
-retries.max_attempts)`, so `processing.max_chunks` is at most `(25,000 - fixed) / (25 + 3 x
-retries.max_attempts)`: 730 with the default 3 retries, 994 with none, 450 with 10.
+exclusive, so this bounds both): `192 + 9 x retries.max_attempts` for the generated
+definition (three Lambda tasks with 6 Lambda-service retries and the configured ones,
+finalize's 20 `CommitBusy` retries, the status write and the alert with 5 retries each).
+Each chunk costs `7 + 3 x (6 + retries.max_attempts)`, so `processing.max_chunks` is at
+most `(25,000 - fixed) / (25 + 3 x retries.max_attempts)`: 728 with the default 3
+retries, 992 with none, 449 with 10.
 """
 
 from __future__ import annotations

@@ -73,6 +73,11 @@ class PublishConflict(PipelineError):
     """Another run changed the file's output prefixes while this one published (retried)."""
 
 
+class CommitBusy(PipelineError):
+    """Another run holds the source key's commit lease (it is registering, pointing or
+    retiring that key's partitions): retried with backoff until it is done."""
+
+
 class TooManyPartitions(PermanentError):
     """A chunk's rows fall into more partitions than one chunk's status item can list
     (`handlers.partitions.MAX_PARTITIONS_PER_CHUNK`): the same rows always do, so it is

@@ -18,14 +18,16 @@ after the commit publishes and registers nothing again.
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from handlers.catalog import FilePartitions, Partition, Superseded
 from handlers.deps import Deps
-from handlers.errors import CountMismatch, RejectRateExceeded
+from handlers.errors import CommitBusy, CountMismatch, RejectRateExceeded
 from handlers.events import FileRecord, FinalizeEvent
 from handlers.identity import RunIdentity, run_identity
 from handlers.layout import OutputLayout, parts_table, rejected_table, source_file_id
@@ -127,6 +129,38 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         raise RejectRateExceeded(cause)
     commit = commit_of(layout, identity.short, source_file, ingest_day(file.ingested_at),
                        parts)
+    with _commit_lease(deps, file, source_file, execution_id):
+        manifest = _committed_manifest(deps, layout, identity, source_file)
+        if manifest is None:
+            _publish_and_commit(deps, file, commit, identity, execution_id, parts)
+        else:
+            # Committed for readers by an attempt that stopped before the status write:
+            # republishing would replace the parts readers see. Finish from the manifest.
+            totals = {name: int(manifest["counts"][name]) for name in COUNT_FIELDS}
+            chunk_count = int(manifest["chunk_count"])
+            common = {"chunk_count": chunk_count, **totals}
+            summary.update(totals, chunk_count=chunk_count)
+            logger.info("already committed for readers", source_file=source_file)
+            _delete_superseded(deps, file, commit, _retire(deps, file, commit))
+            remove_staged(deps.objects, _manifest_commit(layout, identity, manifest).parts)
+    deps.status.finish_file(file_id, COMPLETED, {**common, "identity": identity.file,
+                                                 "manifest_key": layout.manifest_key})
+    summary.update(status=COMPLETED, manifest_key=layout.manifest_key,
+                   partitions=len(commit.partitions))
+    _announce(deps, summary)
+    remove_staged(deps.objects, commit.parts)
+    logger.info("file completed", **totals, chunk_count=chunk_count,
+                partitions=len(commit.partitions))
+    return summary
+
+
+def _publish_and_commit(deps: Deps, file: FileRecord, commit: Commit, identity: RunIdentity,
+                        execution_id: str, parts: list[dict[str, Any]]) -> None:
+    """Publish the parts, write the manifest, register, point, retire (holding the key's
+    commit lease)."""
+    layout, file_id, source_file = commit.layout, file.file_id, commit.source_file
+    totals = {name: sum(part[name] for part in parts) for name in COUNT_FIELDS}
+    chunk_count = len(parts)
     publish(deps.objects, commit)
     manifest = {
         "file_id": file_id,
@@ -157,15 +191,6 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
     check_published(deps.objects, commit)
     superseded = _commit_for_readers(deps, file, commit)
     _delete_superseded(deps, file, commit, superseded)
-    deps.status.finish_file(file_id, COMPLETED, {**common, "identity": identity.file,
-                                                 "manifest_key": layout.manifest_key})
-    summary.update(status=COMPLETED, manifest_key=layout.manifest_key,
-                   partitions=len(commit.partitions))
-    _announce(deps, summary)
-    remove_staged(deps.objects, commit.parts)
-    logger.info("file completed", **totals, chunk_count=chunk_count,
-                partitions=len(commit.partitions))
-    return summary
 
 
 def top_reasons(parts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -225,13 +250,87 @@ def _commit_for_readers(deps: Deps, file: FileRecord, commit: Commit) -> list[Su
                            commit_pointer(file, commit.source_file), "application/json")
     logger.info("commit pointer written", key=commit.layout.commit_key,
                 source_file=commit.source_file)
+    return _retire(deps, file, commit)
+
+
+def _retire(deps: Deps, file: FileRecord, commit: Commit) -> list[Superseded]:
+    """Remove the key's partitions under other `source_file` values (the pointer names
+    this commit now) and return them."""
+    if deps.catalog is None:
+        return []
+    logger = log.bind(step="finalize", file_id=file.file_id)
     removed: list[Superseded] = []
-    for table in tables:
+    for table in catalog_partitions(deps, file, commit):
         retired = deps.catalog.retire(table)
         removed.extend(retired)
         if retired:
             logger.info("partitions retired", table=table.table, removed=len(retired))
     return removed
+
+
+LEASE_MARGIN_SECONDS = 60
+"""Added to the function timeout: Lambda stops a finalize at its timeout, so a lease past
+its end has no live holder."""
+
+
+@contextmanager
+def _commit_lease(deps: Deps, file: FileRecord, source_file: str,
+                  execution_id: str) -> Iterator[None]:
+    """Hold the source key's commit lease (the status item `pk = <key>, sk = COMMIT`)
+    around everything that touches the key's partitions and pointer: two finalizes of one
+    key (two versions, two identities) never interleave their register, pointer write and
+    retire. Held for another commit: `CommitBusy`, retried by the state machine. A retry
+    or re-run of this same commit (`source_file`: version and identity) takes it over (an
+    attempt that crashed holding it blocks nobody but other commits), and only the
+    attempt holding it (its token) releases it."""
+    if deps.catalog is None:
+        yield
+        return
+    token = f"{execution_id}#{uuid.uuid4().hex}"
+    seconds = deps.settings.function_timeout_seconds + LEASE_MARGIN_SECONDS
+    lease, acquired = deps.status.acquire_commit(file.key, source_file, token, seconds)
+    if not acquired:
+        raise CommitBusy(f"{file.key}: the commit of {lease.get('holder')} holds this "
+                         "source key's commit lease; retried")
+    try:
+        yield
+    finally:
+        deps.status.release_commit(file.key, source_file, token)
+
+
+def _committed_manifest(deps: Deps, layout: OutputLayout, identity: RunIdentity,
+                        source_file: str) -> dict[str, Any] | None:
+    """The version's manifest when the key's pointer already names `source_file` and the
+    manifest records this identity: the file is committed for readers (an earlier attempt
+    stopped before the status write)."""
+    if deps.catalog is None or not deps.objects.exists(layout.commit_key):
+        return None
+    pointer = json.loads(_read_all(deps, layout.commit_key))
+    if pointer.get("source_file") != source_file or not deps.objects.exists(
+            layout.manifest_key):
+        return None
+    manifest: dict[str, Any] = json.loads(_read_all(deps, layout.manifest_key))
+    if manifest.get("source_file") != source_file or \
+            manifest.get("identity") != identity.describe():
+        return None
+    return manifest
+
+
+def _manifest_commit(layout: OutputLayout, identity: RunIdentity,
+                     manifest: Mapping[str, Any]) -> Commit:
+    """The commit a manifest describes, with the staged keys its run published from."""
+    chunks = [{"index": part["index"], "start": part["start"], "end": part["end"],
+               "partitions": [output["partition"] for output in part["outputs"]],
+               "staged_rejected_key": layout.staged_rejected_key(
+                   identity.short, part["index"], part["start"], part["end"])
+               if part.get("rejected_key") else ""}
+              for part in manifest["parts"]]
+    return commit_of(layout, identity.short, str(manifest["source_file"]),
+                     ingest_day(str(manifest["ingested_at"])), chunks)
+
+
+def _read_all(deps: Deps, key: str) -> bytes:
+    return deps.objects.read_range(key, 0, deps.objects.head(key).size)
 
 
 def _delete_superseded(deps: Deps, file: FileRecord, commit: Commit,

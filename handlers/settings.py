@@ -59,6 +59,7 @@ SETTING_SOURCES = {
     "CATALOG_TABLE": "catalog.table in pipeline.yaml",
     "PARTITION_BY": "output.partition_by in pipeline.yaml",
     "LINEAGE": "output.lineage in pipeline.yaml",
+    "FUNCTION_TIMEOUT_SECONDS": "functions.timeout_seconds in pipeline.yaml",
 }
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,254}$")
 GRANULARITIES = ("day", "month", "year")
@@ -103,6 +104,7 @@ class Settings:
     catalog_database: str = ""  # "": no catalog, finalize registers nothing
     partition_by: str = INGEST_DATE  # ingest_date | <date column>:<day|month|year>
     lineage: bool = True
+    function_timeout_seconds: int = 900  # Lambda stops a handler after this
 
     def largest_chunk_bytes(self) -> tuple[int, str] | None:
         """The largest chunk the process function can take, and what limits it."""
@@ -158,6 +160,8 @@ class Settings:
             catalog_database=env.get("CATALOG_DATABASE", "").strip(),
             partition_by=reader.partition_by("PARTITION_BY"),
             lineage=reader.flag("LINEAGE"),
+            function_timeout_seconds=reader.optional_integer("FUNCTION_TIMEOUT_SECONDS")
+            or 900,
         )
 
     @classmethod

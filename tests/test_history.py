@@ -24,7 +24,7 @@ def test_counted_budget_is_the_documented_formula(attempts: int) -> None:
                                  retries=RetryConfig(max_attempts=attempts))
     per_chunk, fixed = history_budget(state_machine_definition(config))
     assert per_chunk == 25 + 3 * attempts == 7 + 3 * (6 + attempts)
-    assert fixed == 132 + 9 * attempts
+    assert fixed == 192 + 9 * attempts
     assert max_chunks_bound(attempts) == (HISTORY_LIMIT - fixed) // per_chunk
 
 
@@ -32,15 +32,15 @@ def test_the_bound_holds_with_alerts_off_too() -> None:
     config = dataclasses.replace(load_config(ROOT / "pipeline.yaml"),
                                  alerts=AlertsConfig(enabled=False))
     per_chunk, fixed = history_budget(state_machine_definition(config))
-    assert fixed <= 132 + 9 * config.retries.max_attempts and per_chunk == 34
+    assert fixed <= 192 + 9 * config.retries.max_attempts and per_chunk == 34
 
 
 def test_schema_maximum_and_default_fit_the_budget() -> None:
     chunks = PIPELINE_SCHEMA["properties"]["processing"]["properties"]["max_chunks"]
     assert chunks["maximum"] == max_chunks_bound(0)
     assert chunks["default"] <= max_chunks_bound(3)
-    for text in ("730 with 3 retries", "994 with none", "450 with 10",
-                 "132 + 9 x retries.max_attempts", "25 + 3 x retries.max_attempts"):
+    for text in ("728 with 3 retries", "992 with none", "449 with 10",
+                 "192 + 9 x retries.max_attempts", "25 + 3 x retries.max_attempts"):
         assert text in chunks["description"]
 
 

@@ -205,10 +205,10 @@ def pipeline_schema() -> dict[str, Any]:
                     "Most chunks per file; larger files get larger chunks. A Standard workflow "
                     "execution holds at most 25,000 history events: each chunk takes 7 plus 3 "
                     "per retry (6 Lambda-service retries and retries.max_attempts), the rest of "
-                    "the workflow at most 132 + 9 x retries.max_attempts, so max_chunks x (25 + "
-                    "3 x retries.max_attempts) + that must stay below 25,000: at most 730 with "
-                    "3 retries, 994 with none, 450 with 10",
-                    700, 1, 994,
+                    "the workflow at most 192 + 9 x retries.max_attempts, so max_chunks x (25 + "
+                    "3 x retries.max_attempts) + that must stay below 25,000: at most 728 with "
+                    "3 retries, 992 with none, 449 with 10",
+                    700, 1, 992,
                 ),
             }),
             "retries": _section("Retry of transient failures of each Lambda task", {

@@ -123,14 +123,18 @@ CATALOG_PARTITION_ACTIONS = (glue.GetTable, glue.GetPartitions, glue.BatchCreate
 
 
 def finalize_access(config: PipelineConfig) -> FunctionAccess:
-    """Queries the chunk items, lists the file's output prefixes, deletes what it will not
+    """Queries the chunk items, takes the source key's commit lease, reads its commit
+    pointer and the version's manifest, lists the file's output prefixes, deletes what it will not
     publish there, copies the staged parts in, writes the manifest, registers the file's
     partitions in the catalog, records the file, sends the summary, deletes the staged
     parts. The only function that lists, and only under the output prefixes."""
     processed, rejected = config.output.processed_prefix, config.output.rejected_prefix
     staging = config.output.staging_prefix
+    # the commit pointers and the manifests: is this file already committed for readers?
+    committed = (f"{processed}_commits/", f"{processed}_manifests/") \
+        if config.catalog.enabled else ()
     return FunctionAccess(
-        read_prefixes=(staging,),
+        read_prefixes=(staging, *committed),
         write_prefixes=(processed, rejected),
         delete_prefixes=(processed, rejected, staging),
         list_prefixes=(processed, rejected),

@@ -187,8 +187,19 @@ def _lambda_retry(spec: FunctionSpec, retries: RetryConfig) -> list[State]:
         {"ErrorEquals": list(permanent_errors(spec.name)), "MaxAttempts": 0},
         {"ErrorEquals": list(LAMBDA_TRANSIENT_ERRORS), "MaxAttempts": 6,
          "JitterStrategy": "FULL"},
+        *STEP_RETRIES.get(spec.name, ()),
         _configured_retry(retries),
     ]
+
+
+STEP_RETRIES: dict[str, tuple[State, ...]] = {
+    # another finalize holds the source key's commit lease: wait for it patiently
+    # (5 s doubling up to 60 s, ~17 minutes in all: longer than a lease, the function
+    # timeout (at most 900 s) plus 60 s; BackoffRate 2 is the default)
+    FINALIZE.name: ({"ErrorEquals": ["CommitBusy"], "IntervalSeconds": 5,
+                     "MaxAttempts": 20, "MaxDelaySeconds": 60},),
+}
+"""A step's own transient errors, retried before the configured `States.ALL` retrier."""
 
 
 ASL_RETRY_DEFAULTS: dict[str, int | float] = {

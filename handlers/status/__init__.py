@@ -6,6 +6,7 @@
 
 from handlers.status.dynamodb import DynamoStatusStore
 from handlers.status.rules import (
+    COMMIT_SK,
     COMPLETED,
     COUNT_FIELDS,
     FAILED,
@@ -14,6 +15,7 @@ from handlers.status.rules import (
     SUCCEEDED,
     Change,
     ChunkItem,
+    CommitLease,
     FileItem,
     StatusStore,
     chunk_sk,
@@ -22,6 +24,7 @@ from handlers.status.rules import (
 from handlers.status.sqlite import SqliteStatusStore
 
 __all__ = [
+    "COMMIT_SK",
     "COMPLETED",
     "COUNT_FIELDS",
     "FAILED",
@@ -30,6 +33,7 @@ __all__ = [
     "SUCCEEDED",
     "Change",
     "ChunkItem",
+    "CommitLease",
     "DynamoStatusStore",
     "FileItem",
     "SqliteStatusStore",

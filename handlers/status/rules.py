@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypedDict, cast
 
 FILE_SK = "FILE"
+COMMIT_SK = "COMMIT"
 RUNNING, COMPLETED, FAILED, SUCCEEDED = "RUNNING", "COMPLETED", "FAILED", "SUCCEEDED"
 COUNT_FIELDS = ("rows_in", "rows_valid", "rows_rejected")
 
@@ -79,6 +80,20 @@ class ChunkItem(TypedDict, total=False):
     expires_at: int
 
 
+class CommitLease(TypedDict, total=False):
+    """`pk = <source key>`, `sk = "COMMIT"`: who may touch the key's partitions and commit
+    pointer (finalize, from registering to retiring). Written by `acquire_commit` and
+    `release_commit` only."""
+
+    pk: str
+    sk: str
+    holder: str  # the holding commit's source_file (a re-run of the same file takes over)
+    token: str  # the holding attempt: only it releases
+    lease_until: int  # epoch seconds; 0 when released
+    updated_at: str
+    expires_at: int
+
+
 def chunk_sk(index: int) -> str:
     return f"CHUNK#{index:06d}"
 
@@ -109,6 +124,15 @@ class StatusStore(Protocol):
 
     def finish_file(self, file_id: str, status: str, attributes: dict[str, Any]) -> FileItem: ...
 
+    def acquire_commit(self, key: str, holder: str, token: str,
+                       seconds: int) -> tuple[CommitLease, bool]:
+        """Hold the source key's commit lease for `seconds` if it is free, expired or
+        already `holder`'s (then `token` takes it over); returns (the lease as it now
+        is, acquired)."""
+
+    def release_commit(self, key: str, holder: str, token: str) -> None:
+        """Free the lease if `holder` still holds it under `token`."""
+
 
 Item = dict[str, Any]
 """An item as a store reads and writes it, before it is typed as a file or chunk item."""
@@ -131,6 +155,20 @@ def _not_completed_as(identity: str) -> Callable[[Item | None], bool]:
     def allows(item: Item | None) -> bool:
         return not (item is not None and item.get("status") == COMPLETED
                     and item.get("identity") == identity)
+    return allows
+
+
+def _lease_free_for(holder: str, now: int) -> Callable[[Item | None], bool]:
+    def allows(item: Item | None) -> bool:
+        return item is None or item.get("holder") == holder \
+            or int(item.get("lease_until", 0)) < now
+    return allows
+
+
+def _held_by(holder: str, token: str) -> Callable[[Item | None], bool]:
+    def allows(item: Item | None) -> bool:
+        return item is not None and item.get("holder") == holder \
+            and item.get("token") == token
     return allows
 
 
@@ -218,3 +256,28 @@ class _StatusRules:
         change = Change(set={**attributes, "status": status, **self._stamp()})
         item, _ = self._apply({"pk": file_id, "sk": FILE_SK}, change)
         return cast(FileItem, item)
+
+    def acquire_commit(self, key: str, holder: str, token: str,
+                       seconds: int) -> tuple[CommitLease, bool]:
+        now = int(self.clock())
+        change = Change(
+            set={"holder": holder, "token": token, "lease_until": now + seconds,
+                 **self._stamp()},
+            condition=("attribute_not_exists(pk) OR #l_holder = :l_holder "
+                       "OR #l_until < :l_now"),
+            condition_names={"#l_holder": "holder", "#l_until": "lease_until"},
+            condition_values={":l_holder": holder, ":l_now": now},
+            allows=_lease_free_for(holder, now),
+        )
+        item, acquired = self._apply({"pk": key, "sk": COMMIT_SK}, change)
+        return cast(CommitLease, item), acquired
+
+    def release_commit(self, key: str, holder: str, token: str) -> None:
+        change = Change(
+            set={"lease_until": 0, **self._stamp()},
+            condition="#l_holder = :l_holder AND #l_token = :l_token",
+            condition_names={"#l_holder": "holder", "#l_token": "token"},
+            condition_values={":l_holder": holder, ":l_token": token},
+            allows=_held_by(holder, token),
+        )
+        self._apply({"pk": key, "sk": COMMIT_SK}, change)

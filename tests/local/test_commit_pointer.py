@@ -23,6 +23,10 @@ from tests.handlers.handler_expected import records_with_offsets, split_expected
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples" / "transactions.csv"
 POINTER = {"state": "Finalize", "key_contains": "/_commits/"}
+CRASH_AFTER_POINTER = ({**POINTER, "action": "exit_after_write", "times": 1},
+                       {"state": "Finalize", "action": "exit"})
+"""The first finalize dies right after the pointer's write, every retry before it runs:
+the file is committed for readers, its status never COMPLETED."""
 
 
 @pytest.fixture
@@ -46,9 +50,9 @@ def plan_faults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...
     return plan
 
 
-def _run(project: Path, csv: Path) -> RunReport:
+def _run(project: Path, csv: Path, chunk_size_bytes: int = 4096) -> RunReport:
     return run_file(load_config(project / "pipeline.yaml"), csv, project / ".etlgen",
-                    workers=2, retry_scale=0.0, chunk_size_bytes=4096)
+                    workers=2, retry_scale=0.0, chunk_size_bytes=chunk_size_bytes)
 
 
 def _ids(project: Path, table: str = "transactions") -> list[str]:
@@ -113,7 +117,7 @@ def test_a_crash_after_the_pointer_shows_only_the_new_version(
     newer, data = _version_two(project)
     new_valid, new_rejected = _oracle(data)
     assert len(new_valid) < len(old_valid)
-    plan_faults({**POINTER, "action": "exit_after_write"})
+    plan_faults(*CRASH_AFTER_POINTER)
     report = _run(project, newer)
     assert (report.status, report.error) == ("FAILED", "Runtime.ExitError")
     assert len(_registered_source_files(project, "transactions_parts")) == 2, \
@@ -129,6 +133,49 @@ def test_a_crash_after_the_pointer_shows_only_the_new_version(
     assert _ids(project) == new_valid
     assert _count(project, "transactions_parts") == len(new_valid)
     assert _count(project, "transactions_commits") == 1 and old_rejected >= new_rejected
+
+
+def _published(project: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Every object under the output prefixes readers see (not the commits table, not
+    staging): its inode, modification time and bytes."""
+    found = {}
+    for path in sorted((project / ".etlgen").rglob("*")):
+        relative = path.relative_to(project / ".etlgen").as_posix()
+        if path.is_file() and ("/processed/" in f"/{relative}" or
+                               "/rejected/" in f"/{relative}") and "_commits" not in relative \
+                and "/staging/" not in f"/{relative}":
+            stat = path.stat()
+            found[relative] = (stat.st_ino, stat.st_mtime_ns, path.read_bytes())
+    return found
+
+
+def test_a_rerun_after_a_crash_after_the_pointer_does_not_republish(
+        project: Path, plan_faults: Callable[..., None]) -> None:
+    """Committed for readers, not COMPLETED: a re-run of the same identity with another
+    chunk size finishes from the manifest and leaves every visible object as it is."""
+    plan_faults(*CRASH_AFTER_POINTER)
+    report = _run(project, SAMPLE, chunk_size_bytes=4096)
+    assert (report.status, report.error) == ("FAILED", "Runtime.ExitError")
+    valid, rejected = _oracle(SAMPLE.read_bytes())
+    assert _ids(project) == valid, "committed for readers before the crash"
+    before = _published(project)
+    manifests = [key for key in before if key.endswith("manifest.json")]
+    assert len(manifests) == 1 and len(before) > 2
+    plan_faults()
+    again = _run(project, SAMPLE, chunk_size_bytes=2500)
+    assert again.status == "SUCCEEDED", (again.error, again.cause)
+    assert _published(project) == before, "no visible object deleted, replaced or added"
+    assert _ids(project) == valid and _count(project, "transactions_rejected") == rejected
+    manifest = json.loads(before[manifests[0]][2])
+    assert again.execution is not None
+    summary = again.execution.output
+    assert summary["status"] == "COMPLETED"
+    assert (summary["rows_in"], summary["rows_valid"], summary["rows_rejected"]) == (
+        manifest["counts"]["rows_in"], len(valid), rejected)
+    assert summary["chunk_count"] == manifest["chunk_count"]
+    staged = [p for p in (project / ".etlgen").rglob("*") if p.is_file()
+              and "/staging/" in "/" + p.relative_to(project / ".etlgen").as_posix()]
+    assert staged == [], "the re-run's staged parts are removed"
 
 
 def test_the_views_are_the_templates_sql(project: Path) -> None:

@@ -87,9 +87,11 @@ def test_finalize_role(base_template: dict[str, Any]) -> None:
     """Finalize publishes: it lists only under the output prefixes, reads staged parts,
     copies them in, deletes what the manifest will not list, and removes the staged parts.
     Its commit pointers lie under the processed prefix (`processed/_commits/<table>/`), so
-    the one Write statement covers them."""
+    the one Write statement covers them. It reads them and the manifests (is the file
+    already committed for readers?), nothing else of the output prefixes."""
     assert role_statements(base_template, "FinalizeRole") == {
-        "Read": allow(READ, [objects("staging/")]),
+        "Read": allow(READ, [objects("staging/"), objects("processed/_commits/"),
+                             objects("processed/_manifests/")]),
         "Write": allow(["s3:PutObject"], [objects("processed/"), objects("rejected/")]),
         "Delete": allow(["s3:DeleteObject"], [
             objects("processed/"), objects("rejected/"), objects("staging/")]),

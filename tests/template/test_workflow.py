@@ -265,11 +265,25 @@ def test_permanent_errors_are_never_retried_on_any_lambda_task() -> None:
 
 def test_lambda_service_errors_are_retried_before_the_catch_all() -> None:
     for name, task in lambda_tasks(state_machine_definition(make_config())).items():
-        service, catch_all = task["Retry"][1], task["Retry"][2]
+        service, catch_all = task["Retry"][1], task["Retry"][-1]
         assert "Lambda.TooManyRequestsException" in service["ErrorEquals"], name
         assert service["MaxAttempts"] == 6 and service["JitterStrategy"] == "FULL", name
         assert catch_all["ErrorEquals"] == ["States.ALL"], name
-        assert len(task["Retry"]) == 3, name
+        assert len(task["Retry"]) == (4 if name == "Finalize" else 3), name
+
+
+def test_finalize_waits_patiently_for_a_busy_commit_lease() -> None:
+    """CommitBusy (another commit of the source key is registering, pointing, retiring)
+    has its own retrier before the catch-all: longer in all than a lease can outlive a
+    crashed holder (the function timeout plus 60 s)."""
+    finalize_task = lambda_tasks(state_machine_definition(make_config()))["Finalize"]
+    busy = finalize_task["Retry"][2]
+    assert busy["ErrorEquals"] == ["CommitBusy"]
+    waits, delay = 0.0, float(busy["IntervalSeconds"])
+    for _ in range(busy["MaxAttempts"]):
+        waits += min(delay, busy["MaxDelaySeconds"])
+        delay *= busy.get("BackoffRate", 2.0)
+    assert waits > make_config().functions.timeout_seconds + 60
 
 
 @pytest.mark.parametrize(
