@@ -132,7 +132,7 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
     with _commit_lease(deps, file, source_file, execution_id):
         manifest = _committed_manifest(deps, layout, identity, source_file)
         if manifest is None:
-            _publish_and_commit(deps, file, commit, identity, execution_id, parts)
+            _publish_and_commit(deps, file, commit, identity, execution_id, parts, totals)
         else:
             # Committed for readers by an attempt that stopped before the status write:
             # republishing would replace the parts readers see. Finish from the manifest.
@@ -155,12 +155,11 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
 
 
 def _publish_and_commit(deps: Deps, file: FileRecord, commit: Commit, identity: RunIdentity,
-                        execution_id: str, parts: list[dict[str, Any]]) -> None:
+                        execution_id: str, parts: list[dict[str, Any]],
+                        totals: Mapping[str, int]) -> None:
     """Publish the parts, write the manifest, register, point, retire (holding the key's
-    commit lease)."""
+    commit lease); `totals` are the parts' counts, summed once by the caller."""
     layout, file_id, source_file = commit.layout, file.file_id, commit.source_file
-    totals = {name: sum(part[name] for part in parts) for name in COUNT_FIELDS}
-    chunk_count = len(parts)
     publish(deps.objects, commit)
     manifest = {
         "file_id": file_id,
@@ -170,8 +169,8 @@ def _publish_and_commit(deps: Deps, file: FileRecord, commit: Commit, identity: 
         "identity": identity.describe(),
         "schema_sha256": identity.parts["schema_sha256"],
         "output_format": deps.settings.output_format,
-        "counts": totals,
-        "chunk_count": chunk_count,
+        "counts": dict(totals),
+        "chunk_count": len(parts),
         "table": deps.settings.catalog_table,
         "source_file": source_file,
         "ingested_at": file.ingested_at,
