@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -27,23 +25,12 @@ from etlgen.render import build_template
 from handlers import finalize, process, split, validate
 from handlers.deps import Deps
 from handlers.status import COMPLETED
+from tests.template.test_deploy_moto import _resolved
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 SUFFIX = "test"
-
-
-def _resolved(value: Any, names: dict[str, str]) -> Any:
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        return names[value["Ref"]]
-    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
-        return re.sub(r"\$\{([^}]+)\}", lambda match: names[match.group(1)], value["Fn::Sub"])
-    if isinstance(value, dict):
-        return {key: _resolved(item, names) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_resolved(item, names) for item in value]
-    return value
 
 
 @pytest.mark.parametrize("config_name", ["all_options", "all_off"])
