@@ -55,7 +55,8 @@ def test_the_commit_pointer_is_a_line_of_the_commits_table() -> None:
         "key": "incoming/transactions.csv", "version_id": "v1", "size": 10,
         "header": ["a"], "data_offset": 2, "status": "RUNNING",
         "ingested_at": "2024-05-01T00:00:00.000000Z"})
-    line = commit_pointer(file, "transactions-0123456789abcdef")
+    line = commit_pointer(file, "transactions-0123456789abcdef",
+                          {"rows_in": 3, "rows_valid": 2, "rows_rejected": 1})
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     assert sorted(json.loads(line)) == sorted(c.name for c in tables.COMMITS)
     assert tables.commits_name(CONFIG) == commits_table(settings.catalog_table)

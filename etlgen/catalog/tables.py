@@ -57,6 +57,11 @@ COMMITS = (
     Column("source_version", "string"),
     Column(SOURCE_FILE, "string"),
     Column("committed_at", "timestamp"),
+    # The file's reconciled counts (rows_in = rows_valid + rows_rejected): one read for a
+    # file's valid and rejected rows, where joining the two views reads this table twice.
+    Column("rows_in", "bigint"),
+    Column("rows_valid", "bigint"),
+    Column("rows_rejected", "bigint"),
 )
 
 

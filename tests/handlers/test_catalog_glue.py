@@ -107,6 +107,8 @@ def test_partitions_are_registered_before_the_pointer_shows_them(pipeline: Pipel
         "source_key": source["key"], "source_version": source["version_id"],
         "source_file": ours}
     assert dt.datetime.strptime(pointer["committed_at"], "%Y-%m-%d %H:%M:%S.%f")
+    assert {k: pointer[k] for k in ("rows_in", "rows_valid", "rows_rejected")} == \
+        manifest["counts"]
     day = outcome.file["ingested_at"][:10]
     assert visible(pipeline) == values(pipeline) == [[day, ours]]
     assert visible(pipeline, REJECTED) == [[day, ours]]

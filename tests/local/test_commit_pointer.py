@@ -193,4 +193,24 @@ def test_the_views_are_the_templates_sql(project: Path) -> None:
                       "DESCRIBE transactions_commits")
     assert [(row[0], row[1]) for row in typed.rows] == [
         ("source_key", "VARCHAR"), ("source_version", "VARCHAR"), ("source_file", "VARCHAR"),
-        ("committed_at", "TIMESTAMP")]
+        ("committed_at", "TIMESTAMP"), ("rows_in", "BIGINT"), ("rows_valid", "BIGINT"),
+        ("rows_rejected", "BIGINT")]
+
+
+def test_the_commits_table_reconciles_each_file_in_one_read(project: Path) -> None:
+    """A file's counts come with its pointer: they equal the oracle's, the run's and what
+    the two views hold of the file, so a reconciliation never joins the two views."""
+    report = _run(project, SAMPLE)
+    config = load_config(project / "pipeline.yaml")
+    valid, rejected = _oracle(SAMPLE.read_bytes())
+    [(source_file, rows_in, rows_valid, rows_rejected)] = run_local(
+        config, project / ".etlgen", "SELECT source_file, rows_in, rows_valid, rows_rejected "
+        "FROM transactions_commits").rows
+    assert (rows_in, rows_valid, rows_rejected) == (len(valid) + rejected, len(valid), rejected)
+    assert (report.rows_in, report.rows_valid, report.rows_rejected) == (
+        rows_in, rows_valid, rows_rejected)
+    for table, expected in (("transactions", rows_valid), ("transactions_rejected",
+                                                            rows_rejected)):
+        counted = run_local(config, project / ".etlgen",
+                            f"SELECT count(*) FROM {table} WHERE source_file = '{source_file}'")
+        assert counted.rows == [(expected,)]

@@ -106,7 +106,9 @@ def test_the_commits_table_reads_the_pointers(base_template: dict[str, Any]) -> 
     storage = table["StorageDescriptor"]
     assert storage["Columns"] == [
         {"Name": "source_key", "Type": "string"}, {"Name": "source_version", "Type": "string"},
-        {"Name": "source_file", "Type": "string"}, {"Name": "committed_at", "Type": "timestamp"}]
+        {"Name": "source_file", "Type": "string"}, {"Name": "committed_at", "Type": "timestamp"},
+        {"Name": "rows_in", "Type": "bigint"}, {"Name": "rows_valid", "Type": "bigint"},
+        {"Name": "rows_rejected", "Type": "bigint"}]
     assert storage["Location"] == {"Fn::Sub": "s3://${DataBucket}/processed/_commits/minimal/"}
     assert storage["SerdeInfo"] == {"SerializationLibrary": JSON_SERDE}
     assert storage["InputFormat"] == "org.apache.hadoop.mapred.TextInputFormat"
