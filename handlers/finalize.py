@@ -36,7 +36,7 @@ from handlers.events import FileRecord, FinalizeEvent
 from handlers.identity import RunIdentity, run_identity
 from handlers.layout import OutputLayout, parts_table, rejected_table, source_file_id
 from handlers.logs import log
-from handlers.metrics import ROW_FIELD
+from handlers.metrics import ROW_FIELD, Reason
 from handlers.partitions import SOURCE_FILE, ingest_day
 from handlers.publish import Commit, Part, check_published, commit_of, publish, remove_staged
 from handlers.runtime import container_deps
@@ -131,6 +131,7 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         deps.status.finish_file(file_id, FAILED, {**common, "error_name": "RejectRateExceeded",
                                                   "error_cause": cause})
         summary.update(status=FAILED, manifest_key=None, error=cause)
+        _count_rows(deps, totals, parts)
         _announce(deps, summary)
         logger.error("reject rate exceeded", **totals, reject_rate=rate)
         raise RejectRateExceeded(cause)
@@ -140,7 +141,7 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         pointer = _pointer(deps, layout)
         newer = _newer_commit(deps, file, pointer)
         if newer is not None:
-            return _superseded(deps, file, commit, identity, common, summary, newer)
+            return _superseded(deps, file, commit, identity, common, parts, summary, newer)
         manifest = _committed_manifest(deps, layout, identity, source_file, pointer)
         if manifest is None:
             _publish_and_commit(deps, file, commit, identity, execution_id, parts, totals)
@@ -159,6 +160,7 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
                                                  "manifest_key": layout.manifest_key})
     summary.update(status=COMPLETED, outcome=COMMITTED, manifest_key=layout.manifest_key,
                    partitions=len(commit.partitions))
+    _count_rows(deps, totals, parts)
     _announce(deps, summary)
     remove_staged(deps.objects, commit.parts)
     logger.info("file completed", **totals, chunk_count=chunk_count,
@@ -204,18 +206,22 @@ def _publish_and_commit(deps: Deps, file: FileRecord, commit: Commit, identity: 
     _delete_superseded(deps, file, commit, superseded)
 
 
-def top_reasons(parts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The most frequent rejection reasons of the file: `{field, kind, rows}`, most rows
-    first (a row counts once under each field and kind among its errors; a row-level
-    reject has the field null)."""
+def ranked_reasons(parts: Sequence[Mapping[str, Any]]) -> list[Reason]:
+    """The file's rejection reasons `(field, kind, rows)`, most rows first (a row counts once
+    under each field and kind among its errors; a row-level reject has the field null)."""
     counted: Counter[tuple[str | None, str]] = Counter()
     for part in parts:
         for field, kind, rows in part.get("reasons") or []:
             counted[(field, str(kind))] += int(rows)
     ranked = sorted(counted.items(),
                     key=lambda pair: (-pair[1], pair[0][0] or ROW_FIELD, pair[0][1]))
+    return [(field, kind, rows) for (field, kind), rows in ranked]
+
+
+def top_reasons(parts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The most frequent rejection reasons of the file: `{field, kind, rows}`."""
     return [{"field": field, "kind": kind, "rows": rows}
-            for (field, kind), rows in ranked[:TOP_REASONS]]
+            for field, kind, rows in ranked_reasons(parts)[:TOP_REASONS]]
 
 
 def catalog_partitions(deps: Deps, file: FileRecord, commit: Commit) -> list[FilePartitions]:
@@ -336,8 +342,8 @@ def _newer_commit(deps: Deps, file: FileRecord,
 
 
 def _superseded(deps: Deps, file: FileRecord, commit: Commit, identity: RunIdentity,
-                common: Mapping[str, Any], summary: dict[str, Any],
-                newer: Mapping[str, Any]) -> dict[str, Any]:
+                common: Mapping[str, Any], parts: Sequence[Mapping[str, Any]],
+                summary: dict[str, Any], newer: Mapping[str, Any]) -> dict[str, Any]:
     """A newer version of the key is committed: this older one publishes nothing and
     leaves the pointer alone (the table keeps the newest data); the file is COMPLETED,
     processed and reconciled, with the version that replaced it named."""
@@ -349,6 +355,7 @@ def _superseded(deps: Deps, file: FileRecord, commit: Commit, identity: RunIdent
         "superseded_by_file": replaced_by["source_file"]})
     summary.update(status=COMPLETED, outcome=SUPERSEDED, superseded_by=replaced_by,
                    manifest_key=None, partitions=0)
+    _count_rows(deps, {name: int(common[name]) for name in COUNT_FIELDS}, parts)
     _announce(deps, summary)
     remove_staged(deps.objects, commit.parts)
     log.bind(step="finalize", file_id=file.file_id).info(
@@ -437,6 +444,18 @@ def _already_committed(deps: Deps, layout: OutputLayout, file: FileRecord, chunk
     remove_staged(deps.objects, commit.parts)
     log.bind(step="finalize", file_id=file.file_id).info("already committed", **totals)
     return summary
+
+
+def _count_rows(deps: Deps, totals: Mapping[str, int],
+                parts: Sequence[Mapping[str, Any]]) -> None:
+    """The row metrics of the file, once, when its run ends (committed, superseded or over
+    the reject rate): chunks redone under another plan, or a run stopped before finalize,
+    count nothing twice. A retry after the status write (`_already_committed`) counts
+    nothing."""
+    deps.metrics.put_counts({"RowsIn": int(totals["rows_in"]),
+                             "RowsValid": int(totals["rows_valid"]),
+                             "RowsRejected": int(totals["rows_rejected"])})
+    deps.metrics.put_rejections(ranked_reasons(parts))
 
 
 def _announce(deps: Deps, summary: dict[str, Any]) -> None:
