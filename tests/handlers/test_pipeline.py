@@ -211,7 +211,7 @@ def test_the_row_metrics_count_a_file_once_however_often_its_chunks_were_redone(
     """A run stopped after processing every chunk, before finalize (a timeout), then the
     file run again with another chunk size: every row was validated twice, but the
     dashboard's rows and rejection reasons count the file once."""
-    data, rows = build_file(mixed_rows(60, seed=12))
+    data, _ = build_file(mixed_rows(60, seed=12))
     source = pipeline.upload(data)
     stopped = pipeline.deps(CHUNK_SIZE_BYTES="400", MAX_REJECT_RATE="1")
     file = validate.handle({"source": source, "execution_id": "stopped"}, stopped)
