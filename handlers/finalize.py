@@ -36,7 +36,7 @@ from handlers.events import FileRecord, FinalizeEvent
 from handlers.identity import RunIdentity, run_identity
 from handlers.layout import OutputLayout, parts_table, rejected_table, source_file_id
 from handlers.logs import log
-from handlers.metrics import ROW_FIELD, Reason
+from handlers.metrics import ROW_FIELD, ROW_METRICS, Reason
 from handlers.partitions import SOURCE_FILE, ingest_day
 from handlers.publish import Commit, Part, check_published, commit_of, publish, remove_staged
 from handlers.runtime import container_deps
@@ -355,7 +355,7 @@ def _superseded(deps: Deps, file: FileRecord, commit: Commit, identity: RunIdent
         "superseded_by_file": replaced_by["source_file"]})
     summary.update(status=COMPLETED, outcome=SUPERSEDED, superseded_by=replaced_by,
                    manifest_key=None, partitions=0)
-    _count_rows(deps, {name: int(common[name]) for name in COUNT_FIELDS}, parts)
+    _count_rows(deps, common, parts)
     _announce(deps, summary)
     remove_staged(deps.objects, commit.parts)
     log.bind(step="finalize", file_id=file.file_id).info(
@@ -452,9 +452,8 @@ def _count_rows(deps: Deps, totals: Mapping[str, int],
     the reject rate): chunks redone under another plan, or a run stopped before finalize,
     count nothing twice. A retry after the status write (`_already_committed`) counts
     nothing."""
-    deps.metrics.put_counts({"RowsIn": int(totals["rows_in"]),
-                             "RowsValid": int(totals["rows_valid"]),
-                             "RowsRejected": int(totals["rows_rejected"])})
+    deps.metrics.put_counts({metric: int(totals[field]) for metric, field in
+                             zip(ROW_METRICS, COUNT_FIELDS, strict=True)})
     deps.metrics.put_rejections(ranked_reasons(parts))
 
 

@@ -100,6 +100,13 @@ def _role(config: PipelineConfig, title: str, role_suffix: str, service: str,
     )
 
 
+def _bucket_listing(sid: str, action: aws.Action,
+                    prefixes: tuple[str, ...]) -> aws.Statement:
+    """A listing action on the bucket, only for keys under `prefixes` (`s3:prefix`)."""
+    return _allow(sid, [action], [GetAtt(names.DATA_BUCKET, "Arn")], aws.Condition(
+        aws.StringLike("s3:prefix", [f"{_pattern_literal(p)}*" for p in prefixes])))
+
+
 def function_statements(config: PipelineConfig, spec: FunctionSpec) -> list[aws.Statement]:
     """The entry's `access` (see `function_specs`) and its log group (tracing: the shared
     tracing policy)."""
@@ -119,17 +126,10 @@ def function_statements(config: PipelineConfig, spec: FunctionSpec) -> list[aws.
             "Delete", DELETE_OBJECT, [objects_under(p) for p in access.delete_prefixes]
         ))
     if access.list_prefixes:
-        statements.append(_allow(
-            "List", [s3.ListBucket], [GetAtt(names.DATA_BUCKET, "Arn")],
-            aws.Condition(aws.StringLike(
-                "s3:prefix", [f"{_pattern_literal(p)}*" for p in access.list_prefixes])),
-        ))
+        statements.append(_bucket_listing("List", s3.ListBucket, access.list_prefixes))
     if access.list_version_prefixes:
-        statements.append(_allow(
-            "Versions", [s3.ListBucketVersions], [GetAtt(names.DATA_BUCKET, "Arn")],
-            aws.Condition(aws.StringLike(
-                "s3:prefix", [f"{_pattern_literal(p)}*" for p in access.list_version_prefixes])),
-        ))
+        statements.append(_bucket_listing("Versions", s3.ListBucketVersions,
+                                          access.list_version_prefixes))
     if access.table_actions:
         statements.append(_allow(
             "Status", list(access.table_actions), [GetAtt(names.STATUS_TABLE, "Arn")]
