@@ -7,6 +7,10 @@ notes their record number. Each parsed row and each skipped row is so tied to it
 raw text. The two passes must agree (counts, and the skipped rows' text), else the fields of
 every record are counted from the bytes; if they still disagree the chunk fails loudly.
 
+A record holding bytes that do not decode is no row of the table: when pyarrow refuses the
+text (and only then), `handlers.undecodable` finds those records, which become rejected
+rows, and the others are parsed from a copy where those records are blank lines.
+
 Every byte reaches the table as it is: pyarrow drops a UTF-8 byte order mark at the start of
 each buffer it parses (never inside one, at any block size), so a buffer that starts with
 U+FEFF is parsed behind a blank line (not a row). Only the file's own first three bytes are a
@@ -22,7 +26,10 @@ from __future__ import annotations
 
 import codecs
 import re
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -31,6 +38,7 @@ import pyarrow.csv as pv
 
 from handlers import csv_scan
 from handlers.errors import ChunkPlanError, EncodingError
+from handlers.undecodable import UndecodableRows, undecodable_rows
 
 BLOCK_SIZE = 4 * 1024 * 1024
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -52,12 +60,14 @@ class ParsedChunk:
     ragged_stops: np.ndarray
     ragged_fields: np.ndarray
     open_record: OpenRecord | None = None  # the last record, when its quote never closes
+    undecodable: UndecodableRows | None = None  # records with bytes that do not decode
 
     @property
     def rows_in(self) -> int:
         rows: int = self.table.num_rows
         return rows + int(self.ragged_starts.size) + (
-            1 if self.open_record is not None else 0)
+            1 if self.open_record is not None else 0) + (
+            self.undecodable.count if self.undecodable is not None else 0)
 
 
 @dataclass(frozen=True)
@@ -107,11 +117,25 @@ def parse_chunk(data: Data, header: list[str], delimiter: str, encoding: str = "
     starts, stops = records.starts, records.stops
     if starts.size == 0:
         empty = np.empty(0, np.int64)
-        return ParsedChunk(table=pa.table({name: pa.array([], pa.string()) for name in header}),
+        return ParsedChunk(table=_empty_table(header),
                            row_starts=empty, row_stops=empty, ragged_starts=empty,
                            ragged_stops=empty, ragged_fields=empty, open_record=open_record)
-    table, skipped = _read_with_pyarrow(data, header, delimiter, encoding, base_offset, label,
-                                        records.multiline)
+    undecodable = None
+    try:
+        table, skipped = _read_with_pyarrow(data, header, delimiter, encoding, base_offset,
+                                            label, records.multiline)
+    except EncodingError:  # reject the records that do not decode, parse the others
+        undecodable = undecodable_rows(data, arr, starts, stops, records.toggles, delim,
+                                       header, encoding, base_offset)
+        if not undecodable.count:
+            raise
+        arr = undecodable.blanked(arr)
+        data = arr.data
+        records = _scan_records(arr, data, delim, base_offset, label, at_end_of_file)
+        starts, stops = records.starts, records.stops
+        table, skipped = _read_with_pyarrow(data, header, delimiter, encoding, base_offset,
+                                            label, records.multiline) if starts.size else \
+            (_empty_table(header), _Skipped([], [], []))
     ragged, counts = _ragged_from_parser(data, starts, stops, skipped, encoding)
     if ragged is None:
         counts = csv_scan.field_counts(arr, delim, records.toggles, starts, stops)
@@ -126,8 +150,12 @@ def parse_chunk(data: Data, header: list[str], delimiter: str, encoding: str = "
         table=table,
         row_starts=starts[~ragged], row_stops=stops[~ragged],
         ragged_starts=starts[ragged], ragged_stops=stops[ragged],
-        ragged_fields=counts[ragged], open_record=open_record,
+        ragged_fields=counts[ragged], open_record=open_record, undecodable=undecodable,
     )
+
+
+def _empty_table(header: list[str]) -> pa.Table:
+    return pa.table({name: pa.array([], pa.string()) for name in header})
 
 
 def text_encoding(encoding: str) -> str:
@@ -240,24 +268,46 @@ def _read_with_pyarrow(data: Data, header: list[str], delimiter: str, encoding: 
         except pa.ArrowInvalid as error:
             text = str(error)
             if "UTF8" in text or "utf8" in text.lower():
-                raise _encoding_error(source, encoding, base_offset, label) from None
+                raise _encoding_error(source, encoding, base_offset, label) or EncodingError(
+                    f"{label}: the text is not valid {encoding}") from None
             if "straddl" in text and block < len(data) + 1:
                 block = max(block * 4, len(data) + 1)
                 continue
+            encoding_error = _encoding_error(source, encoding, base_offset, label)
+            if encoding_error is not None:  # a ragged row pyarrow could not hand to `skip`
+                raise encoding_error from None
             raise
         except UnicodeDecodeError:
-            raise _encoding_error(source, encoding, base_offset, label) from None
+            raise _encoding_error(source, encoding, base_offset, label) or EncodingError(
+                f"{label}: the text is not valid {encoding}") from None
 
 
-def _encoding_error(data: Data, encoding: str, base_offset: int, label: str) -> EncodingError:
-    data = bytes(data)
+def _encoding_error(data: Data, encoding: str, base_offset: int,
+                    label: str) -> EncodingError | None:
+    """The error naming the first byte that does not decode; None when all do."""
     try:
-        data.decode(encoding)
+        codecs.decode(data, encoding)
     except UnicodeDecodeError as error:
         return EncodingError(
             f"{label}: byte {base_offset + error.start} is not valid {encoding}: "
             f"{error.reason}")
-    return EncodingError(f"{label}: the text is not valid {encoding}")
+    return None
+
+
+def _quiet_undecodable_skips(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """pyarrow decodes a ragged row's text before it calls `skip`, and reports a failure
+    there as an unraisable error before it stops the parse: that parse is redone without
+    the records that do not decode, so such a report is noise."""
+    def filtered(unraisable: Any) -> object:
+        if isinstance(unraisable.exc_value, UnicodeDecodeError) and getattr(
+                unraisable.object, "__qualname__", "") == _SKIP_NAME:
+            return None
+        return hook(unraisable)
+    return filtered
+
+
+_SKIP_NAME = f"{_read_with_pyarrow.__qualname__}.<locals>.skip"
+sys.unraisablehook = _quiet_undecodable_skips(sys.unraisablehook)
 
 
 def raw_text(data: Data, start: int, stop: int, encoding: str) -> str:

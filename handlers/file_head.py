@@ -1,6 +1,7 @@
 """Checks the start of a source object: is it text, and does its header fit the schema?
 
-Reads only the head of the object (64 KiB, more when the header line is longer).
+Reads only the head of the object (64 KiB, more when the header line is longer). Only the
+header line must decode: a data row with bytes that do not is rejected by the process step.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def inspect_head(read: Reader, size: int, *, key: str, delimiter: str, encoding:
         else:
             raise HeaderMismatch(f"{key}: no end of the header line in the first "
                                  f"{MAX_HEADER_BYTES} bytes")
-    _check_text(head, bom, encoding, key)
+    _check_text(head[:data_offset], bom, encoding, key)
     header_text = head[start:stop].decode(encoding)
     if not header_text.strip():
         raise EmptyFile(f"{key}: the file has no header line (only blank lines)")
@@ -115,9 +116,10 @@ def _header_line(head: bytes, size: int, bom: int,
 
 
 def _check_text(head: bytes, bom: int, encoding: str, key: str) -> None:
+    """The header line must decode; a data row that does not is that row's reject."""
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
-        decoder.decode(head[bom:], final=False)
+        decoder.decode(head[bom:], final=True)
     except UnicodeDecodeError as error:
         offset = bom + error.start
         line = head.count(b"\n", 0, offset) + 1

@@ -3,7 +3,8 @@ order, so what is held never grows with the number of rejected rows.
 
 Each line is what `json.dumps({"offset", "raw", "errors", **lineage}, ensure_ascii=False)`
 writes, byte for byte, assembled from Arrow columns (`handlers.reject_rows`): no Python per
-row but for the one record whose quote never closes and for text that is not UTF-8.
+row but for the one record whose quote never closes and for text that is not UTF-8 (the
+records that do not decode come with their `errors` as JSON text, `handlers.undecodable`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from handlers.chunk_parse import Data, ParsedChunk, raw_text, raw_texts
 from handlers.json_text import TEXT, escaped, joined, text
 from handlers.reject_rows import ReasonKey, field_errors, record_errors
 from handlers.row_validator import Failure
+from handlers.undecodable import NO_UNDECODABLE, UndecodableRows
 
 BATCH_ROWS = 16_384
 Emit = Callable[[memoryview], None]
@@ -42,7 +44,8 @@ def line_bytes(reject: dict[str, Any], extra: dict[str, Any] | None = None) -> b
 @dataclass
 class PieceRejects:
     """What a piece rejects: the parsed rows the verdict failed, the rows with the wrong
-    number of fields, the record whose quote never closes."""
+    number of fields, the records that do not decode, the record whose quote never
+    closes."""
 
     data: Data
     parsed: ParsedChunk
@@ -57,7 +60,11 @@ class PieceRejects:
     @property
     def count(self) -> int:
         return int(self.invalid.size + self.parsed.ragged_starts.size) + (
-            1 if self.parsed.open_record is not None else 0)
+            1 if self.parsed.open_record is not None else 0) + self._undecodable.count
+
+    @property
+    def _undecodable(self) -> UndecodableRows:
+        return self.parsed.undecodable or NO_UNDECODABLE
 
     def write(self, emit: Emit, extra: dict[str, Any] | None) -> Counter[ReasonKey]:
         """Emit the lines (with the lineage fields `extra`) in offset order, batch by
@@ -66,12 +73,13 @@ class PieceRejects:
         parsed = self.parsed
         verdict_starts = parsed.row_starts[self.invalid]
         ragged_starts = parsed.ragged_starts
-        starts = np.concatenate([verdict_starts, ragged_starts])
-        source = np.concatenate([np.zeros(verdict_starts.size, np.int8),
-                                 np.ones(ragged_starts.size, np.int8)])
-        index = np.concatenate([np.arange(verdict_starts.size), np.arange(ragged_starts.size)])
+        undecodable = self._undecodable
+        kinds = [verdict_starts, ragged_starts, undecodable.starts]
+        starts = np.concatenate(kinds)
+        source = np.concatenate([np.full(k.size, n, np.int8) for n, k in enumerate(kinds)])
+        index = np.concatenate([np.arange(k.size) for k in kinds])
         order = np.argsort(starts, kind="stable")
-        reasons: Counter[ReasonKey] = Counter()
+        reasons: Counter[ReasonKey] = Counter(undecodable.reasons)
         if ragged_starts.size:
             reasons[None, self.record_rule] += int(ragged_starts.size)
         unclosed = parsed.open_record
@@ -95,32 +103,40 @@ class PieceRejects:
     def _lines(self, source: np.ndarray, index: np.ndarray,
                suffix: str) -> tuple[pa.Array, Counter[ReasonKey]]:
         """The lines of one batch (`source` 0: a row the verdict rejects, 1: a row with
-        the wrong number of fields; `index` among those), in the batch's order."""
+        the wrong number of fields, 2: a record that does not decode; `index` among
+        those), in the batch's order."""
         parsed = self.parsed
+        undecodable = self._undecodable
         parts: list[pa.Array] = []
         reasons: Counter[ReasonKey] = Counter()
-        verdict = source == 0
+        verdict, ragged_rows, undecodable_rows = (source == n for n in range(3))
         verdict_rows = self.invalid[index[verdict]]
-        ragged = index[~verdict]
+        ragged = index[ragged_rows]
+        bad = index[undecodable_rows]
         if verdict_rows.size:
             errors, reasons = field_errors(self.failures, parsed.table, verdict_rows)
             parts.append(errors)
         if ragged.size:
             parts.append(record_errors(parsed.ragged_fields[ragged], self.expected_fields,
                                        self.record_rule))
+        if bad.size:
+            parts.append(pa.array([undecodable.errors[k] for k in bad.tolist()], TEXT))
         if len(parts) == 1:
             errors = parts[0]
         else:  # back into the batch's order: each kind is in that order already
             position = np.empty(source.size, np.int64)
             position[verdict] = np.arange(verdict_rows.size)
-            position[~verdict] = verdict_rows.size + np.arange(ragged.size)
+            position[ragged_rows] = verdict_rows.size + np.arange(ragged.size)
+            position[undecodable_rows] = verdict_rows.size + ragged.size + np.arange(bad.size)
             errors = pa.concat_arrays(parts).take(pa.array(position))
         starts = np.empty(source.size, np.int64)
         stops = np.empty(source.size, np.int64)
         starts[verdict], stops[verdict] = parsed.row_starts[verdict_rows], \
             parsed.row_stops[verdict_rows]
-        starts[~verdict], stops[~verdict] = parsed.ragged_starts[ragged], \
+        starts[ragged_rows], stops[ragged_rows] = parsed.ragged_starts[ragged], \
             parsed.ragged_stops[ragged]
+        starts[undecodable_rows], stops[undecodable_rows] = undecodable.starts[bad], \
+            undecodable.stops[bad]
         return self._assembled(starts, stops, errors, suffix), reasons
 
     def _assembled(self, starts: np.ndarray, stops: np.ndarray, errors: pa.Array,

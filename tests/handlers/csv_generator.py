@@ -5,7 +5,8 @@ values of any length (up to several MiB, filled from a seed so they are cheap to
 shrink), U+FEFF anywhere (a record's first character, a value's, the file's own BOM),
 non-ASCII text, LF / CRLF / CR record ends, blank lines, rows with too many or too few
 fields, numbers with long exponents, and optionally a last record whose quote never
-closes. `label` comes first, so U+FEFF and quotes often start a record and so a chunk.
+closes and bytes that are not UTF-8. `label` comes first, so U+FEFF and quotes often start
+a record and so a chunk.
 """
 
 from __future__ import annotations
@@ -102,8 +103,19 @@ class GeneratedFile:
     unterminated: tuple[int, str] | None  # (offset, raw) of a never-closed last record
 
 
+UNDECODABLE = [b"\xff", b"\xe9", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xf4\x90\x80\x80",
+               b"\xc0\xaf", b"\x80\x80", b"\xf0\x9f\x98"]
+"""Byte runs that are not UTF-8: a lone byte, a cut sequence, a surrogate, beyond U+10FFFF,
+an overlong form, stray continuation bytes."""
+
+
 @st.composite
-def csv_files(draw: st.DrawFn, max_rows: int = 40, long_max: int = 0) -> GeneratedFile:
+def csv_files(draw: st.DrawFn, max_rows: int = 40, long_max: int = 0,
+              undecodable: int = 0) -> GeneratedFile:
+    """With `undecodable`, up to that many runs of bytes that are not UTF-8 at random
+    places after the header line (in a value, a quoted line break, a blank line, between
+    a CR and its LF, at the very end), never in a last record whose quote never closes
+    and never next to a quote."""
     newline = st.sampled_from(["\n", "\r\n", "\r\n", "\r"])
     out = BOM if draw(st.booleans()) else ""
     out += ",".join(HEADER) + draw(newline)
@@ -122,7 +134,31 @@ def csv_files(draw: st.DrawFn, max_rows: int = 40, long_max: int = 0) -> Generat
             draw(st.sampled_from(["", "\n", "\r\n"]))
         out += tail
         unterminated = (offset, _without_one_line_break(tail))
-    return GeneratedFile(out.encode(), unterminated)
+    data = out.encode()
+    if undecodable:
+        data, unterminated = _with_undecodable_bytes(draw, data, unterminated, undecodable)
+    return GeneratedFile(data, unterminated)
+
+
+def _with_undecodable_bytes(draw: st.DrawFn, data: bytes,
+                            unterminated: tuple[int, str] | None,
+                            most: int) -> tuple[bytes, tuple[int, str] | None]:
+    header_end = min(at for at in (data.find(b"\n"), data.find(b"\r"), len(data)) if at >= 0)
+    limit = unterminated[0] if unterminated is not None else len(data) + 1
+    if limit <= header_end + 1:
+        return data, unterminated
+    # never next to a quote: text right after a closing quote is not RFC 4180, where
+    # Python's csv module and pyarrow part ways
+    place = st.integers(header_end + 1, limit - 1).filter(
+        lambda at: b'"' not in data[at - 1:at + 1])
+    places = draw(st.lists(place, min_size=1, max_size=most))
+    runs = [draw(st.sampled_from(UNDECODABLE)) for _ in places]
+    out = bytearray(data)
+    for place, run in sorted(zip(places, runs, strict=True), reverse=True):
+        out[place:place] = run
+    if unterminated is not None:
+        unterminated = (unterminated[0] + sum(map(len, runs)), unterminated[1])
+    return bytes(out), unterminated
 
 
 def _without_one_line_break(text: str) -> str:

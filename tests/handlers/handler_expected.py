@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -12,9 +13,13 @@ from typing import Any
 from tests.handlers.handler_oracle import Oracle, decimal_column_digits, load_schema
 from tests.handlers.handler_rows import HEADER, Row
 
+UNDECODED = re.compile("[\udc80-\udcff]")
+
 
 def records_with_offsets(data: bytes, encoding: str = "utf-8") -> tuple[list[str], list[Row]]:
-    """Header and data records, with byte offsets, parsed by Python's csv module."""
+    """Header and data records, with byte offsets, parsed by Python's csv module. Each line
+    is decoded on its own, a byte that does not decode kept as a lone surrogate
+    (`undecodable`), and a record's raw text shows such bytes as `\\xNN`."""
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     lines = data[start:].splitlines(keepends=True)
     positions = []
@@ -27,7 +32,7 @@ def records_with_offsets(data: bytes, encoding: str = "utf-8") -> tuple[list[str
     def feed() -> Any:
         for n, line in enumerate(lines):
             consumed.append(n)
-            yield line.decode(encoding)
+            yield line.decode(encoding, "surrogateescape")
 
     records: list[Row] = []
     csv.field_size_limit(sys.maxsize)  # quoted values of several MiB are one field
@@ -39,10 +44,16 @@ def records_with_offsets(data: bytes, encoding: str = "utf-8") -> tuple[list[str
             begin = positions[first_line]
             end_line = lines[last]
             end = positions[last] + len(end_line.rstrip(b"\r\n"))
-            records.append(Row(begin, data[begin:end].decode(encoding), fields))
+            records.append(Row(begin, data[begin:end].decode(encoding, "backslashreplace"),
+                               fields))
         first_line = last + 1
     header, rows = records[0].fields, records[1:]
     return header, rows
+
+
+def undecodable(row: Row) -> bool:
+    """The record holds bytes that do not decode: rejected whatever its fields."""
+    return any(UNDECODED.search(text) for text in row.fields)
 
 
 def typed(fields: dict[str, str]) -> dict[str, Any]:
@@ -66,7 +77,7 @@ def split_expected(rows: list[Row], header: list[str] = HEADER,
     oracle = Oracle(schema or load_schema())
     valid, rejects = [], []
     for row in rows:
-        if len(row.fields) != len(header):
+        if len(row.fields) != len(header) or undecodable(row):
             rejects.append((row.offset, row.raw))
             continue
         fields = dict(zip(header, row.fields, strict=True))
@@ -120,7 +131,7 @@ def expected_outputs(data: bytes, schema: dict[str, Any],
     for row in rows:
         if row.offset in skip:
             continue
-        if len(row.fields) != len(header):
+        if len(row.fields) != len(header) or undecodable(row):
             rejects.append((row.offset, row.raw))
             continue
         fields = dict(zip(header, row.fields, strict=True))

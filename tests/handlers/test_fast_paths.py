@@ -111,15 +111,17 @@ def test_an_error_in_a_piece_reads_as_for_the_whole_chunk(
         monkeypatch: pytest.MonkeyPatch) -> None:
     data, _ = build_file(mixed_rows(200, seed=4))
     body = data[data.index(b"\n") + 1:]
-    broken = body[:-200] + b"\xff" + body[-199:]
+    broken = body + b'TX0000009999,AC00000001,2024-01-01,1.00,USD,"open\n'
     messages = []
     for piece_bytes in (1 << 40, 64):
         monkeypatch.setattr(process, "PIECE_MIN_BYTES", piece_bytes)
         with pytest.raises(Exception) as raised:
             process.process_bytes(broken, 1000, HEADER, VALIDATOR, delimiter=",",
-                                  encoding="utf-8", label="k", at_end_of_file=True)
+                                  encoding="utf-8", label="k", at_end_of_file=False)
         messages.append((type(raised.value).__name__, str(raised.value)))
-    assert messages[0] == messages[1] and messages[0][0] == "EncodingError"
+    assert messages[0] == messages[1] and messages[0][0] == "ChunkPlanError"
+    quote = 1000 + broken.rindex(b'"')
+    assert f"the quoted field opened at byte {quote}" in messages[0][1]
 
 
 PATTERNS = [r"^TX[0-9]{10}$", r"^AC\d{3}$", r"^[A-Z0-9]{2}\-[a-z]$", r"^[0-9A-Za-z_ ]{3}$"]

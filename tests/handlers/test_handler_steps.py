@@ -40,17 +40,22 @@ def test_header_problems_are_named(pipeline: Pipeline, header: str, words: str) 
     assert isinstance(outcome.error, HeaderMismatch) and words in str(outcome.error)
 
 
-def test_undecodable_head_names_the_byte(pipeline: Pipeline) -> None:
-    data = (",".join(HEADER) + "\nTX0000000001,AC00000001,2024-01-01,1.00,USD,Caf").encode()
-    outcome = pipeline.run(pipeline.upload(data + b"\xe9,dining\n"))
+def test_an_undecodable_header_names_the_byte(pipeline: Pipeline) -> None:
+    header = b"\n" + ",".join(HEADER).encode()  # a blank line first: the header is line 2
+    row = b"\nTX0000000001,AC00000001,2024-01-01,1.00,USD,Cafe,dining\n"
+    outcome = pipeline.run(pipeline.upload(header + b"\xe9" + row))
     assert isinstance(outcome.error, EncodingError)
-    assert f"byte {len(data)} (line 2) is not valid utf-8" in str(outcome.error)
+    assert f"byte {len(header)} (line 2) is not valid utf-8" in str(outcome.error)
 
 
 def test_undecodable_bytes_later_in_a_chunk() -> None:
     data = b"TX0000000001,AC00000001,2024-01-01,1.00,USD,Caf\xe9,dining\n"
-    with pytest.raises(EncodingError, match=r"k chunk 0: byte 1047 is not valid utf-8: invalid"):
-        parse_chunk(data, HEADER, ",", base_offset=1000, label="k chunk 0")
+    parsed = parse_chunk(data + data.replace(b"\xe9", b"e"), HEADER, ",", base_offset=1000,
+                         label="k chunk 0")
+    assert parsed.table.column("merchant").to_pylist() == ["Cafe"]
+    assert parsed.undecodable is not None and parsed.undecodable.starts.tolist() == [0]
+    assert parsed.undecodable.errors == ['{"field": "merchant", "kind": "encoding", "message": '
+                                         '"invalid UTF-8 at byte 1047 of the file (0xE9)"}']
 
 
 def test_latin1_file(pipeline: Pipeline) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from handlers import chunk_parse, finalize, process
 from handlers.chunk_parse import parse_chunk
-from handlers.errors import PERMANENT_ERRORS, EncodingError, IdentityChanged, PublishConflict
+from handlers.errors import PERMANENT_ERRORS, IdentityChanged, PublishConflict
 from handlers.identity import HANDLERS_VERSION, source_version
 from handlers.row_validator import RowValidator, compiled_validator
 from handlers.validation.decimals import is_multiple
@@ -196,9 +196,14 @@ def test_invalid_text_late_in_the_file_names_its_source_offset(pipeline: Pipelin
     position = bad_row.offset + bad_row.raw.index(",") + 1
     assert position > 8 * 16384
     broken = data[:position] + b"\xff" + data[position + 1:]
-    outcome = pipeline.run(pipeline.upload(broken), pipeline.deps(CHUNK_SIZE_BYTES="16384"))
-    assert isinstance(outcome.error, EncodingError)
-    assert f"byte {position} is not valid utf-8" in str(outcome.error)
+    source = pipeline.upload(broken)
+    deps = pipeline.deps(CHUNK_SIZE_BYTES="16384")
+    outcome = pipeline.run(source, deps)
+    assert outcome.error is None, outcome.error
+    (reject,) = [r for r in pipeline.rejects(source, deps) if r["offset"] == bad_row.offset]
+    assert reject["errors"] == [{"field": "account_id", "kind": "encoding",
+                                 "message": f"invalid UTF-8 at byte {position} of the file "
+                                            "(0xFF)"}]
 
 
 def test_an_unterminated_quote_at_the_end_is_one_rejected_row(pipeline: Pipeline) -> None:
