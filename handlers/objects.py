@@ -306,13 +306,20 @@ class LocalObjectStore:
 
     def __init__(self, root_dir: str | os.PathLike[str]) -> None:
         self.root = Path(root_dir)
+        self._resolved: tuple[Path, str] | None = None  # (root, its real path)
+
+    def _real_root(self) -> str:
+        """The root's real path, resolved once per root: every object call asks for it."""
+        if self._resolved is None or self._resolved[0] != self.root:
+            self._resolved = (self.root, os.path.realpath(self.root))
+        return self._resolved[1]
 
     def path_of(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        root = self.root.resolve()
-        if path != root and root not in path.parents:
+        root = self._real_root()
+        path = os.path.realpath(os.path.join(root, key))
+        if path != root and not path.startswith(os.path.join(root, "")):
             raise ValueError(f"object key {key!r} points outside {root}")
-        return path
+        return Path(path)
 
     def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
         path = self.path_of(key)
