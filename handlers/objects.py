@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -337,14 +338,16 @@ class LocalObjectStore:
         except FileNotFoundError:
             raise ObjectMissing(f"{path} does not exist") from None
 
-    def _replace_with(self, key: str, write: Any) -> None:
-        """Write next to the target, then rename: readers never see half a file."""
+    @contextmanager
+    def _replacing(self, key: str) -> Iterator[str]:
+        """A temporary file next to the target, renamed over it once written: readers never
+        see half a file."""
         target = self.path_of(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        os.close(handle)
         try:
-            with os.fdopen(handle, "wb") as out:
-                write(out)
+            yield temporary
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -352,15 +355,13 @@ class LocalObjectStore:
 
     def put_bytes(self, key: str, data: bytes,
                   content_type: str = "application/octet-stream") -> None:
-        self._replace_with(key, lambda out: out.write(data))
+        with self._replacing(key) as temporary:
+            Path(temporary).write_bytes(data)
 
     def put_file(self, key: str, path: str | os.PathLike[str],
                  content_type: str = "application/octet-stream") -> None:
-        def copy(out: Any) -> None:
-            with open(path, "rb") as source:
-                shutil.copyfileobj(source, out, 1024 * 1024)
-
-        self._replace_with(key, copy)
+        with self._replacing(key) as temporary:
+            shutil.copyfile(path, temporary)  # by the kernel where it can (sendfile)
 
     def open_writer(self, key: str,
                     content_type: str = "application/octet-stream") -> ObjectWriter:
