@@ -3,10 +3,13 @@
 The first time pyarrow converts any value (`pa.array` of a list or of a NumPy array, a
 Python scalar given to a compute function), it imports pandas to tell pandas objects from
 others: 0.2 s or more of imports, paid by the first chunk of every cold start and of every
-local worker, for objects the handlers never pass it. It tries once, on each of its two
-sides (Python and C++). `answer_without_pandas` makes that probe answer "no pandas" without
-importing it. pyarrow still imports pandas whenever a pandas conversion is asked for
-(`to_pandas`, `from_pandas`), and then recognises pandas objects as before.
+local worker, for objects the handlers never pass it. Its Python side tries once; so does
+its C++ side in recent pyarrow (26), while pyarrow 18 (the Lambda layer's) tries again at
+each conversion, so that there the first chunk still imports pandas.
+`answer_without_pandas` makes that probe answer "no pandas" without importing it. pyarrow
+still imports pandas whenever a pandas conversion is asked for (`to_pandas`,
+`from_pandas`), and then recognises pandas objects as before; pandas values inside Python
+lists (`pd.NA`) are not recognised in such a process.
 """
 
 from __future__ import annotations
