@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,14 @@ print(json.dumps({"seconds": seconds, "pandas": "pandas" in sys.modules,
 class Timed:
     wall: float  # process start to exit, seconds
     reply: dict[str, Any]  # the program's JSON output
+    cpu: float = 0.0  # CPU seconds (user + system) of the process and its workers
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the waited-for children so far: on a shared machine a steadier
+    measure of the work done than the wall time, which includes waiting for a core."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _pinned(cores: int) -> Any:
@@ -50,15 +59,17 @@ def _pinned(cores: int) -> Any:
 
 
 def timed(command: list[str], cores: int, env: dict[str, str] | None = None) -> Timed:
+    cpu = _children_cpu()
     started = time.perf_counter()
     reply = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
                            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
                            preexec_fn=_pinned(cores))
     wall = time.perf_counter() - started
+    cpu = _children_cpu() - cpu
     if reply.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])}... exited {reply.returncode}:\n"
                            f"{reply.stdout[-2000:]}{reply.stderr[-2000:]}")
-    return Timed(wall, json.loads(reply.stdout))
+    return Timed(wall, json.loads(reply.stdout), cpu)
 
 
 def etlgen_run(csv_path: Path, workers: int, cores: int, chunk_bytes: int | None = None) -> Timed:
@@ -74,6 +85,7 @@ def etlgen_run(csv_path: Path, workers: int, cores: int, chunk_bytes: int | None
 def fixed_cost(runs: int, workers: int, cores: int) -> dict[str, Any]:
     timings = [etlgen_run(SAMPLE, workers, cores) for _ in range(runs)]
     return {"wall": statistics.median(t.wall for t in timings),
+            "cpu": statistics.median(t.cpu for t in timings),
             "runner": statistics.median(float(t.reply["seconds"]) for t in timings),
             "rows": timings[0].reply["rows_in"]}
 
@@ -88,15 +100,19 @@ def per_chunk_overhead(csv_path: Path, small_chunk: int, runs: int, workers: int
     chunks_one, chunks_many = one[0].reply["chunks"], many[0].reply["chunks"]
     wall_one = statistics.median(t.wall for t in one)
     wall_many = statistics.median(t.wall for t in many)
+    cpu_one = statistics.median(t.cpu for t in one)
+    cpu_many = statistics.median(t.cpu for t in many)
+    extra = max(1, chunks_many - chunks_one)
     return {"size": size, "chunks_one": chunks_one, "chunks_many": chunks_many,
             "wall_one": wall_one, "wall_many": wall_many,
-            "per_chunk": (wall_many - wall_one) / max(1, chunks_many - chunks_one)}
+            "per_chunk": (wall_many - wall_one) / extra,
+            "cpu_one": cpu_one, "cpu_many": cpu_many, "cpu_per_chunk": (cpu_many - cpu_one) / extra}
 
 
 def end_to_end(csv_path: Path, workers: int, cores: int) -> dict[str, Any]:
     run = etlgen_run(csv_path, workers, cores)
     size = csv_path.stat().st_size
-    return {"size": size, "wall": run.wall, "mb_per_second": size / run.wall / MB,
+    return {"size": size, "wall": run.wall, "cpu": run.cpu, "mb_per_second": size / run.wall / MB,
             "runner_mb_per_second": run.reply["mb_per_second"], "chunks": run.reply["chunks"],
             "rows_in": run.reply["rows_in"], "rows_rejected": run.reply["rows_rejected"]}
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -325,13 +326,20 @@ class LocalObjectStore:
 
     def __init__(self, root_dir: str | os.PathLike[str]) -> None:
         self.root = Path(root_dir)
+        self._resolved: tuple[Path, str] | None = None  # (root, its real path)
+
+    def _real_root(self) -> str:
+        """The root's real path, resolved once per root: every object call asks for it."""
+        if self._resolved is None or self._resolved[0] != self.root:
+            self._resolved = (self.root, os.path.realpath(self.root))
+        return self._resolved[1]
 
     def path_of(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        root = self.root.resolve()
-        if path != root and root not in path.parents:
+        root = self._real_root()
+        path = os.path.realpath(os.path.join(root, key))
+        if path != root and not path.startswith(os.path.join(root, "")):
             raise ValueError(f"object key {key!r} points outside {root}")
-        return path
+        return Path(path)
 
     def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
         path = self.path_of(key)
@@ -349,14 +357,16 @@ class LocalObjectStore:
         except FileNotFoundError:
             raise ObjectMissing(f"{path} does not exist") from None
 
-    def _replace_with(self, key: str, write: Any) -> None:
-        """Write next to the target, then rename: readers never see half a file."""
+    @contextmanager
+    def _replacing(self, key: str) -> Iterator[str]:
+        """A temporary file next to the target, renamed over it once written: readers never
+        see half a file."""
         target = self.path_of(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        os.close(handle)
         try:
-            with os.fdopen(handle, "wb") as out:
-                write(out)
+            yield temporary
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -364,15 +374,13 @@ class LocalObjectStore:
 
     def put_bytes(self, key: str, data: bytes,
                   content_type: str = "application/octet-stream") -> None:
-        self._replace_with(key, lambda out: out.write(data))
+        with self._replacing(key) as temporary:
+            Path(temporary).write_bytes(data)
 
     def put_file(self, key: str, path: str | os.PathLike[str],
                  content_type: str = "application/octet-stream") -> None:
-        def copy(out: Any) -> None:
-            with open(path, "rb") as source:
-                shutil.copyfileobj(source, out, 1024 * 1024)
-
-        self._replace_with(key, copy)
+        with self._replacing(key) as temporary:
+            shutil.copyfile(path, temporary)  # by the kernel where it can (sendfile)
 
     def open_writer(self, key: str,
                     content_type: str = "application/octet-stream") -> ObjectWriter:

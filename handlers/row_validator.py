@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from handlers.pandas_probe import answer_without_pandas
 from handlers.schema_file import schema_sha256
 from handlers.validation.date_kind import DATE_RE
 from handlers.validation.kernels import is_empty
@@ -215,9 +216,12 @@ def warm_up() -> None:
 
     The sample is laid out from bytes, not converted from Python values: pyarrow converts
     those through its pandas shim, which would import pandas at every cold start (and its
-    CSV reader would start Arrow's thread pool)."""
+    CSV reader would start Arrow's thread pool). pyarrow's probe for pandas is answered
+    first (`handlers.pandas_probe`), so no later conversion imports pandas either."""
     import struct
     from itertools import accumulate
+
+    answer_without_pandas()
 
     def strings(*texts: str) -> pa.ChunkedArray:
         data = [text.encode() for text in texts]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -141,6 +142,31 @@ def test_the_installed_command_prints_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"etlgen: -o {tmp_path / 'missing' / 't.json'}: {tmp_path / 'missing'}: no such folder"]
+
+
+@pytest.mark.parametrize("rows, expected_code", [
+    (["TX1000000001,AC00000001,2024-03-27,12.30,EUR,Corner Grocery,other"], 0),
+    (["TX1,AC1,2024-13-27,12.345,EUR,Corner Grocery,other"] * 3, 1),  # over the reject rate
+])
+def test_the_installed_command_run_ends_with_its_whole_report(
+        tmp_path: Path, rows: list[str], expected_code: int) -> None:
+    """`etlgen run` ends without the interpreter's teardown: its report, written to a pipe,
+    must still come out whole, with the run's exit status."""
+    csv = tmp_path / "sample.csv"
+    header = (ROOT / "samples" / "transactions.csv").read_text().splitlines()[0]
+    csv.write_text("\n".join([header, *rows]) + "\n")
+    buffered = {name: value for name, value in os.environ.items()
+                if name != "PYTHONUNBUFFERED"}  # as a pipe's output usually is
+    result = subprocess.run([str(ETLGEN), "run", str(CONFIG), str(csv), "--workdir",
+                             str(tmp_path / "work"), "--json"], env=buffered,
+                            capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode == expected_code, result.stderr
+    report = json.loads(result.stdout)
+    assert report["rows_in"] == len(rows)
+    assert report["status"] == ("SUCCEEDED" if expected_code == 0 else "FAILED")
+    assert "Traceback" not in result.stderr
+    if expected_code:
+        assert result.stderr.strip().splitlines()[-1].startswith(f"etlgen: {csv} failed: ")
 
 
 def test_version_is_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:

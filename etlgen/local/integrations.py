@@ -68,6 +68,13 @@ def state_machine_from_template(template: dict[str, Any]) -> StateMachineSpec:
     local = LocalResources()
     for name, value in properties.get("DefinitionSubstitutions", {}).items():
         local.substitutions[name] = _local_value(name, value, resources, local)
+    return checked_state_machine(logical_id, definition, local)
+
+
+def checked_state_machine(logical_id: str, definition: dict[str, Any],
+                          local: LocalResources) -> StateMachineSpec:
+    """The definition with `local.substitutions` put in, once the engine and the local
+    targets support every state and resource of it."""
     definition = _substitute(definition, local.substitutions, logical_id)
     try:
         asl.check_definition(definition)
@@ -75,6 +82,16 @@ def state_machine_from_template(template: dict[str, Any]) -> StateMachineSpec:
         raise DefinitionError(str(error)) from None
     check_resources(definition, local)
     return StateMachineSpec(logical_id, definition, local)
+
+
+def lambda_arn(logical_id: str) -> str:
+    """The local ARN of the template's function `logical_id`."""
+    return f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:{logical_id}"
+
+
+def topic_arn(logical_id: str) -> str:
+    """The local ARN of the template's topic `logical_id`."""
+    return f"arn:aws:sns:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{logical_id}"
 
 
 def _local_value(name: str, value: Any, resources: dict[str, Any],
@@ -92,7 +109,7 @@ def _local_value(name: str, value: Any, resources: dict[str, Any],
             if not module or function != "lambda_handler":
                 raise DefinitionError(f"substitution {name}: function {target} has Handler "
                                       f"{handler!r}, expected '<module>.lambda_handler'")
-            arn = f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT}:function:{target}"
+            arn = lambda_arn(target)
             local.lambdas[arn] = module
             return arn
     if isinstance(value, dict) and "Ref" in value:
@@ -102,7 +119,7 @@ def _local_value(name: str, value: Any, resources: dict[str, Any],
             local.tables[target] = target
             return target
         if kind == "AWS::SNS::Topic":
-            arn = f"arn:aws:sns:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{target}"
+            arn = topic_arn(target)
             local.topics[arn] = target
             return arn
     raise DefinitionError(f"substitution {name}: {json.dumps(value)} has no local equivalent "

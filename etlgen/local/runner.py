@@ -25,7 +25,7 @@ from etlgen.environment import function_environment
 from etlgen.errors import EtlgenError
 from etlgen.local import faults
 from etlgen.local.errors import RunInputError
-from etlgen.local.integrations import LocalTasks, StateMachineSpec, state_machine_from_template
+from etlgen.local.integrations import LocalTasks, StateMachineSpec
 from etlgen.local.pool import LambdaPool, handler_modules
 from etlgen.local.staging import stage_file
 from etlgen.local.status_table import LocalStatusTable
@@ -212,9 +212,10 @@ def handler_environment(config: PipelineConfig, folder: WorkFolder) -> dict[str,
 
 
 def load_state_machine(config: PipelineConfig) -> StateMachineSpec:
-    from etlgen.render import build_template
+    """The template's state machine, built from its definition (`etlgen.local.machine`)."""
+    from etlgen.local.machine import local_state_machine
 
-    return state_machine_from_template(build_template(config, handlers_key="local").to_dict())
+    return local_state_machine(config)
 
 
 def _execution_name(key: str, version_id: str) -> str:

@@ -9,10 +9,13 @@ dependency cycle.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Sub
+from typing import TYPE_CHECKING
 
 from etlgen.model import PipelineConfig
 from handlers.settings import metrics_namespace
+
+if TYPE_CHECKING:  # troposphere is imported where a value is built: `etlgen run` reads the
+    from troposphere import GetAtt, Sub  # ids and names here without rendering anything
 
 # Stateful resources (data, status, keys, queued messages) outlive the stack and its
 # replacements: CloudFormation keeps them on delete and on replacing updates.
@@ -82,11 +85,15 @@ def name_text(config: PipelineConfig, suffix: str) -> str:
 
 
 def name(config: PipelineConfig, suffix: str) -> Sub:
+    from troposphere import Sub
+
     return Sub(name_text(config, suffix))
 
 
 def regional_name(config: PipelineConfig, suffix: str) -> Sub:
     """For account-wide names (IAM roles and policies, dashboards): one per region."""
+    from troposphere import Sub
+
     return Sub(f"{name_text(config, suffix)}-${{AWS::Region}}")
 
 
@@ -109,6 +116,8 @@ def function_name_text(config: PipelineConfig, function: str) -> str:
 
 
 def function_arn(function: str) -> GetAtt:
+    from troposphere import GetAtt
+
     return GetAtt(function_id(function), "Arn")
 
 

@@ -13,6 +13,7 @@ from etlgen.config import load_config
 from etlgen.local.errors import DefinitionError
 from etlgen.local.integrations import state_machine_from_template
 from etlgen.local.runner import load_state_machine
+from etlgen.render import build_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = [*sorted((ROOT / "tests" / "configs").glob("*.yaml")), ROOT / "pipeline.yaml"]
@@ -34,6 +35,16 @@ def test_generated_state_machine_passes_the_local_checks(config_path: Path) -> N
     assert machine.resources.tables
     assert bool(machine.resources.topics) == config.alerts.enabled
     assert "${" not in str(machine.definition)
+
+
+@pytest.mark.parametrize("config_path", _existing(CONFIGS),
+                         ids=lambda path: str(path.relative_to(ROOT)))
+def test_run_interprets_the_state_machine_of_the_rendered_template(config_path: Path) -> None:
+    """`etlgen run` builds its state machine from the definition without rendering: it is
+    the one the template deploys, with the same local targets."""
+    config = load_config(config_path)
+    rendered = build_template(config, handlers_key="local").to_dict()
+    assert load_state_machine(config) == state_machine_from_template(rendered)
 
 
 def test_the_example_configs_are_all_covered() -> None:
