@@ -49,6 +49,19 @@ def positions_of(arr: np.ndarray, *values: int) -> list[np.ndarray]:
     return [np.concatenate(parts) if parts else np.empty(0, np.int64) for parts in found]
 
 
+def count_of(arr: np.ndarray, value: int) -> int:
+    """How many bytes equal `value`, one cache-sized slice at a time (a few times faster
+    than `bytes.count`, and no temporary the size of the data)."""
+    total = 0
+    scratch = np.empty(min(SLICE, arr.size), bool)
+    for start in range(0, arr.size, SLICE):
+        piece = arr[start:start + SLICE]
+        hits = scratch[:piece.size]
+        np.equal(piece, value, out=hits)
+        total += int(np.count_nonzero(hits))
+    return total
+
+
 def _is_boundary(values: np.ndarray, delimiter: int) -> np.ndarray:
     boundary: np.ndarray = (values == delimiter) | (values == LF) | (values == CR)
     return boundary
