@@ -21,7 +21,6 @@ Offsets in messages are offsets in the source object (`base_offset` is where `da
 from __future__ import annotations
 
 import codecs
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,8 +33,6 @@ from handlers.errors import ChunkPlanError, EncodingError
 
 BLOCK_SIZE = 4 * 1024 * 1024
 UTF8_BOM = b"\xef\xbb\xbf"
-_QUOTE_BYTE = re.compile(b'"')
-_CR_BYTE = re.compile(b"\r")
 Data = bytes | memoryview
 
 
@@ -161,8 +158,9 @@ def _ragged_from_parser(data: Data, starts: np.ndarray, stops: np.ndarray, skipp
 
 def _scan_records(arr: np.ndarray, data: Data, delim: int, base_offset: int, label: str,
                   at_end_of_file: bool) -> _Records:
-    wanted = [csv_scan.LF] + ([csv_scan.QUOTE] if _QUOTE_BYTE.search(data) else []) + \
-        ([csv_scan.CR] if _CR_BYTE.search(data) else [])
+    wanted = [csv_scan.LF] + ([csv_scan.QUOTE] if csv_scan.contains(arr, csv_scan.QUOTE)
+                              else []) + \
+        ([csv_scan.CR] if csv_scan.contains(arr, csv_scan.CR) else [])
     found = dict(zip(wanted, csv_scan.positions_of(arr, *wanted), strict=True))
     empty = np.empty(0, np.int64)
     quotes = found.get(csv_scan.QUOTE, empty)
