@@ -136,6 +136,19 @@ def test_fixed_shapes_agree_with_re2(values: list[str], split: int) -> None:
         assert matches_shape(column, fixed_shape(pattern)).tolist() == expected.to_pylist()
 
 
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.one_of(texts, st.none()), max_size=40), skip=st.integers(0, 3),
+       large=st.booleans())
+def test_fixed_shapes_agree_with_re2_on_nulls_and_sliced_columns(
+        values: list[str | None], skip: int, large: bool) -> None:
+    """Columns of mixed widths are checked on the rows of the width only, whatever the
+    array's offset, type or null slots."""
+    column = pa.array(values, pa.large_string() if large else pa.string())[skip:]
+    for pattern in PATTERNS:
+        expected = pc.fill_null(pc.match_substring_regex(column, pattern), False)
+        assert matches_shape(column, fixed_shape(pattern)).tolist() == expected.to_pylist()
+
+
 @pytest.mark.parametrize("pattern", [r"^TX[0-9]+$", r"TX[0-9]{3}", r"^[^a]$", r"^(a|b)$",
                                      r"^a.b$", r"^[a-]$", r"^\w$", r"^a{2,3}$"])
 def test_other_patterns_are_left_to_the_regex_engine(pattern: str) -> None:
