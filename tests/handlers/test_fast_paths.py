@@ -187,3 +187,19 @@ def test_valid_amounts_with_exponents_become_exact_decimals() -> None:
     assert result.rows_valid == 4
     assert result.typed.column("amount").to_pylist() == [
         Decimal("0.00"), Decimal("15.00"), Decimal("-2.50"), Decimal("12.00")]
+
+
+def test_amounts_far_out_of_bounds_leave_the_valid_ones_exact() -> None:
+    """Rows beyond the bounds (rejected) sit beside valid rows: those keep their exact
+    decimals, the way a column of valid rows alone is typed."""
+    from decimal import Decimal
+
+    amounts = ("12.34", "99999999999.99", "-1000000", "-5", "1e12", "1000000.00", "0.07")
+    rows = [["TX0000000001", "AC00000001", "2024-01-31", amount, "USD", "Shop", "other"]
+            for amount in amounts]
+    table = pa.table({name: [row[k] for row in rows] for k, name in enumerate(HEADER)})
+    result = VALIDATOR.validate(table)
+    assert result.valid.tolist() == [True, False, True, True, False, True, True]
+    assert result.typed.column("amount").to_pylist() == [
+        Decimal("12.34"), Decimal("-1000000.00"), Decimal("-5.00"), Decimal("1000000.00"),
+        Decimal("0.07")]
