@@ -13,6 +13,10 @@ get all the file's partitions (invisible to readers), one PutObject of the sourc
 commit pointer makes them visible in both views at once (and hides an earlier commit of the
 key at the same moment), and only then are the earlier commit's partitions retired. A retry
 after the commit publishes and registers nothing again.
+
+Readers see the newest version of a key that committed: a version finishing after a newer
+one of its key has committed (the order S3 stored them in, not the order they finish)
+publishes nothing and leaves the pointer; it is COMPLETED with `outcome: superseded`.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from handlers.events import FileRecord, FinalizeEvent
 from handlers.identity import RunIdentity, run_identity
 from handlers.layout import OutputLayout, parts_table, rejected_table, source_file_id
 from handlers.logs import log
-from handlers.metrics import ROW_FIELD
+from handlers.metrics import ROW_FIELD, Reason
 from handlers.partitions import SOURCE_FILE, ingest_day
 from handlers.publish import Commit, Part, check_published, commit_of, publish, remove_staged
 from handlers.runtime import container_deps
@@ -40,6 +44,9 @@ from handlers.settings import INGEST_DATE
 from handlers.status import COMPLETED, COUNT_FIELDS, FAILED, SUCCEEDED, utc_now_text
 
 TOP_REASONS = 10  # rejection reasons in the summary
+# The summary's `outcome` of a COMPLETED file: its rows are what readers see of the key, or
+# a newer version of the key was committed first and this one published nothing.
+COMMITTED, SUPERSEDED = "committed", "superseded"
 
 
 def _checked_parts(file: FileRecord, chunk_count: int, items: Sequence[Mapping[str, Any]],
@@ -124,13 +131,18 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         deps.status.finish_file(file_id, FAILED, {**common, "error_name": "RejectRateExceeded",
                                                   "error_cause": cause})
         summary.update(status=FAILED, manifest_key=None, error=cause)
+        _count_rows(deps, totals, parts)
         _announce(deps, summary)
         logger.error("reject rate exceeded", **totals, reject_rate=rate)
         raise RejectRateExceeded(cause)
     commit = commit_of(layout, identity.short, source_file, ingest_day(file.ingested_at),
                        parts)
     with _commit_lease(deps, file, source_file, execution_id):
-        manifest = _committed_manifest(deps, layout, identity, source_file)
+        pointer = _pointer(deps, layout)
+        newer = _newer_commit(deps, file, pointer)
+        if newer is not None:
+            return _superseded(deps, file, commit, identity, common, parts, summary, newer)
+        manifest = _committed_manifest(deps, layout, identity, source_file, pointer)
         if manifest is None:
             _publish_and_commit(deps, file, commit, identity, execution_id, parts, totals)
         else:
@@ -144,9 +156,11 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
             _delete_superseded(deps, file, commit, _retire(deps, file, commit))
             remove_staged(deps.objects, _manifest_commit(layout, identity, manifest).parts)
     deps.status.finish_file(file_id, COMPLETED, {**common, "identity": identity.file,
+                                                 "outcome": COMMITTED,
                                                  "manifest_key": layout.manifest_key})
-    summary.update(status=COMPLETED, manifest_key=layout.manifest_key,
+    summary.update(status=COMPLETED, outcome=COMMITTED, manifest_key=layout.manifest_key,
                    partitions=len(commit.partitions))
+    _count_rows(deps, totals, parts)
     _announce(deps, summary)
     remove_staged(deps.objects, commit.parts)
     logger.info("file completed", **totals, chunk_count=chunk_count,
@@ -192,18 +206,22 @@ def _publish_and_commit(deps: Deps, file: FileRecord, commit: Commit, identity: 
     _delete_superseded(deps, file, commit, superseded)
 
 
-def top_reasons(parts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The most frequent rejection reasons of the file: `{field, kind, rows}`, most rows
-    first (a row counts once under each field and kind among its errors; a row-level
-    reject has the field null)."""
+def ranked_reasons(parts: Sequence[Mapping[str, Any]]) -> list[Reason]:
+    """The file's rejection reasons `(field, kind, rows)`, most rows first (a row counts once
+    under each field and kind among its errors; a row-level reject has the field null)."""
     counted: Counter[tuple[str | None, str]] = Counter()
     for part in parts:
         for field, kind, rows in part.get("reasons") or []:
             counted[(field, str(kind))] += int(rows)
     ranked = sorted(counted.items(),
                     key=lambda pair: (-pair[1], pair[0][0] or ROW_FIELD, pair[0][1]))
+    return [(field, kind, rows) for (field, kind), rows in ranked]
+
+
+def top_reasons(parts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The most frequent rejection reasons of the file: `{field, kind, rows}`."""
     return [{"field": field, "kind": kind, "rows": rows}
-            for (field, kind), rows in ranked[:TOP_REASONS]]
+            for field, kind, rows in ranked_reasons(parts)[:TOP_REASONS]]
 
 
 def catalog_partitions(deps: Deps, file: FileRecord, commit: Commit) -> list[FilePartitions]:
@@ -301,16 +319,58 @@ def _commit_lease(deps: Deps, file: FileRecord, source_file: str,
         deps.status.release_commit(file.key, source_file, token)
 
 
+def _pointer(deps: Deps, layout: OutputLayout) -> dict[str, Any] | None:
+    """The key's commit pointer: which commit readers see (None: none yet, or no catalog)."""
+    if deps.catalog is None or not deps.objects.exists(layout.commit_key):
+        return None
+    pointer: dict[str, Any] = json.loads(_read_all(deps, layout.commit_key))
+    return pointer
+
+
+def _newer_commit(deps: Deps, file: FileRecord,
+                  pointer: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The pointer, when it names a version of the key that S3 stored after this one:
+    committing now would bring the older data back. None when the pointer names this
+    version or an older one, or either has no version id (an unversioned bucket: no
+    order to go by)."""
+    theirs = None if pointer is None else pointer.get("source_version")
+    ours = file.version_id
+    if not theirs or not ours or "null" in (theirs, ours) or theirs == ours:
+        return None
+    newest = deps.objects.newest_version(file.key, (ours, str(theirs)))
+    return pointer if newest == theirs else None
+
+
+def _superseded(deps: Deps, file: FileRecord, commit: Commit, identity: RunIdentity,
+                common: Mapping[str, Any], parts: Sequence[Mapping[str, Any]],
+                summary: dict[str, Any], newer: Mapping[str, Any]) -> dict[str, Any]:
+    """A newer version of the key is committed: this older one publishes nothing and
+    leaves the pointer alone (the table keeps the newest data); the file is COMPLETED,
+    processed and reconciled, with the version that replaced it named."""
+    replaced_by = {"source_version": str(newer["source_version"]),
+                   "source_file": str(newer.get("source_file", ""))}
+    deps.status.finish_file(file.file_id, COMPLETED, {
+        **common, "identity": identity.file, "outcome": SUPERSEDED,
+        "superseded_by": replaced_by["source_version"],
+        "superseded_by_file": replaced_by["source_file"]})
+    summary.update(status=COMPLETED, outcome=SUPERSEDED, superseded_by=replaced_by,
+                   manifest_key=None, partitions=0)
+    _count_rows(deps, {name: int(common[name]) for name in COUNT_FIELDS}, parts)
+    _announce(deps, summary)
+    remove_staged(deps.objects, commit.parts)
+    log.bind(step="finalize", file_id=file.file_id).info(
+        "superseded by a newer version", key=file.key, **replaced_by)
+    return summary
+
+
 def _committed_manifest(deps: Deps, layout: OutputLayout, identity: RunIdentity,
-                        source_file: str) -> dict[str, Any] | None:
+                        source_file: str,
+                        pointer: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The version's manifest when the key's pointer already names `source_file` and the
     manifest records this identity: the file is committed for readers (an earlier attempt
     stopped before the status write)."""
-    if deps.catalog is None or not deps.objects.exists(layout.commit_key):
-        return None
-    pointer = json.loads(_read_all(deps, layout.commit_key))
-    if pointer.get("source_file") != source_file or not deps.objects.exists(
-            layout.manifest_key):
+    if pointer is None or pointer.get("source_file") != source_file or \
+            not deps.objects.exists(layout.manifest_key):
         return None
     manifest: dict[str, Any] = json.loads(_read_all(deps, layout.manifest_key))
     if manifest.get("source_file") != source_file or \
@@ -374,12 +434,28 @@ def _already_committed(deps: Deps, layout: OutputLayout, file: FileRecord, chunk
     commit = commit_of(layout, identity.short, source_file, ingest_day(file.ingested_at),
                        ours)
     summary.update(totals, reject_rate=round(rate, 6), top_rejections=top_reasons(ours),
-                   status=COMPLETED, manifest_key=layout.manifest_key,
+                   status=COMPLETED, outcome=COMMITTED, manifest_key=layout.manifest_key,
                    partitions=len(commit.partitions))
+    if current.get("outcome") == SUPERSEDED:
+        summary.update(outcome=SUPERSEDED, manifest_key=None, partitions=0, superseded_by={
+            "source_version": str(current.get("superseded_by", "")),
+            "source_file": str(current.get("superseded_by_file", ""))})
     _announce(deps, summary)
     remove_staged(deps.objects, commit.parts)
     log.bind(step="finalize", file_id=file.file_id).info("already committed", **totals)
     return summary
+
+
+def _count_rows(deps: Deps, totals: Mapping[str, int],
+                parts: Sequence[Mapping[str, Any]]) -> None:
+    """The row metrics of the file, once, when its run ends (committed, superseded or over
+    the reject rate): chunks redone under another plan, or a run stopped before finalize,
+    count nothing twice. A retry after the status write (`_already_committed`) counts
+    nothing."""
+    deps.metrics.put_counts({"RowsIn": int(totals["rows_in"]),
+                             "RowsValid": int(totals["rows_valid"]),
+                             "RowsRejected": int(totals["rows_rejected"])})
+    deps.metrics.put_rejections(ranked_reasons(parts))
 
 
 def _announce(deps: Deps, summary: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,6 +57,10 @@ class ObjectStore(Protocol):
     def open_writer(self, key: str, content_type: str = ...) -> ObjectWriter: ...
 
     def list_keys(self, prefix: str) -> list[str]: ...
+
+    def newest_version(self, key: str, versions: Collection[str]) -> str | None:
+        """Which of `versions` of `key` S3 stored last (None: the store keeps no versions,
+        or none of them is there)."""
 
     def exists(self, key: str) -> bool: ...
 
@@ -175,6 +179,21 @@ class S3ObjectStore:
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             keys.extend(item["Key"] for item in page.get("Contents", []))
         return sorted(keys)
+
+    def newest_version(self, key: str, versions: Collection[str]) -> str | None:
+        """The first of `versions` in the key's ListObjectVersions listing, which gives
+        each key's versions newest first (the order S3 stored them, not a clock of second
+        resolution). The listing of the prefix `key` starts with `key` itself, so it stops
+        at the first longer key."""
+        wanted = set(versions)
+        paginator = self.client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+            for item in page.get("Versions", []):
+                if item["Key"] != key:
+                    return None
+                if item.get("VersionId") in wanted:
+                    return str(item["VersionId"])
+        return None
 
     def exists(self, key: str) -> bool:
         try:
@@ -371,6 +390,10 @@ class LocalObjectStore:
                 if key.startswith(prefix):
                     keys.append(key)
         return sorted(keys)
+
+    def newest_version(self, key: str, versions: Collection[str]) -> str | None:
+        """None: a folder keeps one file per key, the one `etlgen run` staged last."""
+        return None
 
     def exists(self, key: str) -> bool:
         return self.path_of(key).is_file()

@@ -408,10 +408,6 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
     except Exception as error:
         deps.status.fail_chunk(file_id, index, type(error).__name__, str(error))
         raise
-    if changed:
-        deps.metrics.put_counts({"RowsIn": counts["rows_in"], "RowsValid": counts["rows_valid"],
-                                 "RowsRejected": counts["rows_rejected"]})
-        deps.metrics.put_rejections(reasons)
     logger.info("chunk processed", bytes=end - start, recorded=changed,
                 partitions=len(partitions), **_counts(item, index))
     return _counts(item, index)

@@ -37,6 +37,8 @@ class FunctionAccess:
     multipart_writes: bool = False
     delete_prefixes: tuple[str, ...] = ()
     list_prefixes: tuple[str, ...] = ()  # s3:ListBucket, only for keys under these
+    # s3:ListBucketVersions, only for keys under these (which version of a key is newest)
+    list_version_prefixes: tuple[str, ...] = ()
     table_actions: tuple[aws.Action, ...] = ()
     sends_results: bool = False
     catalog_actions: tuple[aws.Action, ...] = ()  # on the Glue catalog, database, tables
@@ -127,7 +129,8 @@ def finalize_access(config: PipelineConfig) -> FunctionAccess:
     pointer and the version's manifest, lists the file's output prefixes, deletes what it will not
     publish there, copies the staged parts in, writes the manifest, registers the file's
     partitions in the catalog, records the file, sends the summary, deletes the staged
-    parts. The only function that lists, and only under the output prefixes."""
+    parts. The only function that lists, and only under the output prefixes (with the
+    catalog on, also the versions of the source key: is a newer version committed?)."""
     processed, rejected = config.output.processed_prefix, config.output.rejected_prefix
     staging = config.output.staging_prefix
     # the commit pointers and the manifests: is this file already committed for readers?
@@ -138,6 +141,7 @@ def finalize_access(config: PipelineConfig) -> FunctionAccess:
         write_prefixes=(processed, rejected),
         delete_prefixes=(processed, rejected, staging),
         list_prefixes=(processed, rejected),
+        list_version_prefixes=(config.input.prefix,) if config.catalog.enabled else (),
         table_actions=(dynamodb.GetItem, dynamodb.Query, dynamodb.UpdateItem),
         sends_results=config.results_queue.enabled,
         catalog_actions=CATALOG_PARTITION_ACTIONS if config.catalog.enabled else (),

@@ -124,6 +124,12 @@ def function_statements(config: PipelineConfig, spec: FunctionSpec) -> list[aws.
             aws.Condition(aws.StringLike(
                 "s3:prefix", [f"{_pattern_literal(p)}*" for p in access.list_prefixes])),
         ))
+    if access.list_version_prefixes:
+        statements.append(_allow(
+            "Versions", [s3.ListBucketVersions], [GetAtt(names.DATA_BUCKET, "Arn")],
+            aws.Condition(aws.StringLike(
+                "s3:prefix", [f"{_pattern_literal(p)}*" for p in access.list_version_prefixes])),
+        ))
     if access.table_actions:
         statements.append(_allow(
             "Status", list(access.table_actions), [GetAtt(names.STATUS_TABLE, "Arn")]

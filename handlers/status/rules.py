@@ -49,6 +49,9 @@ class FileItem(TypedDict, total=False):
     rows_valid: int
     rows_rejected: int
     manifest_key: str
+    outcome: str  # COMPLETED: "committed", or "superseded" (a newer version committed first)
+    superseded_by: str  # superseded: the version id readers see instead
+    superseded_by_file: str  # and its source_file
     error_name: str
     error_cause: str
     started_at: str

@@ -130,3 +130,44 @@ def test_a_finalize_between_anothers_pointer_and_retire_waits_then_wins(
     assert status.get_file(event_a["file"]["file_id"])["status"] == COMPLETED
     _, acquired = status.acquire_commit(KEY, "another", "t", 60)
     assert acquired, "released after the retire"
+
+
+def test_an_older_version_finishing_after_a_newer_one_committed_leaves_the_newer_visible(
+        pipeline: Pipeline) -> None:
+    """Three uploads of one key: the second commits first, the first finishes after it
+    (the state machine's executions run in any order), then the third. Readers see the
+    second's rows until the third commits, never the first's, whose run publishes nothing
+    and is COMPLETED as superseded."""
+    create_catalog(pipeline.glue)
+    deps = [pipeline.deps(**catalog_env()) for _ in range(3)]
+    sources = [pipeline.upload(build_file(mixed_rows(rows, seed=60 + rows))[0], key=KEY)
+               for rows in (70, 50, 40)]
+    events = [_prepared(pipeline, deps[n], sources[n], f"exec-{n}") for n in range(3)]
+    first, second, third = sources
+    finalize.handle(events[1], deps[1])
+    seen = values(pipeline), values(pipeline, REJECTED), pipeline.pointer(second)
+
+    for attempt in ("first", "retry"):
+        summary = finalize.handle(events[0], deps[0])
+        assert (summary["status"], summary["outcome"]) == (COMPLETED, "superseded"), attempt
+        assert summary["superseded_by"] == {
+            "source_version": second["version_id"],
+            "source_file": pipeline.manifest(second)["source_file"]}
+        assert summary["manifest_key"] is None and summary["partitions"] == 0
+        assert summary["rows_in"] == 70 == summary["rows_valid"] + summary["rows_rejected"]
+        assert (values(pipeline), values(pipeline, REJECTED), pipeline.pointer(second)) == \
+            seen, f"{attempt}: readers still see the second version, nothing else changed"
+        assert pipeline.manifest(first) is None, "the older version published nothing"
+        layout = pipeline.layout(first, deps[0])
+        assert pipeline.keys(layout.staging_prefix) == [], "its staged parts are removed"
+        item = deps[0].status.get_file(events[0]["file"]["file_id"])
+        assert (item["status"], item["outcome"], item["superseded_by"]) == (
+            COMPLETED, "superseded", second["version_id"])
+    assert deps[0].status.acquire_commit(KEY, "another", "t", 60)[1], "the lease is released"
+    deps[0].status.release_commit(KEY, "another", "t")
+
+    summary = finalize.handle(events[2], deps[2])
+    assert summary["outcome"] == "committed"
+    assert pipeline.pointer(third)["source_version"] == third["version_id"]
+    assert {v[1] for v in values(pipeline)} == {pipeline.manifest(third)["source_file"]}
+    assert visible(pipeline) == values(pipeline), "the newest upload is what readers see"

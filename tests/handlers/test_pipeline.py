@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from handlers import chunk_plan, process
+from handlers import chunk_plan, process, split, validate
 from handlers.errors import (
     BinaryFile,
     EmptyFile,
@@ -204,6 +204,34 @@ def test_rerunning_a_chunk_and_the_whole_file_adds_nothing(pipeline: Pipeline) -
                                             MaxNumberOfMessages=10)["Messages"]
     assert len(messages) == 1
     assert json.loads(messages[0]["Body"])["rows_in"] == 50
+
+
+def test_the_row_metrics_count_a_file_once_however_often_its_chunks_were_redone(
+        pipeline: Pipeline) -> None:
+    """A run stopped after processing every chunk, before finalize (a timeout), then the
+    file run again with another chunk size: every row was validated twice, but the
+    dashboard's rows and rejection reasons count the file once."""
+    data, _ = build_file(mixed_rows(60, seed=12))
+    source = pipeline.upload(data)
+    stopped = pipeline.deps(CHUNK_SIZE_BYTES="400", MAX_REJECT_RATE="1")
+    file = validate.handle({"source": source, "execution_id": "stopped"}, stopped)
+    for chunk in split.handle({"file": file}, stopped)["chunks"]:
+        process.handle({"file": file, "chunk": chunk}, stopped)
+    assert pipeline.metrics.records == [] and pipeline.metrics.rejections == []
+    outcome = pipeline.run(source, pipeline.deps(CHUNK_SIZE_BYTES="700", MAX_REJECT_RATE="1"))
+    assert outcome.error is None and outcome.summary["rows_rejected"] > 0
+    summary = outcome.summary
+    assert pipeline.metrics.totals() == {"RowsIn": 60, "RowsValid": summary["rows_valid"],
+                                         "RowsRejected": summary["rows_rejected"]}
+    rejects = pipeline.rejects(source)
+    counted: dict[tuple[object, str], int] = {}
+    for reject in rejects:
+        for pair in {(error["field"], error["kind"]) for error in reject["errors"]}:
+            counted[pair] = counted.get(pair, 0) + 1
+    emitted: dict[tuple[object, str], int] = {}
+    for field, kind, count in pipeline.metrics.rejections:
+        emitted[(field, kind)] = emitted.get((field, kind), 0) + count
+    assert emitted == counted, "every reason once per rejected row of the file"
 
 
 def test_csv_output_format(pipeline: Pipeline) -> None:

@@ -97,6 +97,8 @@ def test_finalize_role(base_template: dict[str, Any]) -> None:
             objects("processed/"), objects("rejected/"), objects("staging/")]),
         "List": allow(["s3:ListBucket"], [DATA_BUCKET], {
             "StringLike": {"s3:prefix": ["processed/*", "rejected/*"]}}),
+        "Versions": allow(["s3:ListBucketVersions"], [DATA_BUCKET], {
+            "StringLike": {"s3:prefix": ["incoming/*"]}}),
         "Status": allow(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
                              [TABLE]),
         "Results": allow(["sqs:SendMessage"], [{"Fn::GetAtt": ["ResultsQueue", "Arn"]}]),
@@ -122,6 +124,8 @@ def test_only_finalize_touches_the_catalog_and_only_its_partitions(
             "no role may change the views or the commits table"
     off = dataclasses.replace(base_config, catalog=CatalogConfig(enabled=False))
     assert "Catalog" not in role_statements(template_of(off), "FinalizeRole")
+    assert "Versions" not in role_statements(template_of(off), "FinalizeRole"), \
+        "no pointer, no version order to ask for"
 
 
 def test_finalize_sends_nothing_without_the_queue(base_config: PipelineConfig) -> None:

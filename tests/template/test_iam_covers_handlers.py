@@ -42,6 +42,7 @@ SAMPLE = ROOT / "samples" / "transactions.csv"
 MULTIPART_PARTS = {"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload"}
 
 Call = tuple[str, str, dict[str, Any]]  # (service, operation, params)
+LISTS = {"s3:ListBucket", "s3:ListBucketVersions"}  # on the bucket, under an s3:prefix
 
 
 Check = tuple[str, str | None]  # (IAM action, object key or listed prefix)
@@ -61,6 +62,8 @@ def iam_checks(service: str, operation: str, params: dict[str, Any]) -> list[Che
         return [("s3:GetObject", params["CopySource"]["Key"]), ("s3:PutObject", key)]
     if operation == "ListObjectsV2":
         return [("s3:ListBucket", params.get("Prefix", ""))]
+    if operation == "ListObjectVersions":
+        return [("s3:ListBucketVersions", params.get("Prefix", ""))]
     return [(f"s3:{operation}", key)]
 
 
@@ -87,7 +90,7 @@ def permitted(check: Check, grants: list[Grant]) -> bool:
     for actions, prefixes, listed in grants:
         if action not in actions:
             continue
-        if action == "s3:ListBucket":
+        if action in LISTS:
             if listed is not None and any(fnmatch.fnmatchcase(key or "", pattern)
                                           for pattern in listed):
                 return True
@@ -124,6 +127,8 @@ def _deps(recorder: Recorder, queue_url: str, **env: str) -> Deps:
 def test_each_handler_only_calls_what_its_role_allows(
         pipeline: Pipeline, base_template: dict[str, Any]) -> None:
     create_catalog(pipeline.glue)
+    older = pipeline.upload(SAMPLE.read_bytes()[:3000].rsplit(b"\n", 1)[0] + b"\n",
+                            key="incoming/transactions.csv")
     source = pipeline.upload(SAMPLE.read_bytes(), key="incoming/transactions.csv")
     recorders = {name: Recorder() for name in ("Validate", "Split", "Process", "Finalize")}
     for env in ({"CHUNK_SIZE_BYTES": "4096"},
@@ -139,9 +144,18 @@ def test_each_handler_only_calls_what_its_role_allows(
             summary = finalize.handle({"file": file, "chunk_count": plan["chunk_count"],
                                        "execution_id": "e"}, deps["Finalize"])
         assert summary["status"] == "COMPLETED" and summary["rows_rejected"] > 0
+    # the older upload finishing last: finalize asks S3 which version is newer
+    file = validate.handle({"source": older, "execution_id": "o"}, deps["Validate"])
+    plan = split.handle({"file": file}, deps["Split"])
+    for chunk in plan["chunks"]:
+        process.handle({"file": file, "chunk": chunk}, deps["Process"])
+    summary = finalize.handle({"file": file, "chunk_count": plan["chunk_count"],
+                               "execution_id": "o"}, deps["Finalize"])
+    assert summary["outcome"] == "superseded"
     operations = {operation for recorder in recorders.values()
                   for _, operation, _ in recorder.calls}
-    assert {"CopyObject", "DeleteObject", "ListObjectsV2", "HeadObject"} <= operations
+    assert {"CopyObject", "DeleteObject", "ListObjectsV2", "HeadObject",
+            "ListObjectVersions"} <= operations
     assert {"GetTable", "GetPartitions", "BatchCreatePartition",
             "BatchDeletePartition"} <= operations, "the second run replaces the partitions"
 
@@ -163,6 +177,10 @@ def test_the_check_notices_a_missing_permission(base_template: dict[str, Any]) -
     assert permitted(("s3:ListBucket", "processed/tx/v=1/"), finalize_grants)
     assert not permitted(("s3:ListBucket", "incoming/"), finalize_grants)
     assert not permitted(("s3:ListBucket", ""), finalize_grants)
+    assert permitted(("s3:ListBucketVersions", "incoming/a.csv"), finalize_grants)
+    assert not permitted(("s3:ListBucketVersions", "processed/"), finalize_grants)
+    assert not permitted(("s3:ListBucketVersions", "incoming/a.csv"),
+                         allowed(base_template, "ProcessRole"))
     assert not all(permitted(check, finalize_grants) for check in iam_checks(
         "s3", "CopyObject", {"Key": "processed/a", "CopySource": {"Key": "incoming/a.csv"}}))
     process_grants = allowed(base_template, "ProcessRole")
