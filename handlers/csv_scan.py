@@ -49,6 +49,32 @@ def positions_of(arr: np.ndarray, *values: int) -> list[np.ndarray]:
     return [np.concatenate(parts) if parts else np.empty(0, np.int64) for parts in found]
 
 
+def contains(arr: np.ndarray, value: int) -> bool:
+    """Whether any byte equals `value`, one cache-sized slice at a time, stopping at the
+    first slice that has one (several times faster than a regex search for a byte)."""
+    scratch = np.empty(min(SLICE, arr.size), bool)
+    for start in range(0, arr.size, SLICE):
+        piece = arr[start:start + SLICE]
+        hits = scratch[:piece.size]
+        np.equal(piece, value, out=hits)
+        if hits.any():
+            return True
+    return False
+
+
+def count_of(arr: np.ndarray, value: int) -> int:
+    """How many bytes equal `value`, one cache-sized slice at a time (a few times faster
+    than `bytes.count`, and no temporary the size of the data)."""
+    total = 0
+    scratch = np.empty(min(SLICE, arr.size), bool)
+    for start in range(0, arr.size, SLICE):
+        piece = arr[start:start + SLICE]
+        hits = scratch[:piece.size]
+        np.equal(piece, value, out=hits)
+        total += int(np.count_nonzero(hits))
+    return total
+
+
 def _is_boundary(values: np.ndarray, delimiter: int) -> np.ndarray:
     boundary: np.ndarray = (values == delimiter) | (values == LF) | (values == CR)
     return boundary

@@ -99,9 +99,9 @@ def field_errors(failures: Sequence[Failure], table: pa.Table,
             entries.append(_any_messages(name, group, stacked, values, first, led))
         positions.append(where)
         columns.append(np.full(where.size, column, np.int64))
-        picked, counts = np.unique(first, return_counts=True)
-        for index, count in zip(picked.tolist(), counts.tolist(), strict=True):
-            reasons[name, group[index].rule] += count
+        for index, count in enumerate(np.bincount(first, minlength=len(group)).tolist()):
+            if count:
+                reasons[name, group[index].rule] += count
     at = np.concatenate(positions)
     order = np.lexsort((np.concatenate(columns), at))
     ordered = pa.concat_arrays(entries).take(pa.array(order))
@@ -128,8 +128,17 @@ def _heads(name: str, group: Sequence[Failure], after: Sequence[str]) -> pa.Arra
     return pa.array(texts, TEXT)
 
 
-def _pick(first: np.ndarray, led: np.ndarray) -> pa.Array:
-    return pa.array(2 * first + led)
+def _pick(first: np.ndarray, led: np.ndarray) -> np.ndarray:
+    picked: np.ndarray = 2 * first + led
+    return picked
+
+
+def _chosen(options: pa.Array, index: np.ndarray) -> pa.Array | pa.Scalar:
+    """`options` taken at each index; one scalar when every row takes the same one (a
+    column failing one check, the usual case), which the joins spread for free."""
+    if index.size and int(index.min()) == int(index.max()):
+        return options[int(index[0])]
+    return options.take(pa.array(index))
 
 
 def _one_message_each(name: str, group: Sequence[Failure], values: pa.Array,
@@ -143,8 +152,8 @@ def _one_message_each(name: str, group: Sequence[Failure], values: pa.Array,
              for failure in group]
     heads = _heads(name, group, ['\\"' if w else "" for w in worded])
     middle = _cut(values, escapes=TWICE) if any(worded) else pa.repeat(text(""), len(values))
-    return joined(heads.take(_pick(first, led)), middle,
-                  pa.array(tails, TEXT).take(pa.array(first)))
+    return joined(_chosen(heads, _pick(first, led)), middle,
+                  _chosen(pa.array(tails, TEXT), first))
 
 
 def _any_messages(name: str, group: Sequence[Failure], stacked: np.ndarray,
@@ -155,16 +164,25 @@ def _any_messages(name: str, group: Sequence[Failure], stacked: np.ndarray,
              for failure, hit in zip(group, stacked, strict=True) if hit.any()]
     message = joined_present(texts, "; ")
     heads = _heads(name, group, [""] * len(group))
-    return joined(heads.take(_pick(first, led)), pc.fill_null(message, ""), text('"}'))
+    return joined(_chosen(heads, _pick(first, led)), pc.fill_null(message, ""), text('"}'))
 
 
 def _cut(values: pa.Array, escapes: Escapes) -> pa.Array:
-    """Values as `show` cuts them (57 characters and `...` past 60), escaped."""
-    long = pc.greater(pc.utf8_length(values), SHOW_LIMIT)
-    if pc.any(long).as_py():
-        cut = joined(pc.utf8_slice_codeunits(values, 0, SHOW_LIMIT - 3), text("..."))
-        values = pc.if_else(long, cut, values)
+    """Values as `show` cuts them (57 characters and `...` past 60), escaped. Characters
+    are counted only when some value has more than 60 bytes."""
+    if _longest_bytes(values) > SHOW_LIMIT:
+        long = pc.greater(pc.utf8_length(values), SHOW_LIMIT)
+        if pc.any(long).as_py():
+            cut = joined(pc.utf8_slice_codeunits(values, 0, SHOW_LIMIT - 3), text("..."))
+            values = pc.if_else(long, cut, values)
     return escaped(values, escapes)
+
+
+def _longest_bytes(values: pa.Array) -> int:
+    """The most bytes any value holds (from the offsets, without reading the text)."""
+    if not len(values):
+        return 0
+    return int(pc.max(pc.binary_length(values)).as_py() or 0)
 
 
 def record_errors(fields: np.ndarray, expected: int, rule: str) -> pa.Array:

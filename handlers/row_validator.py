@@ -68,7 +68,8 @@ class ColumnRule:
 
     def check(self, values: pa.ChunkedArray,
               present: Mask) -> tuple[list[Failure], pa.Array | None]:
-        """The failures, and the typed column for every row when checking already made it."""
+        """The failures, and the typed column (right on the rows passing every check) when
+        checking already made it."""
         failures: list[Failure] = []
         if self.required and not self.nullable:  # a nullable column's empty field is null
             failures.append(Failure(self.name, ~present, required, REQUIRED_RULE))

@@ -30,32 +30,60 @@ def single_array(values: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 def byte_matrix(values: pa.ChunkedArray | pa.Array,
                 width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(value has exactly `width` bytes, (rows, width) uint8 matrix of those bytes).
-
-    Rows of another width get the bytes of some other value (or zeros): callers mask them.
-    """
+    """(value has exactly `width` bytes, (those rows, width) uint8 matrix of their bytes,
+    in row order): a free view of the column's data when every value has that width, else
+    a view of the data of those rows filtered by Arrow (no per-row gather in numpy)."""
     array = single_array(values)
-    offset_type: type[np.signedinteger[Any]]
-    if array.type == pa.large_string():
-        offset_type = np.int64
-    else:
-        array = array.cast(pa.string())
-        offset_type = np.int32
+    has_width, matrix = _matrix(array, width)
+    if has_width.all():
+        return has_width, matrix
+    if not has_width.any():
+        return has_width, np.zeros((0, width), np.uint8)
+    kept = array.filter(pa.array(has_width))
+    kept_width, kept_matrix = _matrix(kept, width)
+    if kept_width.all():
+        return has_width, kept_matrix
+    starts = np.asarray(_offsets(array)[:-1], np.int64)[has_width]  # odd null slots
+    windows = np.lib.stride_tricks.sliding_window_view(_data(array), width)
+    return has_width, windows[starts]
+
+
+def _matrix(array: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(value has `width` bytes, the (rows, width) view of the data when all have it; an
+    empty matrix otherwise)."""
+    offsets = _offsets(array)
     count = len(array)
-    buffers = array.buffers()
-    offsets = np.frombuffer(buffers[1], offset_type)[array.offset: array.offset + count + 1] \
-        if count else np.zeros(1, offset_type)
-    data = np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None else \
-        np.zeros(0, np.uint8)
     has_width = np.diff(offsets) == width
     if count and has_width.all():
         first = int(offsets[0])
-        return has_width, data[first: first + count * width].reshape(count, width)
-    if not has_width.any():
-        return has_width, np.zeros((count, width), np.uint8)
-    starts = np.where(has_width, offsets[:-1], 0).astype(np.int64)
-    windows = np.lib.stride_tricks.sliding_window_view(data, width)  # a view, no copy
-    return has_width, windows[starts]
+        return has_width, _data(array)[first: first + count * width].reshape(count, width)
+    return has_width, np.zeros((0, width), np.uint8)
+
+
+def _offsets(array: pa.Array) -> np.ndarray:
+    count = len(array)
+    if not count:
+        return np.zeros(1, np.int64)
+    offset_type = np.int64 if array.type == pa.large_string() else np.int32
+    if array.type not in (pa.string(), pa.large_string()):
+        array = array.cast(pa.string())
+    return np.frombuffer(array.buffers()[1], offset_type)[array.offset: array.offset + count + 1]
+
+
+def _data(array: pa.Array) -> np.ndarray:
+    if array.type not in (pa.string(), pa.large_string()):
+        array = array.cast(pa.string())
+    data = array.buffers()[2]
+    return np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+
+
+def _scattered(has_width: np.ndarray, found: np.ndarray, fill: Any = 0) -> np.ndarray:
+    """`found` (one value per row of the width) spread back over every row."""
+    if has_width.all():
+        return found
+    full = np.full(has_width.size, fill, found.dtype)
+    full[has_width] = found
+    return full
 
 
 def _in_ranges(column: np.ndarray, ranges: Ranges) -> np.ndarray:
@@ -97,7 +125,13 @@ def parse_dates(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndar
 
 
 def _parse_dates(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    ok, matrix = byte_matrix(values, 10)
+    has_width, matrix = byte_matrix(values, 10)
+    ok, days = _dates_of(matrix)
+    return _scattered(has_width, ok, False), _scattered(has_width, days)
+
+
+def _dates_of(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ok = np.ones(matrix.shape[0], bool)
     digits = matrix - np.uint8(0x30)
     for k in (0, 1, 2, 3, 5, 6, 8, 9):
         ok &= digits[:, k] < 10
@@ -182,7 +216,8 @@ def matches_shape(values: pa.ChunkedArray | pa.Array, shape: list[Ranges]) -> np
 
 
 def _matches_shape(values: pa.Array, shape: list[Ranges]) -> np.ndarray:
-    ok, matrix = byte_matrix(values, len(shape))
+    has_width, matrix = byte_matrix(values, len(shape))
+    ok = np.ones(matrix.shape[0], bool)
     for k, ranges in enumerate(shape):
         ok &= _in_ranges(matrix[:, k], ranges)
-    return ok
+    return _scattered(has_width, ok, False)

@@ -35,7 +35,9 @@ class KeywordFailure:
 @dataclass
 class Checked:
     """A kind's verdict on one column: its failures in reporting order, and the typed
-    column for every row when checking already built it (it then needs no conversion)."""
+    column when checking already built it (it then needs no conversion). The typed column
+    is read only on rows that pass every check, so a row failing one may hold anything
+    (null, say)."""
 
     failures: list[KeywordFailure] = field(default_factory=list)
     typed: pa.Array | None = None

@@ -98,12 +98,16 @@ class NumberKind(ColumnKind):
         if not rows.any():
             return checked
         floats = as_float64(values, ok)
-        checked.typed = decimals_from_floats(floats, ~rows, output_type)
+        within = rows.copy()
         for keyword in BOUND_KEYWORDS:
             if keyword in spec:
                 bound = to_decimal(spec[keyword])
-                checked.fail(number_breaks_bound(values, floats, rows, keyword, bound),
-                             bound_message(keyword, bound), keyword)
+                breaks = number_breaks_bound(values, floats, rows, keyword, bound)
+                checked.fail(breaks, bound_message(keyword, bound), keyword)
+                within &= ~breaks
+        # from the rows within the bounds only: a value far out of them (rejected anyway)
+        # would otherwise send the whole column down the slower cast from text
+        checked.typed = decimals_from_floats(floats, ~within, output_type)
         if divisor is not None:
             checked.fail(not_multiple, multiple_message(divisor), "multipleOf")
         members = enum_members(spec, is_json_number)

@@ -138,6 +138,19 @@ def test_fixed_shapes_agree_with_re2(values: list[str], split: int) -> None:
         assert matches_shape(column, fixed_shape(pattern)).tolist() == expected.to_pylist()
 
 
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.one_of(texts, st.none()), max_size=40), skip=st.integers(0, 3),
+       large=st.booleans())
+def test_fixed_shapes_agree_with_re2_on_nulls_and_sliced_columns(
+        values: list[str | None], skip: int, large: bool) -> None:
+    """Columns of mixed widths are checked on the rows of the width only, whatever the
+    array's offset, type or null slots."""
+    column = pa.array(values, pa.large_string() if large else pa.string())[skip:]
+    for pattern in PATTERNS:
+        expected = pc.fill_null(pc.match_substring_regex(column, pattern), False)
+        assert matches_shape(column, fixed_shape(pattern)).tolist() == expected.to_pylist()
+
+
 @pytest.mark.parametrize("pattern", [r"^TX[0-9]+$", r"TX[0-9]{3}", r"^[^a]$", r"^(a|b)$",
                                      r"^a.b$", r"^[a-]$", r"^\w$", r"^a{2,3}$"])
 def test_other_patterns_are_left_to_the_regex_engine(pattern: str) -> None:
@@ -176,3 +189,19 @@ def test_valid_amounts_with_exponents_become_exact_decimals() -> None:
     assert result.rows_valid == 4
     assert result.typed.column("amount").to_pylist() == [
         Decimal("0.00"), Decimal("15.00"), Decimal("-2.50"), Decimal("12.00")]
+
+
+def test_amounts_far_out_of_bounds_leave_the_valid_ones_exact() -> None:
+    """Rows beyond the bounds (rejected) sit beside valid rows: those keep their exact
+    decimals, the way a column of valid rows alone is typed."""
+    from decimal import Decimal
+
+    amounts = ("12.34", "99999999999.99", "-1000000", "-5", "1e12", "1000000.00", "0.07")
+    rows = [["TX0000000001", "AC00000001", "2024-01-31", amount, "USD", "Shop", "other"]
+            for amount in amounts]
+    table = pa.table({name: [row[k] for row in rows] for k, name in enumerate(HEADER)})
+    result = VALIDATOR.validate(table)
+    assert result.valid.tolist() == [True, False, True, True, False, True, True]
+    assert result.typed.column("amount").to_pylist() == [
+        Decimal("12.34"), Decimal("-1000000.00"), Decimal("-5.00"), Decimal("1000000.00"),
+        Decimal("0.07")]
