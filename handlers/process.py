@@ -132,7 +132,7 @@ def process_bytes(data: bytes, start: int, header: list[str], validator: RowVali
     collected = CollectedLines() if rejects is None else None
     out: RejectSink = collected if collected is not None else rejects  # type: ignore[assignment]
     extra = lineage.reject_fields() if lineage is not None else None
-    cuts = _piece_cuts(data, _piece_count(len(data)))
+    cuts = _piece_cuts(data, _piece_marks(len(data), _piece_count(len(data))))
     if len(cuts) > 2:
         view = memoryview(data)
         channels = [_Batches() for _ in range(len(cuts) - 1)]
@@ -297,14 +297,28 @@ def _joined(pieces: list[_Piece], validator: RowValidator, label: str,
                        lines=collected.data() if collected is not None else None)
 
 
-def _piece_cuts(data: bytes, pieces: int) -> list[int]:
+TAIL_SHARE = 0.25
+"""The last piece's size next to the others': its valid rows are written after every other
+piece is done, on one core, so a small last piece leaves little work after the checks."""
+
+
+def _piece_marks(size: int, pieces: int) -> list[int]:
+    """Nominal cut positions: `pieces - 1` pieces of one size, then one of `TAIL_SHARE`
+    of it."""
+    if pieces < 2:
+        return []
+    whole = pieces - 1 + TAIL_SHARE
+    return [min(size, int(size * k / whole)) for k in range(1, pieces)]
+
+
+def _piece_cuts(data: bytes, marks: list[int]) -> list[int]:
     """[0, cut..., len(data)]: each cut just past a line feed with an even number of quotes
-    before it, so most likely a record boundary (the piece's own scan makes sure).
+    before it, so most likely a record boundary (the piece's own scan makes sure); `marks`
+    are the nominal cuts, ascending.
 
     The quotes before each nominal mark are counted first, segment by segment side by side
     (numpy, without the GIL: the one pass over the chunk before any piece starts); from a
     mark on a running count moves forward over a few lines only."""
-    marks = [len(data) * k // pieces for k in range(1, pieces)]
     before = _quotes_before(data, marks)
     cuts = [0]
     quotes, counted_to = 0, 0  # a running count: marks only move forward
