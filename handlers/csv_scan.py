@@ -24,7 +24,7 @@ CR = 0x0D
 SLICE = 1 << 20
 
 
-def as_array(data: bytes | memoryview) -> np.ndarray:
+def as_array(data: bytes | bytearray | memoryview) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8)
 
 
