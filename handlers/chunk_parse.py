@@ -209,7 +209,7 @@ def _scan_records(arr: np.ndarray, data: Data, delim: int, base_offset: int, lab
         (ends.size != lf.size if not cr.size else
          not bool(np.all(csv_scan.outside(lf, toggles))))
         or not bool(np.all(csv_scan.outside(cr, toggles))))
-    starts, stops = csv_scan.record_bounds(arr, ends)
+    starts, stops = csv_scan.record_bounds(arr, ends, has_cr=bool(cr.size))
     return _Records(starts=starts, stops=stops, toggles=toggles, multiline=multiline)
 
 

@@ -24,7 +24,7 @@ CR = 0x0D
 SLICE = 1 << 20
 
 
-def as_array(data: bytes | memoryview) -> np.ndarray:
+def as_array(data: bytes | bytearray | memoryview) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8)
 
 
@@ -188,18 +188,27 @@ def terminators(arr: np.ndarray, toggles: np.ndarray, lf: np.ndarray | None = No
     return ends[outside(ends, toggles)] if toggles.size else ends
 
 
-def record_bounds(arr: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(starts, stops) of the non-empty records; `stops` excludes the terminator bytes."""
+def record_bounds(arr: np.ndarray, ends: np.ndarray, *,
+                  has_cr: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, stops) of the non-empty records; `stops` excludes the terminator bytes.
+    `has_cr=False` (the data holds no CR) skips looking for CRLF terminators."""
     n = arr.size
-    starts = np.concatenate(([0], ends + 1)).astype(np.int64)
-    stops = np.concatenate((ends, [n])).astype(np.int64)
-    # CRLF: the CR belongs to the terminator
-    crlf = np.zeros(stops.size, bool)
-    body = stops[:-1]
-    has_before = body > starts[:-1]
-    crlf[:-1][has_before] = (arr[body[has_before]] == LF) & (arr[body[has_before] - 1] == CR)
-    stops = stops - crlf
+    starts = np.empty(ends.size + 1, np.int64)
+    starts[0] = 0
+    np.add(ends, 1, out=starts[1:])
+    stops = np.empty(ends.size + 1, np.int64)
+    stops[:-1] = ends
+    stops[-1] = n
+    if has_cr:  # CRLF: the CR belongs to the terminator
+        crlf = np.zeros(stops.size, bool)
+        body = stops[:-1]
+        has_before = body > starts[:-1]
+        crlf[:-1][has_before] = (arr[body[has_before]] == LF) & \
+            (arr[body[has_before] - 1] == CR)
+        stops -= crlf
     keep = stops > starts
+    if keep.all():
+        return starts, stops
     return starts[keep], stops[keep]
 
 

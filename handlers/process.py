@@ -16,16 +16,17 @@ import json
 import os
 import threading
 from collections import Counter, deque
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from itertools import accumulate, pairwise
+from queue import SimpleQueue
 from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 
 from handlers import csv_scan
+from handlers.arriving import ArrivingBytes
 from handlers.chunk_outputs import PartitionedRows
 from handlers.chunk_parse import parse_chunk
 from handlers.deps import Deps
@@ -54,6 +55,7 @@ PIECE_MIN_BYTES = 4 * 1024 * 1024
 PIECE_TARGET_BYTES = 7 * 1024 * 1024
 PIECES = max(1, min(4, os.cpu_count() or 1))
 _PIECE_POOL = ThreadPoolExecutor(max_workers=PIECES, thread_name_prefix="chunk-piece")
+_CUT_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chunk-cut")
 _QUOTE = b'"'
 REJECTED_CONTENT_TYPE = "application/x-ndjson"
 RECORD_RULE = "record"
@@ -110,10 +112,11 @@ class ChunkResult:
         return [json.loads(line) for line in (self.lines or b"").split(b"\n") if line]
 
 
-def process_bytes(data: bytes, start: int, header: list[str], validator: RowValidator, *,
-                  delimiter: str, encoding: str, label: str, at_end_of_file: bool,
-                  sink: RowSink | None = None, lineage: Lineage | None = None,
-                  rejects: RejectSink | None = None) -> ChunkResult:
+def process_bytes(data: bytes | bytearray, start: int, header: list[str],
+                  validator: RowValidator, *, delimiter: str, encoding: str, label: str,
+                  at_end_of_file: bool, sink: RowSink | None = None,
+                  lineage: Lineage | None = None, rejects: RejectSink | None = None,
+                  ready: Ready | None = None) -> ChunkResult:
     """The chunk's verdict; `start` is the chunk's offset in the source object. With
     `lineage`, the valid rows carry the lineage columns (`handlers.lineage`), each row's
     `_source_offset` taken from the record scan's row starts (no per-row Python).
@@ -128,23 +131,46 @@ def process_bytes(data: bytes, start: int, header: list[str], validator: RowVali
     Rejected rows go to `rejects` as JSON lines in offset order (held in the result's
     `lines` without one): each piece builds them in batches on its own thread, and this
     thread writes them piece by piece, so at most a few batches wait at any time.
+
+    `ready(n)` returns once data[:n] is there (`handlers.arriving`: the chunk is still being
+    read): each piece starts as soon as its bytes are in; without it, all of them are.
     """
     collected = CollectedLines() if rejects is None else None
     out: RejectSink = collected if collected is not None else rejects  # type: ignore[assignment]
     extra = lineage.reject_fields() if lineage is not None else None
-    cuts = _piece_cuts(data, _piece_count(len(data)))
-    if len(cuts) > 2:
+    ready = ready or _all_there
+    marks = _piece_marks(len(data), _piece_count(len(data)))
+    if marks:
         view = memoryview(data)
-        channels = [_Batches() for _ in range(len(cuts) - 1)]
-        jobs = [_PIECE_POOL.submit(_piece_job, channel, view[a:b], a, start, header, validator,
-                                   delimiter=delimiter, encoding=encoding, label=label,
-                                   at_end_of_file=at_end_of_file and b == len(data),
-                                   lineage=lineage, extra=extra)
-                for channel, (a, b) in zip(channels, pairwise(cuts), strict=True)]
+        submitted: SimpleQueue[tuple[_Batches, Future[_Piece]] | None] = SimpleQueue()
+        stop = threading.Event()
+
+        def submit_pieces() -> None:
+            """Each piece handed to the pool as soon as its cut is found in the bytes that
+            are there; None last, also after an error (raised by `cutting.result()`)."""
+            try:
+                previous = 0
+                for cut in _arriving_cuts(data, marks, ready):
+                    if stop.is_set():
+                        break
+                    channel = _Batches()
+                    submitted.put((channel, _PIECE_POOL.submit(
+                        _piece_job, channel, view[previous:cut], previous, start, header,
+                        validator, delimiter=delimiter, encoding=encoding, label=label,
+                        at_end_of_file=at_end_of_file and cut == len(data),
+                        lineage=lineage, extra=extra)))
+                    previous = cut
+            finally:
+                submitted.put(None)
+
+        cutting = _CUT_POOL.submit(submit_pieces)
+        jobs: list[tuple[_Batches, Future[_Piece]]] = []
         pieces: list[_Piece] = []
         failed = False
         try:
-            for job, channel in zip(jobs, channels, strict=True):
+            while (item := submitted.get()) is not None:
+                jobs.append(item)
+                channel, job = item
                 channel.drain(out.write)
                 try:
                     piece = job.result()
@@ -154,22 +180,33 @@ def process_bytes(data: bytes, start: int, header: list[str], validator: RowVali
                 _deliver(piece, sink)
                 pieces.append(piece)
         finally:
-            if failed or len(pieces) < len(jobs):  # no piece left running
-                for channel in channels:
+            if failed or item is not None:  # stopped early: no piece left running
+                stop.set()
+                while (item := submitted.get()) is not None:
+                    jobs.append(item)
+                for channel, job in jobs:
                     channel.close()
-                for job in jobs:
                     job.cancel()
-                wait(jobs)
+                wait([job for _, job in jobs])
+        cutting.result()  # a read that failed: its error, not a piece's
         if not failed:
             return _joined(pieces, validator, label, sink, collected)
         if sink is not None:
             sink.restart()
         out.restart()
-    whole = _piece(data, 0, start, header, validator, delimiter=delimiter, encoding=encoding,
-                   label=label, at_end_of_file=at_end_of_file, parallel=True, lineage=lineage,
-                   emit=out.write, extra=extra)
+    ready(len(data))
+    whole = _piece(memoryview(data), 0, start, header, validator, delimiter=delimiter,
+                   encoding=encoding, label=label, at_end_of_file=at_end_of_file,
+                   parallel=True, lineage=lineage, emit=out.write, extra=extra)
     _deliver(whole, sink)
     return _joined([whole], validator, label, sink, collected)
+
+
+Ready = Callable[[int], None]
+
+
+def _all_there(_upto: int) -> None:
+    """The whole chunk is in memory already."""
 
 
 class _Cancelled(Exception):
@@ -297,45 +334,71 @@ def _joined(pieces: list[_Piece], validator: RowValidator, label: str,
                        lines=collected.data() if collected is not None else None)
 
 
-def _piece_cuts(data: bytes, pieces: int) -> list[int]:
-    """[0, cut..., len(data)]: each cut just past a line feed with an even number of quotes
-    before it, so most likely a record boundary (the piece's own scan makes sure).
+TAIL_SHARE = 0.25
+"""The last piece's size next to the others': its valid rows are written after every other
+piece is done, on one core, so a small last piece leaves little work after the checks."""
 
-    The quotes before each nominal mark are counted first, segment by segment side by side
-    (numpy, without the GIL: the one pass over the chunk before any piece starts); from a
-    mark on a running count moves forward over a few lines only."""
-    marks = [len(data) * k // pieces for k in range(1, pieces)]
-    before = _quotes_before(data, marks)
-    cuts = [0]
-    quotes, counted_to = 0, 0  # a running count: marks only move forward
-    for nominal, counted in zip(marks, before, strict=True):
+
+def _piece_marks(size: int, pieces: int) -> list[int]:
+    """Nominal cut positions: `pieces - 1` pieces of one size, then one of `TAIL_SHARE`
+    of it."""
+    if pieces < 2:
+        return []
+    whole = pieces - 1 + TAIL_SHARE
+    return [min(size, int(size * k / whole)) for k in range(1, pieces)]
+
+
+def _piece_cuts(data: bytes | bytearray, marks: list[int]) -> list[int]:
+    """[0, cut..., len(data)] for data that is all there (`_arriving_cuts`)."""
+    return [0, *_arriving_cuts(data, marks, _all_there)]
+
+
+def _arriving_cuts(data: bytes | bytearray, marks: list[int], ready: Ready) -> Iterator[int]:
+    """Each cut after 0, then len(data): each just past a line feed with an even number of
+    quotes before it, so most likely a record boundary (the piece's own scan makes sure);
+    `marks` are the nominal cuts, ascending. A cut is given as soon as the bytes up to it
+    are there (`ready`), so its piece can start while later bytes are still being read.
+
+    The quotes are counted once, moving forward: up to each nominal mark (numpy), then over
+    the few lines to the next line feed with an even count."""
+    size = len(data)
+    arr = csv_scan.as_array(data)
+    quotes, counted_to, previous = 0, 0, 0
+    for nominal in marks:
         if counted_to <= nominal:
-            quotes, counted_to = counted, nominal
-        mark = max(cuts[-1], nominal)
+            ready(nominal)
+            quotes += csv_scan.count_of(arr[counted_to:nominal], csv_scan.QUOTE)
+            counted_to = nominal
+        mark = max(previous, nominal)
         for _attempt in range(64):
-            newline = data.find(b"\n", mark)
-            if newline < 0 or newline + 1 >= len(data):
+            newline = _next_line_feed(data, mark, ready)
+            if newline < 0 or newline + 1 >= size:
                 break
             mark = newline + 1
             quotes += data.count(_QUOTE, counted_to, mark)
             counted_to = mark
             if quotes % 2 == 0:
-                cuts.append(mark)
+                yield mark
+                previous = mark
                 break
-    cuts.append(len(data))
-    return cuts
+    ready(size)
+    yield size
 
 
-def _quotes_before(data: bytes, marks: list[int]) -> list[int]:
-    """The number of quotes in data[:mark], per mark (ascending)."""
-    if not marks:
-        return []
-    arr = csv_scan.as_array(data)
-    bounds = [0, *marks]
-    segments = list(_PIECE_POOL.map(lambda span: csv_scan.count_of(arr[span[0]:span[1]],
-                                                                   csv_scan.QUOTE),
-                                    pairwise(bounds)))
-    return list(accumulate(segments))
+LOOK_AHEAD = 1 << 20
+
+
+def _next_line_feed(data: bytes | bytearray, start: int, ready: Ready) -> int:
+    """Position of the first LF at or after `start` (-1 if none), looking only at bytes
+    that are there."""
+    size, look = len(data), LOOK_AHEAD
+    while True:
+        stop = min(size, start + look)
+        ready(stop)
+        found = data.find(b"\n", start, stop)
+        if found >= 0 or stop >= size:
+            return found
+        start, look = stop, look * 2
 
 
 def _counts(item: Mapping[str, Any], index: int) -> dict[str, int]:
@@ -465,13 +528,16 @@ def _run(deps: Deps, file: FileRecord, index: int, start: int, end: int,
          validator: RowValidator, sink: RowSink, rejects: RejectSink,
          lineage: Lineage | None) -> ChunkResult:
     key = file.key
-    data = _reader(deps, file)(start, end)
-    return process_bytes(data, start, list(file.header), validator,
-                         delimiter=deps.settings.csv_delimiter,
-                         encoding=deps.settings.csv_encoding,
-                         label=f"{key} chunk {index} (bytes {start}-{end})",
-                         at_end_of_file=end >= file.size, sink=sink, lineage=lineage,
-                         rejects=rejects)
+    arriving = ArrivingBytes(_reader(deps, file), start, end)
+    try:
+        return process_bytes(arriving.data, start, list(file.header), validator,
+                             delimiter=deps.settings.csv_delimiter,
+                             encoding=deps.settings.csv_encoding,
+                             label=f"{key} chunk {index} (bytes {start}-{end})",
+                             at_end_of_file=end >= file.size, sink=sink, lineage=lineage,
+                             rejects=rejects, ready=arriving.wait_for)
+    finally:
+        arriving.close()
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -42,5 +42,9 @@ CONTENDERS: dict[str, Contender] = {c.name: c for c in (
               "benchmarks.contenders.duckdb_validate:validate", True),
     Contender("polars", "polars, same validation",
               "benchmarks.contenders.polars_validate:validate", True),
+    Contender("etlgen-remote", "etlgen process step, source as from S3",
+              "benchmarks.contenders.etlgen_remote:validate", True),
+    Contender("etlgen-remote-one-read", "etlgen, source as from S3, read in one request",
+              "benchmarks.contenders.etlgen_remote:validate_in_one_read", True),
 )}
 REFERENCE = "etlgen"

@@ -4,8 +4,9 @@ before it, found with a running quote count; checked against counting from byte 
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 
-from handlers.process import _piece_cuts
+from handlers.process import TAIL_SHARE, _piece_cuts, _piece_marks
 
 
 def _cuts_counting_from_zero(data: bytes, pieces: int) -> list[int]:
@@ -24,17 +25,32 @@ def _cuts_counting_from_zero(data: bytes, pieces: int) -> list[int]:
     return cuts
 
 
+def _equal_marks(size: int, pieces: int) -> list[int]:
+    return [size * k // pieces for k in range(1, pieces)]
+
+
 def test_running_count_gives_the_cuts_of_a_count_from_zero() -> None:
     rnd = random.Random(20261202)
     for _ in range(3000):
         data = bytes(rnd.choice(b'ab,"\n\n') for _ in range(rnd.randrange(0, 400)))
         pieces = rnd.randrange(1, 12)
-        assert _piece_cuts(data, pieces) == _cuts_counting_from_zero(data, pieces), (data, pieces)
+        cuts = _piece_cuts(data, _equal_marks(len(data), pieces))
+        assert cuts == _cuts_counting_from_zero(data, pieces), (data, pieces)
 
 
 def test_cuts_never_fall_inside_a_quoted_field_with_line_feeds() -> None:
     record = b'1,"line one\nline two\nline three",x\n'
     data = record * 500
-    cuts = _piece_cuts(data, 8)
+    cuts = _piece_cuts(data, _equal_marks(len(data), 8))
     assert len(cuts) > 2
     assert all(cut % len(record) == 0 for cut in cuts)
+
+
+def test_the_last_piece_is_the_small_one() -> None:
+    record = b"TX0000000001,AC00000001,2024-01-31,12.30,USD,Shop,other\n"
+    data = record * 20_000
+    cuts = _piece_cuts(data, _piece_marks(len(data), 5))
+    sizes = [b - a for a, b in pairwise(cuts)]
+    assert len(sizes) == 5
+    assert max(sizes[:-1]) - min(sizes[:-1]) <= len(record)
+    assert abs(sizes[-1] - TAIL_SHARE * sizes[0]) <= len(record)

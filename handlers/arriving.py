@@ -1,0 +1,71 @@
+"""A chunk's bytes read into one buffer a block at a time, a few blocks side by side, so the
+process step checks its first pieces while the rest is still being read.
+
+From S3 each block is a ranged GET of the same object version: a few at once also read
+faster than one stream. `wait_for(n)` returns once the first `n` bytes are all there, or
+raises the error of a read that failed (`SourceChanged` for a version that is gone or came
+back short): the reader is the one every step reads the source through.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+from handlers.objects import Reader
+
+BLOCK_BYTES = 8 * 1024 * 1024
+READERS = 2
+_READ_POOL = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="chunk-read")
+
+
+class ArrivingBytes:
+    """`data` is the chunk, filled in the background; read it only up to `wait_for`."""
+
+    def __init__(self, reader: Reader, start: int, end: int,
+                 block: int | None = None) -> None:
+        size = max(0, end - start)
+        block = block or BLOCK_BYTES
+        self.data = bytearray(size)
+        self._view = memoryview(self.data)
+        self._reader, self._start = reader, start
+        self._bounds = [(a, min(a + block, size)) for a in range(0, size, block)]
+        self._done = [False] * len(self._bounds)
+        self._next = 0  # the first block not yet there
+        self._arrived = 0  # bytes from the start that are all there
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+        self._jobs: list[Future[None]] = [_READ_POOL.submit(self._fetch, k)
+                                          for k in range(len(self._bounds))]
+
+    def _fetch(self, index: int) -> None:
+        a, b = self._bounds[index]
+        try:
+            if self._error is None:  # once one read failed, the others are not needed
+                self._view[a:b] = self._reader(self._start + a, self._start + b)
+        except BaseException as error:  # handed to the waiting thread
+            with self._changed:
+                self._error = self._error or error
+                self._changed.notify_all()
+            return
+        with self._changed:
+            self._done[index] = True
+            while self._next < len(self._done) and self._done[self._next]:
+                self._arrived = self._bounds[self._next][1]
+                self._next += 1
+            self._changed.notify_all()
+
+    def wait_for(self, upto: int) -> None:
+        """Return once data[:upto] is there; raise the first read's error otherwise."""
+        upto = min(upto, len(self.data))
+        with self._changed:
+            while self._arrived < upto:
+                if self._error is not None:
+                    raise self._error
+                self._changed.wait()
+
+    def close(self) -> None:
+        """No read is left running or waiting after this (an error stops the step early)."""
+        for job in self._jobs:
+            job.cancel()
+        wait(self._jobs)

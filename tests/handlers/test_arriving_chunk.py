@@ -1,0 +1,107 @@
+"""A chunk read a block at a time while its first pieces are checked gives exactly what the
+chunk read whole gives, whatever order the blocks come in; a read that fails is that
+read's error; and the first piece does start before the last block is there."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+
+import pytest
+
+from handlers import process
+from handlers.arriving import ArrivingBytes
+from handlers.errors import SourceChanged
+from handlers.objects import Reader
+from handlers.row_validator import compiled_validator
+from tests.handlers.handler_oracle import SCHEMA_PATH
+from tests.handlers.handler_rows import HEADER, build_file, mixed_rows
+
+VALIDATOR = compiled_validator(json.loads(SCHEMA_PATH.read_text()))
+
+
+def _body(rows: int, seed: int) -> bytes:
+    data, _ = build_file(mixed_rows(rows, seed=seed, invalid_every=5))
+    return data[data.index(b"\n") + 1:]
+
+
+def _verdict(result: process.ChunkResult) -> tuple:
+    return (result.rows_in, result.rows_valid, result.rows_rejected,
+            result.valid_table.to_pylist(), result.lines)
+
+
+def _run(reader: Reader, size: int) -> process.ChunkResult:
+    chunk = ArrivingBytes(reader, 0, size, block=4096)
+    try:
+        return process.process_bytes(chunk.data, 1000, HEADER, VALIDATOR, delimiter=",",
+                                     encoding="utf-8", label="k", at_end_of_file=True,
+                                     ready=chunk.wait_for)
+    finally:
+        chunk.close()
+
+
+@pytest.fixture
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(process, "PIECE_MIN_BYTES", 2048)
+    monkeypatch.setattr(process, "PIECE_TARGET_BYTES", 6000)
+    monkeypatch.setattr(process, "LOOK_AHEAD", 64)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_blocks_arriving_in_any_order_give_the_rows_of_the_whole_chunk(
+        small_pieces: None, seed: int) -> None:
+    body = _body(600, seed)
+    whole = process.process_bytes(body, 1000, HEADER, VALIDATOR, delimiter=",",
+                                  encoding="utf-8", label="k", at_end_of_file=True)
+    rng = random.Random(seed)
+
+    def slow(start: int, end: int) -> bytes:
+        time.sleep(rng.random() / 200)
+        return body[start:end]
+
+    assert _verdict(_run(slow, len(body))) == _verdict(whole)
+    assert whole.rows_rejected and whole.rows_valid
+
+
+def test_a_failed_read_is_its_own_error_and_no_read_is_left_running(
+        small_pieces: None) -> None:
+    body = _body(600, 4)
+    reads: list[int] = []
+
+    def failing(start: int, end: int) -> bytes:
+        reads.append(start)
+        if start >= len(body) // 2:
+            raise SourceChanged("k: the object changed after the event")
+        return body[start:end]
+
+    with pytest.raises(SourceChanged, match="changed after the event"):
+        _run(failing, len(body))
+    count = len(reads)
+    time.sleep(0.05)
+    assert len(reads) == count  # close() waited for every read
+
+
+def test_the_first_piece_starts_before_the_last_block_is_read(
+        small_pieces: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = _body(600, 5)
+    started = threading.Event()
+    piece = process._piece
+
+    def noting(data: object, offset: int, *args: object, **kwargs: object) -> object:
+        if offset == 0:
+            started.set()
+        return piece(data, offset, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(process, "_piece", noting)
+    overlapped: list[bool] = []
+
+    def last_waits(start: int, end: int) -> bytes:
+        if end == len(body):
+            overlapped.append(started.wait(timeout=10))
+        return body[start:end]
+
+    result = _run(last_waits, len(body))
+    assert overlapped == [True]
+    assert result.rows_in == 600
