@@ -105,3 +105,30 @@ def test_the_first_piece_starts_before_the_last_block_is_read(
     result = _run(last_waits, len(body))
     assert overlapped == [True]
     assert result.rows_in == 600
+
+
+def test_an_error_in_a_piece_reads_as_for_the_whole_chunk_read_at_once(
+        small_pieces: None) -> None:
+    body = _body(600, 6) + b'TX0000009999,AC00000001,2024-01-01,1.00,USD,"open\n'
+
+    def at_once() -> str:
+        with pytest.raises(Exception) as raised:
+            process.process_bytes(body, 1000, HEADER, VALIDATOR, delimiter=",",
+                                  encoding="utf-8", label="k", at_end_of_file=False)
+        return f"{type(raised.value).__name__}: {raised.value}"
+
+    def arriving() -> str:
+        chunk = ArrivingBytes(lambda a, b: (time.sleep(0.001), body[a:b])[1], 0, len(body),
+                              block=4096)
+        try:
+            with pytest.raises(Exception) as raised:
+                process.process_bytes(chunk.data, 1000, HEADER, VALIDATOR, delimiter=",",
+                                      encoding="utf-8", label="k", at_end_of_file=False,
+                                      ready=chunk.wait_for)
+        finally:
+            chunk.close()
+        return f"{type(raised.value).__name__}: {raised.value}"
+
+    expected = at_once()
+    assert expected.startswith("ChunkPlanError")
+    assert arriving() == expected
