@@ -93,3 +93,18 @@ def assert_table_holds(config: PipelineConfig, workdir: Path, expected: Expected
     assert [tuple(row) for row in rejected.rows] == expected.rejects
     files = run_local(config, workdir, f'SELECT count(DISTINCT source_file) FROM "{table}"')
     assert files.rows == [(1 if expected.valid else 0,)]
+
+
+def pipeline_project(root: Path, schema: dict[str, Any], *, name: str, max_chunks: int) -> Path:
+    """A project folder for whole runs: the row schema and a pipeline.yaml keeping every
+    reject (no reject-rate failure), no retries, no queue or alerts."""
+    (root / "row.schema.json").write_text(json.dumps(schema), encoding="utf-8")
+    config = root / "pipeline.yaml"
+    config.write_text(f"name: {name}\nschema: row.schema.json\n"
+                      "output:\n  max_reject_rate: 1\n"
+                      f"processing:\n  max_chunks: {max_chunks}\n"
+                      "retries:\n  max_attempts: 0\n"
+                      "results_queue:\n  enabled: false\nalerts:\n  enabled: false\n",
+                      encoding="utf-8")
+    return config
+

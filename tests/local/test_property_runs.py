@@ -24,21 +24,13 @@ from etlgen.config import load_config
 from etlgen.local.runner import run_file
 from tests.handlers.csv_generator import SCHEMA, GeneratedFile, csv_files
 
-from .run_oracle import assert_exact, assert_table_holds, expected_outputs
+from .run_oracle import assert_exact, assert_table_holds, expected_outputs, pipeline_project
 
 RUNS = itertools.count()
 
 
 def _project(root: Path, schema: dict = SCHEMA) -> Path:
-    (root / "row.schema.json").write_text(json.dumps(schema), encoding="utf-8")
-    config = root / "pipeline.yaml"
-    config.write_text("name: property\nschema: row.schema.json\n"
-                      "output:\n  max_reject_rate: 1\n"
-                      "processing:\n  max_chunks: 40\n"
-                      "retries:\n  max_attempts: 0\n"
-                      "results_queue:\n  enabled: false\nalerts:\n  enabled: false\n",
-                      encoding="utf-8")
-    return config
+    return pipeline_project(root, schema, name="property", max_chunks=40)
 
 
 @seed(20240807)

@@ -21,7 +21,7 @@ from tests.handlers.handler_rows import build_file, mixed_rows
 from tests.handlers.test_undecodable_rows import assert_first_errors
 
 from .csv_samples import ROOT
-from .run_oracle import assert_exact, expected_outputs
+from .run_oracle import assert_exact, expected_outputs, pipeline_project
 
 RUNS = itertools.count()
 TRANSACTIONS = json.loads((ROOT / "schemas" / "transactions.schema.json").read_text())
@@ -29,15 +29,7 @@ NOT_UTF8 = [b"\xff", b"\xe9", b"\xc3\x28", b"\xed\xa0\x80", b"\xf0\x9f\x98"]
 
 
 def _project(root: Path, schema: dict) -> Path:
-    (root / "row.schema.json").write_text(json.dumps(schema), encoding="utf-8")
-    config = root / "pipeline.yaml"
-    config.write_text("name: undecodable\nschema: row.schema.json\n"
-                      "output:\n  max_reject_rate: 1\n"
-                      "processing:\n  max_chunks: 400\n"
-                      "retries:\n  max_attempts: 0\n"
-                      "results_queue:\n  enabled: false\nalerts:\n  enabled: false\n",
-                      encoding="utf-8")
-    return config
+    return pipeline_project(root, schema, name="undecodable", max_chunks=400)
 
 
 def test_a_file_with_a_few_undecodable_rows_at_random_chunk_sizes(tmp_path: Path) -> None:
