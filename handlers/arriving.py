@@ -4,7 +4,8 @@ process step checks its first pieces while the rest is still being read.
 From S3 each block is a ranged GET of the same object version: a few at once also read
 faster than one stream. `wait_for(n)` returns once the first `n` bytes are all there, or
 raises the error of a read that failed (`SourceChanged` for a version that is gone or came
-back short): the reader is the one every step reads the source through.
+back short): the reads are checked as every step's reads of the source are
+(`objects.source_filler`), and go straight into the buffer where the store can.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from handlers.objects import Reader
+from handlers.objects import Filler, Reader
 
 BLOCK_BYTES = 8 * 1024 * 1024
 READERS = 2
@@ -22,13 +23,13 @@ _READ_POOL = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="chunk-r
 class ArrivingBytes:
     """`data` is the chunk, filled in the background; read it only up to `wait_for`."""
 
-    def __init__(self, reader: Reader, start: int, end: int,
+    def __init__(self, fill: Filler, start: int, end: int,
                  block: int | None = None) -> None:
         size = max(0, end - start)
         block = block or BLOCK_BYTES
         self.data = bytearray(size)
         self._view = memoryview(self.data)
-        self._reader, self._start = reader, start
+        self._fill, self._start = fill, start
         self._bounds = [(a, min(a + block, size)) for a in range(0, size, block)]
         self._done = [False] * len(self._bounds)
         self._next = 0  # the first block not yet there
@@ -42,7 +43,7 @@ class ArrivingBytes:
         a, b = self._bounds[index]
         try:
             if self._error is None:  # once one read failed, the others are not needed
-                self._view[a:b] = self._reader(self._start + a, self._start + b)
+                self._fill(self._start + a, self._view[a:b])
         except BaseException as error:  # handed to the waiting thread
             with self._changed:
                 self._error = self._error or error
@@ -54,6 +55,14 @@ class ArrivingBytes:
                 self._arrived = self._bounds[self._next][1]
                 self._next += 1
             self._changed.notify_all()
+
+    @classmethod
+    def of_reader(cls, reader: Reader, start: int, end: int,
+                  block: int | None = None) -> ArrivingBytes:
+        """From a reader of bytes (one copy more per block than a filler)."""
+        def fill(at: int, into: memoryview) -> None:
+            into[:] = reader(at, at + len(into))
+        return cls(fill, start, end, block)
 
     def wait_for(self, upto: int) -> None:
         """Return once data[:upto] is there; raise the first read's error otherwise."""

@@ -50,6 +50,11 @@ class ObjectStore(Protocol):
     def read_range(self, key: str, start: int, end: int,
                    version_id: str | None = None) -> bytes: ...
 
+    def read_into(self, key: str, start: int, into: memoryview,
+                  version_id: str | None = None) -> int:
+        """Read from `start` into `into` (up to its length); the bytes read (fewer at the
+        end of the object)."""
+
     def put_bytes(self, key: str, data: bytes, content_type: str = ...) -> None: ...
 
     def put_file(self, key: str, path: str | os.PathLike[str],
@@ -88,6 +93,7 @@ class ObjectWriter(Protocol):
 
 
 Reader = Callable[[int, int], bytes]  # (start, end exclusive) -> exactly those bytes
+Filler = Callable[[int, memoryview], None]  # (start, buffer) -> the buffer filled exactly
 
 
 def source_reader(store: ObjectStore, key: str, version_id: str | None) -> Reader:
@@ -107,6 +113,23 @@ def source_reader(store: ObjectStore, key: str, version_id: str | None) -> Reade
         return data
 
     return read
+
+
+def source_filler(store: ObjectStore, key: str, version_id: str | None) -> Filler:
+    """`source_reader`'s checks, reading straight into the caller's buffer (a local file
+    without a copy through a bytes object)."""
+
+    def fill(start: int, into: memoryview) -> None:
+        end = start + len(into)
+        try:
+            count = store.read_into(key, start, into, version_id)
+        except ObjectMissing as error:
+            raise SourceChanged(f"{key}: {error}") from None
+        if count != len(into):
+            raise SourceChanged(f"{key}: expected bytes {start}-{end} but the object "
+                                f"returned {count} bytes: it changed after the event")
+
+    return fill
 
 
 def _version_args(version_id: str | None) -> dict[str, str]:
@@ -159,6 +182,13 @@ class S3ObjectStore:
             raise self._missing(error, key, version_id) from error
         data: bytes = reply["Body"].read()
         return data
+
+    def read_into(self, key: str, start: int, into: memoryview,
+                  version_id: str | None = None) -> int:
+        data = self.read_range(key, start, start + len(into), version_id)
+        count = min(len(data), len(into))
+        into[:count] = data[:count]
+        return count
 
     def put_bytes(self, key: str, data: bytes,
                   content_type: str = "application/octet-stream") -> None:
@@ -356,6 +386,22 @@ class LocalObjectStore:
                 return handle.read(max(0, end - start))
         except FileNotFoundError:
             raise ObjectMissing(f"{path} does not exist") from None
+
+    def read_into(self, key: str, start: int, into: memoryview,
+                  version_id: str | None = None) -> int:
+        path = self.path_of(key)
+        count = 0
+        try:
+            with path.open("rb", buffering=0) as handle:
+                handle.seek(start)
+                while count < len(into):
+                    got = handle.readinto(into[count:])
+                    if not got:
+                        break
+                    count += got
+        except FileNotFoundError:
+            raise ObjectMissing(f"{path} does not exist") from None
+        return count
 
     @contextmanager
     def _replacing(self, key: str) -> Iterator[str]:

@@ -38,7 +38,7 @@ from handlers.lineage import CONSTANT_COLUMNS, Lineage, output_schema
 from handlers.logs import log
 from handlers.memory import tune_allocator
 from handlers.metrics import Reason
-from handlers.objects import Reader, source_reader
+from handlers.objects import Reader, source_filler, source_reader
 from handlers.oversized import OVERSIZED_RULE, oversized_reject
 from handlers.partitions import PartitionBy, ingest_day
 from handlers.reject_lines import Emit, PieceRejects, line_bytes
@@ -528,7 +528,7 @@ def _run(deps: Deps, file: FileRecord, index: int, start: int, end: int,
          validator: RowValidator, sink: RowSink, rejects: RejectSink,
          lineage: Lineage | None) -> ChunkResult:
     key = file.key
-    arriving = ArrivingBytes(_reader(deps, file), start, end)
+    arriving = ArrivingBytes(source_filler(deps.objects, file.key, file.version_id), start, end)
     try:
         return process_bytes(arriving.data, start, list(file.header), validator,
                              delimiter=deps.settings.csv_delimiter,

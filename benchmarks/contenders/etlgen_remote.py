@@ -31,20 +31,20 @@ def _remote_reads(block_bytes: int | None = None) -> Iterator[None]:
     from handlers import arriving
     from handlers.objects import LocalObjectStore
 
-    local, blocks = LocalObjectStore.read_range, arriving.BLOCK_BYTES
+    local, blocks = LocalObjectStore.read_into, arriving.BLOCK_BYTES
 
-    def read_range(self: LocalObjectStore, key: str, start: int, end: int,
-                   version_id: str | None = None) -> bytes:
+    def read_into(self: LocalObjectStore, key: str, start: int, into: memoryview,
+                  version_id: str | None = None) -> int:
         if key.startswith("incoming/"):  # the source; staged parts stay local
-            time.sleep(FIRST_BYTE_SECONDS + max(0, end - start) / (REQUEST_MB_PER_SECOND * 1e6))
-        return local(self, key, start, end, version_id)
+            time.sleep(FIRST_BYTE_SECONDS + len(into) / (REQUEST_MB_PER_SECOND * 1e6))
+        return local(self, key, start, into, version_id)
 
-    LocalObjectStore.read_range = read_range  # type: ignore[method-assign]
+    LocalObjectStore.read_into = read_into  # type: ignore[method-assign]
     arriving.BLOCK_BYTES = block_bytes or blocks
     try:
         yield
     finally:
-        LocalObjectStore.read_range = local  # type: ignore[method-assign]
+        LocalObjectStore.read_into = local  # type: ignore[method-assign]
         arriving.BLOCK_BYTES = blocks
 
 

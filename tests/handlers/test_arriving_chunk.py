@@ -33,7 +33,7 @@ def _verdict(result: process.ChunkResult) -> tuple:
 
 
 def _run(reader: Reader, size: int) -> process.ChunkResult:
-    chunk = ArrivingBytes(reader, 0, size, block=4096)
+    chunk = ArrivingBytes.of_reader(reader, 0, size, block=4096)
     try:
         return process.process_bytes(chunk.data, 1000, HEADER, VALIDATOR, delimiter=",",
                                      encoding="utf-8", label="k", at_end_of_file=True,
@@ -118,8 +118,8 @@ def test_an_error_in_a_piece_reads_as_for_the_whole_chunk_read_at_once(
         return f"{type(raised.value).__name__}: {raised.value}"
 
     def arriving() -> str:
-        chunk = ArrivingBytes(lambda a, b: (time.sleep(0.001), body[a:b])[1], 0, len(body),
-                              block=4096)
+        chunk = ArrivingBytes.of_reader(lambda a, b: (time.sleep(0.001), body[a:b])[1], 0,
+                                        len(body), block=4096)
         try:
             with pytest.raises(Exception) as raised:
                 process.process_bytes(chunk.data, 1000, HEADER, VALIDATOR, delimiter=",",
