@@ -86,6 +86,13 @@ def exercise_store(store) -> None:
         store.head("incoming/b.csv")
     with pytest.raises(ObjectMissing):
         store.read_range("incoming/b.csv", 0, 1)
+    buffer = bytearray(b"-" * 6)
+    assert store.read_into("incoming/a.csv", 2, memoryview(buffer)[1:4]) == 3
+    assert bytes(buffer) == b"-234--"
+    assert store.read_into("incoming/a.csv", 7, memoryview(buffer)) == 3  # the end: short
+    assert bytes(buffer[:3]) == b"789"
+    with pytest.raises(ObjectMissing):
+        store.read_into("incoming/b.csv", 0, memoryview(buffer))
 
 
 def test_s3_store(tmp_path: Path) -> None:
@@ -99,6 +106,9 @@ def test_s3_store(tmp_path: Path) -> None:
         first = store.head("incoming/a.csv").version_id
         store.put_bytes("incoming/a.csv", b"new")
         assert store.read_range("incoming/a.csv", 0, 10, first) == b"0123456789"
+        old = bytearray(10)
+        assert store.read_into("incoming/a.csv", 0, memoryview(old), first) == 10
+        assert bytes(old) == b"0123456789"
         with pytest.raises(ObjectMissing):
             store.read_range("incoming/a.csv", 0, 3, "not-a-version")
         big = tmp_path / "big.bin"
