@@ -144,6 +144,7 @@ def variant_files(args: argparse.Namespace) -> dict[float, Path]:
 
 def run_level_numbers(args: argparse.Namespace) -> dict[str, Any]:
     """The measures of `--run-level`, each under its report name."""
+    run_level.compile_sources()
     parts: dict[str, Callable[[], dict[str, Any]]] = {
         "fixed": lambda: run_level.fixed_cost(args.run_rounds, args.workers, args.cores),
         "chunk": lambda: run_level.per_chunk_overhead(

@@ -11,6 +11,7 @@ interpreter (wall time from process start to exit):
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import resource
@@ -42,6 +43,14 @@ class Timed:
     wall: float  # process start to exit, seconds
     reply: dict[str, Any]  # the program's JSON output
     cpu: float = 0.0  # CPU seconds (user + system) of the process and its workers
+
+
+def compile_sources() -> None:
+    """Byte-compile etlgen and handlers once, as an installed package ships them: with
+    PYTHONDONTWRITEBYTECODE set no run writes its own, and every fresh process (the runner and
+    each worker) would compile the project from source, ~0.1-0.15 s each, which no user pays."""
+    for package in ("etlgen", "handlers"):
+        compileall.compile_dir(ROOT / package, quiet=1)
 
 
 def _children_cpu() -> float:
