@@ -32,8 +32,7 @@ class ArrivingBytes:
         self._fill, self._start = fill, start
         self._bounds = [(a, min(a + block, size)) for a in range(0, size, block)]
         self._done = [False] * len(self._bounds)
-        self._next = 0  # the first block not yet there
-        self._arrived = 0  # bytes from the start that are all there
+        self._next = 0  # the first block not yet there: those before it all are
         self._error: BaseException | None = None
         self._changed = threading.Condition()
         self._jobs: list[Future[None]] = [_READ_POOL.submit(self._fetch, k)
@@ -52,7 +51,6 @@ class ArrivingBytes:
         with self._changed:
             self._done[index] = True
             while self._next < len(self._done) and self._done[self._next]:
-                self._arrived = self._bounds[self._next][1]
                 self._next += 1
             self._changed.notify_all()
 
@@ -64,11 +62,15 @@ class ArrivingBytes:
             into[:] = reader(at, at + len(into))
         return cls(fill, start, end, block)
 
+    def _arrived(self) -> int:
+        """Bytes from the start that are all there (with the lock held)."""
+        return self._bounds[self._next - 1][1] if self._next else 0
+
     def wait_for(self, upto: int) -> None:
         """Return once data[:upto] is there; raise the first read's error otherwise."""
         upto = min(upto, len(self.data))
         with self._changed:
-            while self._arrived < upto:
+            while self._arrived() < upto:
                 if self._error is not None:
                     raise self._error
                 self._changed.wait()

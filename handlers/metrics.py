@@ -18,6 +18,7 @@ A row-level reject (a bad record, an oversized one) has the field `(row)`."""
 REJECTION_DIMENSIONS = ("Pipeline", "Field", "Kind")
 ROW_FIELD = "(row)"
 Reason = tuple[str | None, str, int]  # (field, kind, rows)
+ReasonKey = tuple[str | None, str]  # (field, kind): what rejected rows are counted by
 
 
 class Metrics(Protocol):

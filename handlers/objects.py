@@ -107,12 +107,17 @@ def source_reader(store: ObjectStore, key: str, version_id: str | None) -> Reade
             data = store.read_range(key, start, end, version_id)
         except ObjectMissing as error:
             raise SourceChanged(f"{key}: {error}") from None
-        if len(data) != max(0, end - start):
-            raise SourceChanged(f"{key}: expected bytes {start}-{end} but the object "
-                                f"returned {len(data)} bytes: it changed after the event")
+        _check_length(key, start, end, len(data))
         return data
 
     return read
+
+
+def _check_length(key: str, start: int, end: int, count: int) -> None:
+    """A read of the source that came back short: the object changed after the event."""
+    if count != max(0, end - start):
+        raise SourceChanged(f"{key}: expected bytes {start}-{end} but the object "
+                            f"returned {count} bytes: it changed after the event")
 
 
 def source_filler(store: ObjectStore, key: str, version_id: str | None) -> Filler:
@@ -120,14 +125,11 @@ def source_filler(store: ObjectStore, key: str, version_id: str | None) -> Fille
     without a copy through a bytes object)."""
 
     def fill(start: int, into: memoryview) -> None:
-        end = start + len(into)
         try:
             count = store.read_into(key, start, into, version_id)
         except ObjectMissing as error:
             raise SourceChanged(f"{key}: {error}") from None
-        if count != len(into):
-            raise SourceChanged(f"{key}: expected bytes {start}-{end} but the object "
-                                f"returned {count} bytes: it changed after the event")
+        _check_length(key, start, start + len(into), count)
 
     return fill
 

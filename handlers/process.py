@@ -37,12 +37,11 @@ from handlers.layout import OutputLayout
 from handlers.lineage import CONSTANT_COLUMNS, Lineage, output_schema
 from handlers.logs import log
 from handlers.memory import tune_allocator
-from handlers.metrics import Reason
+from handlers.metrics import Reason, ReasonKey
 from handlers.objects import Reader, source_filler, source_reader
 from handlers.oversized import OVERSIZED_RULE, oversized_reject
 from handlers.partitions import PartitionBy, ingest_day
 from handlers.reject_lines import Emit, PieceRejects, line_bytes
-from handlers.reject_rows import ReasonKey
 from handlers.row_validator import RowValidator, compiled_validator, warm_up
 from handlers.runtime import container_deps
 from handlers.status import COMPLETED, COUNT_FIELDS
@@ -346,11 +345,6 @@ def _piece_marks(size: int, pieces: int) -> list[int]:
         return []
     whole = pieces - 1 + TAIL_SHARE
     return [min(size, int(size * k / whole)) for k in range(1, pieces)]
-
-
-def _piece_cuts(data: bytes | bytearray, marks: list[int]) -> list[int]:
-    """[0, cut..., len(data)] for data that is all there (`_arriving_cuts`)."""
-    return [0, *_arriving_cuts(data, marks, _all_there)]
 
 
 def _arriving_cuts(data: bytes | bytearray, marks: list[int], ready: Ready) -> Iterator[int]:

@@ -21,7 +21,8 @@ import pyarrow.compute as pc
 
 from handlers.chunk_parse import Data, ParsedChunk, raw_text, raw_texts
 from handlers.json_text import TEXT, escaped, joined, text
-from handlers.reject_rows import ReasonKey, field_errors, record_errors
+from handlers.metrics import ReasonKey
+from handlers.reject_rows import field_errors, record_errors
 from handlers.row_validator import Failure
 from handlers.undecodable import NO_UNDECODABLE, UndecodableRows
 

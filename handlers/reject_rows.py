@@ -28,10 +28,10 @@ from handlers.json_text import (
     quoted_json,
     text,
 )
+from handlers.metrics import ReasonKey
 from handlers.row_validator import Failure
 from handlers.validation.messages import REQUIRED, SHOW_LIMIT, Worded, required
 
-ReasonKey = tuple[str | None, str]
 _SEPARATOR = ", "
 _NULL_TEXT = pa.nulls(1, TEXT)[0]  # not pa.scalar(None): that would load pandas at import
 

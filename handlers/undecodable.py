@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from handlers import csv_scan
+from handlers.metrics import ReasonKey
 
 ENCODING_RULE = "encoding"
 """The `kind` of an error naming a byte that does not decode."""
 _ESCAPED = re.compile("[\udc80-\udcff]")
 _NAMES = {"utf-8": "UTF-8"}
-ReasonKey = tuple[str | None, str]  # as `handlers.reject_rows` counts them
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from itertools import pairwise
 
-from handlers.process import TAIL_SHARE, _piece_cuts, _piece_marks
+from handlers.process import TAIL_SHARE, _all_there, _arriving_cuts, _piece_marks
 
 
 def _cuts_counting_from_zero(data: bytes, pieces: int) -> list[int]:
@@ -23,6 +23,11 @@ def _cuts_counting_from_zero(data: bytes, pieces: int) -> list[int]:
                 break
     cuts.append(len(data))
     return cuts
+
+
+def _piece_cuts(data: bytes, marks: list[int]) -> list[int]:
+    """[0, cut..., len(data)] with every byte there."""
+    return [0, *_arriving_cuts(data, marks, _all_there)]
 
 
 def _equal_marks(size: int, pieces: int) -> list[int]:
