@@ -20,7 +20,8 @@ class ValidRowsFile:
     """The valid rows written into a temporary file piece by piece, in row order, so a
     piece (a Parquet row group) is encoded while later pieces are still being checked and no
     table of the whole chunk is ever built. Uploaded through the file so large outputs go
-    up as a multipart upload.
+    up as a multipart upload; the upload takes the file (a local store renames it into
+    place).
 
     `fmt` names an entry of `handlers.formats.FORMATS`; `dictionary_columns` are the
     columns likely to repeat (enums), a hint the format may use.
@@ -34,6 +35,7 @@ class ValidRowsFile:
         handle, self.path = tempfile.mkstemp(suffix=f".{self.format.extension}")
         os.close(handle)
         self._writer: TableWriter | None = None
+        self._uploaded = False  # the store took the file
         self.rows = 0
 
     def __enter__(self) -> ValidRowsFile:
@@ -41,7 +43,8 @@ class ValidRowsFile:
 
     def __exit__(self, *_exc: object) -> None:
         self._close()
-        os.unlink(self.path)
+        if not self._uploaded:
+            os.unlink(self.path)
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -65,7 +68,8 @@ class ValidRowsFile:
             self._writer = self._open()
             self._writer.write_table(self.schema.empty_table())
         self._close()
-        objects.put_file(key, self.path, self.format.content_type)
+        objects.move_file(key, self.path, self.format.content_type)
+        self._uploaded = True
 
     def _open(self) -> TableWriter:
         return self.format.open_writer(self.path, self.schema, self.dictionary_columns)

@@ -13,6 +13,7 @@ source through `source_reader`, which turns that (and a short read) into the per
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -59,6 +60,11 @@ class ObjectStore(Protocol):
 
     def put_file(self, key: str, path: str | os.PathLike[str],
                  content_type: str = ...) -> None: ...
+
+    def move_file(self, key: str, path: str | os.PathLike[str],
+                  content_type: str = ...) -> None:
+        """`put_file` of a file the caller is done with: it is gone afterwards (a local
+        store renames it into place instead of copying its bytes)."""
 
     def open_writer(self, key: str, content_type: str = ...) -> ObjectWriter: ...
 
@@ -201,6 +207,11 @@ class S3ObjectStore:
         """Multipart upload for large outputs (boto3's managed transfer)."""
         self.client.upload_file(os.fspath(path), self.bucket, key,
                                 ExtraArgs={"ContentType": content_type})
+
+    def move_file(self, key: str, path: str | os.PathLike[str],
+                  content_type: str = "application/octet-stream") -> None:
+        self.put_file(key, path, content_type)
+        os.unlink(path)
 
     def open_writer(self, key: str,
                     content_type: str = "application/octet-stream") -> ObjectWriter:
@@ -429,6 +440,21 @@ class LocalObjectStore:
                  content_type: str = "application/octet-stream") -> None:
         with self._replacing(key) as temporary:
             shutil.copyfile(path, temporary)  # by the kernel where it can (sendfile)
+
+    def move_file(self, key: str, path: str | os.PathLike[str],
+                  content_type: str = "application/octet-stream") -> None:
+        """One rename(2) onto the target, atomic as `put_file`'s: no second file, no copy
+        of the bytes, none of the first one to remove. A file on another filesystem than
+        the folder is copied as `put_file` does, then removed."""
+        target = self.path_of(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, target)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise
+            self.put_file(key, path, content_type)
+            os.unlink(path)
 
     def open_writer(self, key: str,
                     content_type: str = "application/octet-stream") -> ObjectWriter:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 from pathlib import Path
 
 import boto3
@@ -116,6 +118,9 @@ def test_s3_store(tmp_path: Path) -> None:
         store.put_file("processed/big.bin", big)
         assert store.head("processed/big.bin").size == 9 * 1024 * 1024
         assert store.list_keys("processed/") == ["processed/big.bin"]
+        store.move_file("processed/moved.bin", big)
+        assert store.read_range("processed/moved.bin", 0, 3) == b"xxx"
+        assert not big.exists()
 
 
 def test_local_store(tmp_path: Path) -> None:
@@ -127,6 +132,29 @@ def test_local_store(tmp_path: Path) -> None:
     assert store.list_keys("processed/") == ["processed/p/part-000000.parquet"]
     with pytest.raises(ValueError, match="outside"):
         store.head("../escape.csv")
+
+
+@pytest.mark.parametrize("other_filesystem", [False, True])
+def test_a_local_move_puts_the_bytes_in_place_and_takes_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, other_filesystem: bool) -> None:
+    """A staged part is renamed into the folder (no copy); from another filesystem it is
+    copied. Either way the key holds the bytes whole, the caller's file is gone and no
+    temporary is left beside the target."""
+    store = LocalObjectStore(tmp_path / "bucket")
+    store.put_bytes("staging/p/part.parquet", b"old rows")
+    source = tmp_path / "written.parquet"
+    source.write_bytes(b"new rows")
+    if other_filesystem:
+        def cross_device(*_args: object) -> None:
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+        real_replace = os.replace
+        monkeypatch.setattr(os, "replace", lambda a, b: cross_device() if
+                            Path(a) == source else real_replace(a, b))
+    store.move_file("staging/p/part.parquet", source)
+    assert store.read_range("staging/p/part.parquet", 0, 100) == b"new rows"
+    assert not source.exists()
+    assert [path.name for path in (tmp_path / "bucket/staging/p").iterdir()] == ["part.parquet"]
 
 
 def test_a_local_copy_done_twice_leaves_no_temporary(tmp_path: Path) -> None:
