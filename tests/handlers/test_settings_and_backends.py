@@ -210,3 +210,25 @@ def test_embedded_metric_format_line() -> None:
     collecting.put_counts({"RowsIn": 2})
     collecting.put_counts({"RowsIn": 3})
     assert collecting.totals() == {"RowsIn": 5}
+
+
+@pytest.mark.parametrize("key", ["a/b/c/f.txt", "a/b/new/part.parquet", "link/c/f.txt",
+                                 "a/b/../b/c/f.txt", "a/dangling/x", "a//b/c", "file/below"])
+def test_a_local_key_is_its_file_with_links_resolved(tmp_path: Path, key: str) -> None:
+    root = tmp_path / "bucket"
+    (root / "a/b/c").mkdir(parents=True)
+    (root / "a/b/c/f.txt").write_text("rows")
+    (root / "file").write_text("x")
+    (root / "link").symlink_to(root / "a/b")
+    (root / "a/dangling").symlink_to("nowhere")
+    path = LocalObjectStore(root).path_of(key)
+    assert str(path) == os.path.realpath(root / key)
+
+
+@pytest.mark.parametrize("key", ["a/out/passwd", "../escape.csv", "/etc/passwd"])
+def test_a_local_key_leading_outside_the_folder_is_refused(tmp_path: Path, key: str) -> None:
+    root = tmp_path / "bucket"
+    (root / "a").mkdir(parents=True)
+    (root / "a/out").symlink_to(tmp_path)
+    with pytest.raises(ValueError, match="outside"):
+        LocalObjectStore(root).path_of(key)
