@@ -3,6 +3,7 @@ file per partition value, and its rejected rows (JSON lines)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -19,8 +20,8 @@ from handlers.partitions import PartitionBy
 class ValidRowsFile:
     """The valid rows written into a temporary file piece by piece, in row order, so a
     piece (a Parquet row group) is encoded while later pieces are still being checked and no
-    table of the whole chunk is ever built. Uploaded through the file so large outputs go
-    up as a multipart upload.
+    table of the whole chunk is ever built. The file becomes the object (`move_file`): a
+    local store renames it into place, S3 takes it as a multipart upload.
 
     `fmt` names an entry of `handlers.formats.FORMATS`; `dictionary_columns` are the
     columns likely to repeat (enums), a hint the format may use.
@@ -41,7 +42,8 @@ class ValidRowsFile:
 
     def __exit__(self, *_exc: object) -> None:
         self._close()
-        os.unlink(self.path)
+        with contextlib.suppress(FileNotFoundError):  # moved into the store by `upload`
+            os.unlink(self.path)
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
@@ -65,7 +67,7 @@ class ValidRowsFile:
             self._writer = self._open()
             self._writer.write_table(self.schema.empty_table())
         self._close()
-        objects.put_file(key, self.path, self.format.content_type)
+        objects.move_file(key, self.path, self.format.content_type)
 
     def _open(self) -> TableWriter:
         return self.format.open_writer(self.path, self.schema, self.dictionary_columns)

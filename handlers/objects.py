@@ -13,6 +13,7 @@ source through `source_reader`, which turns that (and a short read) into the per
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -57,8 +58,10 @@ class ObjectStore(Protocol):
 
     def put_bytes(self, key: str, data: bytes, content_type: str = ...) -> None: ...
 
-    def put_file(self, key: str, path: str | os.PathLike[str],
-                 content_type: str = ...) -> None: ...
+    def move_file(self, key: str, path: str | os.PathLike[str],
+                  content_type: str = ...) -> None:
+        """The file at `path` becomes the object and is gone from `path` afterwards: moved
+        into place where the store can (no copy of a chunk's output), else uploaded."""
 
     def open_writer(self, key: str, content_type: str = ...) -> ObjectWriter: ...
 
@@ -196,11 +199,12 @@ class S3ObjectStore:
                   content_type: str = "application/octet-stream") -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
-    def put_file(self, key: str, path: str | os.PathLike[str],
-                 content_type: str = "application/octet-stream") -> None:
+    def move_file(self, key: str, path: str | os.PathLike[str],
+                  content_type: str = "application/octet-stream") -> None:
         """Multipart upload for large outputs (boto3's managed transfer)."""
         self.client.upload_file(os.fspath(path), self.bucket, key,
                                 ExtraArgs={"ContentType": content_type})
+        os.unlink(path)
 
     def open_writer(self, key: str,
                     content_type: str = "application/octet-stream") -> ObjectWriter:
@@ -425,10 +429,16 @@ class LocalObjectStore:
         with self._replacing(key) as temporary:
             Path(temporary).write_bytes(data)
 
-    def put_file(self, key: str, path: str | os.PathLike[str],
-                 content_type: str = "application/octet-stream") -> None:
+    def move_file(self, key: str, path: str | os.PathLike[str],
+                  content_type: str = "application/octet-stream") -> None:
         with self._replacing(key) as temporary:
-            shutil.copyfile(path, temporary)  # by the kernel where it can (sendfile)
+            try:
+                os.replace(path, temporary)
+            except OSError as error:
+                if error.errno != errno.EXDEV:
+                    raise
+                shutil.copyfile(path, temporary)  # another file system: by the kernel
+                os.unlink(path)
 
     def open_writer(self, key: str,
                     content_type: str = "application/octet-stream") -> ObjectWriter:

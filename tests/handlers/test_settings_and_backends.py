@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -113,8 +116,9 @@ def test_s3_store(tmp_path: Path) -> None:
             store.read_range("incoming/a.csv", 0, 3, "not-a-version")
         big = tmp_path / "big.bin"
         big.write_bytes(b"x" * (9 * 1024 * 1024))
-        store.put_file("processed/big.bin", big)
+        store.move_file("processed/big.bin", big)
         assert store.head("processed/big.bin").size == 9 * 1024 * 1024
+        assert not big.exists()
         assert store.list_keys("processed/") == ["processed/big.bin"]
 
 
@@ -123,10 +127,32 @@ def test_local_store(tmp_path: Path) -> None:
     exercise_store(store)
     source = tmp_path / "x.bin"
     source.write_bytes(b"abc")
-    store.put_file("processed/p/part-000000.parquet", source)
+    store.move_file("processed/p/part-000000.parquet", source)
     assert store.list_keys("processed/") == ["processed/p/part-000000.parquet"]
+    assert store.read_range("processed/p/part-000000.parquet", 0, 3) == b"abc"
+    assert not source.exists()
     with pytest.raises(ValueError, match="outside"):
         store.head("../escape.csv")
+
+
+def test_a_file_on_another_file_system_is_copied_in_and_removed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = LocalObjectStore(tmp_path / "store")
+    source = tmp_path / "part.parquet"
+    source.write_bytes(b"rows")
+    rename = os.replace
+
+    def across_devices(src: Any, dst: Any) -> None:
+        if Path(src) == source:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        rename(src, dst)
+
+    monkeypatch.setattr(os, "replace", across_devices)
+    store.move_file("processed/p/part.parquet", source)
+    assert store.read_range("processed/p/part.parquet", 0, 4) == b"rows"
+    assert not source.exists()
+    assert [p.name for p in (tmp_path / "store" / "processed" / "p").iterdir()] == \
+        ["part.parquet"]
 
 
 def test_a_local_copy_done_twice_leaves_no_temporary(tmp_path: Path) -> None:
