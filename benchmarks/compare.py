@@ -35,7 +35,7 @@ class Cell:
 
     @property
     def mb_per_second(self) -> float:
-        return self.size / statistics.median(r["seconds"] for r in self.runs) / MB
+        return float(self.size / statistics.median(r["seconds"] for r in self.runs) / MB)
 
     @property
     def spread(self) -> tuple[float, float]:
@@ -44,7 +44,7 @@ class Cell:
 
     @property
     def peak_rss_mib(self) -> float:
-        return max(r["peak_rss_mib"] for r in self.runs)
+        return float(max(r["peak_rss_mib"] for r in self.runs))
 
     def counts(self) -> set[tuple[Any, ...]]:
         return {(r["rows_in"], r["rows_valid"], r["rows_rejected"]) for r in self.runs}

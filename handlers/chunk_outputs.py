@@ -3,6 +3,7 @@ file per partition value, and its rejected rows (JSON lines)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -19,9 +20,8 @@ from handlers.partitions import PartitionBy
 class ValidRowsFile:
     """The valid rows written into a temporary file piece by piece, in row order, so a
     piece (a Parquet row group) is encoded while later pieces are still being checked and no
-    table of the whole chunk is ever built. Uploaded through the file so large outputs go
-    up as a multipart upload; the upload takes the file (a local store renames it into
-    place).
+    table of the whole chunk is ever built. The file becomes the object (`move_file`): a
+    local store renames it into place, S3 takes it as a multipart upload.
 
     `fmt` names an entry of `handlers.formats.FORMATS`; `dictionary_columns` are the
     columns likely to repeat (enums), a hint the format may use.
@@ -35,7 +35,6 @@ class ValidRowsFile:
         handle, self.path = tempfile.mkstemp(suffix=f".{self.format.extension}")
         os.close(handle)
         self._writer: TableWriter | None = None
-        self._uploaded = False  # the store took the file
         self.rows = 0
 
     def __enter__(self) -> ValidRowsFile:
@@ -43,7 +42,7 @@ class ValidRowsFile:
 
     def __exit__(self, *_exc: object) -> None:
         self._close()
-        if not self._uploaded:
+        with contextlib.suppress(FileNotFoundError):  # moved into the store by `upload`
             os.unlink(self.path)
 
     def write(self, table: pa.Table) -> None:
@@ -69,7 +68,6 @@ class ValidRowsFile:
             self._writer.write_table(self.schema.empty_table())
         self._close()
         objects.move_file(key, self.path, self.format.content_type)
-        self._uploaded = True
 
     def _open(self) -> TableWriter:
         return self.format.open_writer(self.path, self.schema, self.dictionary_columns)

@@ -59,13 +59,10 @@ class ObjectStore(Protocol):
 
     def put_bytes(self, key: str, data: bytes, content_type: str = ...) -> None: ...
 
-    def put_file(self, key: str, path: str | os.PathLike[str],
-                 content_type: str = ...) -> None: ...
-
     def move_file(self, key: str, path: str | os.PathLike[str],
                   content_type: str = ...) -> None:
-        """`put_file` of a file the caller is done with: it is gone afterwards (a local
-        store renames it into place instead of copying its bytes)."""
+        """The file at `path` becomes the object and is gone from `path` afterwards: moved
+        into place where the store can (no copy of a chunk's output), else uploaded."""
 
     def open_writer(self, key: str, content_type: str = ...) -> ObjectWriter: ...
 
@@ -203,15 +200,11 @@ class S3ObjectStore:
                   content_type: str = "application/octet-stream") -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
-    def put_file(self, key: str, path: str | os.PathLike[str],
-                 content_type: str = "application/octet-stream") -> None:
+    def move_file(self, key: str, path: str | os.PathLike[str],
+                  content_type: str = "application/octet-stream") -> None:
         """Multipart upload for large outputs (boto3's managed transfer)."""
         self.client.upload_file(os.fspath(path), self.bucket, key,
                                 ExtraArgs={"ContentType": content_type})
-
-    def move_file(self, key: str, path: str | os.PathLike[str],
-                  content_type: str = "application/octet-stream") -> None:
-        self.put_file(key, path, content_type)
         os.unlink(path)
 
     def open_writer(self, key: str,
@@ -459,16 +452,11 @@ class LocalObjectStore:
         with self._replacing(key) as temporary:
             Path(temporary).write_bytes(data)
 
-    def put_file(self, key: str, path: str | os.PathLike[str],
-                 content_type: str = "application/octet-stream") -> None:
-        with self._replacing(key) as temporary:
-            shutil.copyfile(path, temporary)  # by the kernel where it can (sendfile)
-
     def move_file(self, key: str, path: str | os.PathLike[str],
                   content_type: str = "application/octet-stream") -> None:
-        """One rename(2) onto the target, atomic as `put_file`'s: no second file, no copy
-        of the bytes, none of the first one to remove. A file on another filesystem than
-        the folder is copied as `put_file` does, then removed."""
+        """One rename(2) onto the target, atomic: no temporary file beside it (a file
+        created costs more than the rename) and no copy of the bytes. A file on another
+        file system is copied to a temporary renamed into place, then removed."""
         target = self.path_of(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -476,7 +464,8 @@ class LocalObjectStore:
         except OSError as error:
             if error.errno != errno.EXDEV:
                 raise
-            self.put_file(key, path, content_type)
+            with self._replacing(key) as temporary:
+                shutil.copyfile(path, temporary)  # by the kernel where it can (sendfile)
             os.unlink(path)
 
     def open_writer(self, key: str,

@@ -524,14 +524,16 @@ def _run(deps: Deps, file: FileRecord, index: int, start: int, end: int,
     key = file.key
     arriving = ArrivingBytes(source_filler(deps.objects, file.key, file.version_id), start, end)
     try:
-        return process_bytes(arriving.data, start, list(file.header), validator,
-                             delimiter=deps.settings.csv_delimiter,
-                             encoding=deps.settings.csv_encoding,
-                             label=f"{key} chunk {index} (bytes {start}-{end})",
-                             at_end_of_file=end >= file.size, sink=sink, lineage=lineage,
-                             rejects=rejects, ready=arriving.wait_for)
+        result = process_bytes(arriving.data, start, list(file.header), validator,
+                               delimiter=deps.settings.csv_delimiter,
+                               encoding=deps.settings.csv_encoding,
+                               label=f"{key} chunk {index} (bytes {start}-{end})",
+                               at_end_of_file=end >= file.size, sink=sink, lineage=lineage,
+                               rejects=rejects, ready=arriving.wait_for)
     finally:
         arriving.close()
+    arriving.recycle()
+    return result
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

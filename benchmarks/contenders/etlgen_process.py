@@ -67,23 +67,24 @@ def validate(csv_path: Path, out_dir: Path, schema: dict[str, Any]) -> Counts:
     container = _container
     key = container.key_of(csv_path)
     size = csv_path.stat().st_size
-    deps = Deps(settings=Settings.from_env(environment(size)),
-                objects=LocalObjectStore(container.bucket),
+    objects = LocalObjectStore(container.bucket)
+    deps = Deps(settings=Settings.from_env(environment(size)), objects=objects,
                 status=SqliteStatusStore(Path(container.work.name) / "status.sqlite"),
                 queue=None, metrics=CollectingMetrics(), schema=schema)
     with csv_path.open("rb") as handle:
         head = inspect_head(lambda s, e: (handle.seek(s), handle.read(e - s))[1], size,
                             key=key, delimiter=",", encoding="utf-8",
                             columns=list(schema["properties"]), required=schema["required"])
-    file = {"file_id": f"{key}#bench", "bucket": "bench", "key": key, "version_id": "bench",
+    file_id, version_id = f"{key}#bench", "bench"
+    file = {"file_id": file_id, "bucket": "bench", "key": key, "version_id": version_id,
             "size": size, "header": head.header, "data_offset": head.data_offset,
             "status": "RUNNING", "ingested_at": "2026-01-01T00:00:00.000000Z"}
     container.calls += 1
     chunk = {"index": container.calls, "start": head.data_offset, "end": size}
     result = process.handle({"file": file, "chunk": chunk}, deps)
-    item = next(item for item in deps.status.list_chunks(file["file_id"])
+    item = next(item for item in deps.status.list_chunks(file_id)
                 if int(item["index"]) == chunk["index"])
-    layout = OutputLayout.of(deps.settings, key, file["version_id"])
+    layout = OutputLayout.of(deps.settings, key, version_id)
     identity = run_identity(deps.settings, deps.schema).short
     valid_parts = [layout.staged_output_key(identity, chunk["index"], chunk["start"],
                                             chunk["end"], str(value))
@@ -97,6 +98,6 @@ def validate(csv_path: Path, out_dir: Path, schema: dict[str, Any]) -> Counts:
     for name, staged in (("valid.parquet", valid_parts[0] if valid_parts else None),
                          ("rejected.jsonl", item.get("staged_rejected_key"))):
         if staged:
-            os.link(deps.objects.path_of(staged), out_dir / name)
+            os.link(objects.path_of(staged), out_dir / name)
     return Counts(rows_in=int(result["rows_in"]), rows_valid=int(result["rows_valid"]),
                   rows_rejected=int(result["rows_rejected"]))

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from handlers import process
-from handlers.arriving import ArrivingBytes
+from handlers.arriving import SPARE, ArrivingBytes
 from handlers.errors import SourceChanged
 from handlers.objects import Reader
 from handlers.row_validator import compiled_validator
@@ -160,3 +160,47 @@ def test_a_chunk_of_one_block_gives_its_bytes_its_read_error_and_no_read_when_un
     reads.clear()
     ArrivingBytes.of_reader(reader, 0, len(body)).close()  # a step that stopped first
     assert reads == []
+
+
+def _run_and_recycle(body: bytes) -> tuple[process.ChunkResult, bytearray]:
+    chunk = ArrivingBytes.of_reader(lambda a, b: body[a:b], 0, len(body), block=4096)
+    try:
+        result = process.process_bytes(chunk.data, 1000, HEADER, VALIDATOR, delimiter=",",
+                                       encoding="utf-8", label="k", at_end_of_file=True,
+                                       ready=chunk.wait_for)
+    finally:
+        chunk.close()
+    chunk.recycle()
+    return result, chunk.data
+
+
+def test_a_kept_buffer_never_shows_an_earlier_chunks_bytes(small_pieces: None) -> None:
+    """Chunks of other sizes and contents one after another in one process: each gives
+    what it gives read on its own, although its bytes land in the previous chunk's
+    buffer (shrunk, or grown a little)."""
+    SPARE.clear()
+    longer = _body(600, 4)
+    shorter = longer[:longer.rindex(b"\n", 0, len(longer) - 2000) + 1]
+    other = _body(560, 5)
+    bodies = (longer, shorter, other, longer)
+    runs = [_run_and_recycle(body) for body in bodies]
+    for body, (result, _) in zip(bodies, runs, strict=True):  # after every later chunk
+        whole = process.process_bytes(body, 1000, HEADER, VALIDATOR, delimiter=",",
+                                      encoding="utf-8", label="k", at_end_of_file=True)
+        assert _verdict(result) == _verdict(whole)
+    assert all(buffer is runs[0][1] for _, buffer in runs)  # one buffer served them all
+
+
+def test_a_buffer_something_still_refers_to_is_not_handed_out_again() -> None:
+    SPARE.clear()
+    first = SPARE.take(1000)
+    first[:5] = b"12345"
+    view = memoryview(first)  # e.g. an Arrow buffer made from the chunk's bytes
+    SPARE.give(first)
+    second = SPARE.take(1000)
+    assert second is not first
+    second[:5] = b"abcde"
+    assert bytes(view[:5]) == b"12345"
+    view.release()
+    SPARE.give(first)
+    assert SPARE.take(990) is first

@@ -7,6 +7,7 @@ import io
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -115,12 +116,10 @@ def test_s3_store(tmp_path: Path) -> None:
             store.read_range("incoming/a.csv", 0, 3, "not-a-version")
         big = tmp_path / "big.bin"
         big.write_bytes(b"x" * (9 * 1024 * 1024))
-        store.put_file("processed/big.bin", big)
+        store.move_file("processed/big.bin", big)
         assert store.head("processed/big.bin").size == 9 * 1024 * 1024
-        assert store.list_keys("processed/") == ["processed/big.bin"]
-        store.move_file("processed/moved.bin", big)
-        assert store.read_range("processed/moved.bin", 0, 3) == b"xxx"
         assert not big.exists()
+        assert store.list_keys("processed/") == ["processed/big.bin"]
 
 
 def test_local_store(tmp_path: Path) -> None:
@@ -128,33 +127,46 @@ def test_local_store(tmp_path: Path) -> None:
     exercise_store(store)
     source = tmp_path / "x.bin"
     source.write_bytes(b"abc")
-    store.put_file("processed/p/part-000000.parquet", source)
+    store.move_file("processed/p/part-000000.parquet", source)
     assert store.list_keys("processed/") == ["processed/p/part-000000.parquet"]
+    assert store.read_range("processed/p/part-000000.parquet", 0, 3) == b"abc"
+    assert not source.exists()
     with pytest.raises(ValueError, match="outside"):
         store.head("../escape.csv")
 
 
-@pytest.mark.parametrize("other_filesystem", [False, True])
-def test_a_local_move_puts_the_bytes_in_place_and_takes_the_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, other_filesystem: bool) -> None:
-    """A staged part is renamed into the folder (no copy); from another filesystem it is
-    copied. Either way the key holds the bytes whole, the caller's file is gone and no
-    temporary is left beside the target."""
+def test_a_local_move_renames_the_file_over_the_key(tmp_path: Path) -> None:
+    """A staged part is renamed into the folder (no copy), over what the key held: the key
+    holds the new bytes whole, the caller's file is gone and no temporary is left beside
+    the target."""
     store = LocalObjectStore(tmp_path / "bucket")
     store.put_bytes("staging/p/part.parquet", b"old rows")
     source = tmp_path / "written.parquet"
     source.write_bytes(b"new rows")
-    if other_filesystem:
-        def cross_device(*_args: object) -> None:
-            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
-
-        real_replace = os.replace
-        monkeypatch.setattr(os, "replace", lambda a, b: cross_device() if
-                            Path(a) == source else real_replace(a, b))
     store.move_file("staging/p/part.parquet", source)
     assert store.read_range("staging/p/part.parquet", 0, 100) == b"new rows"
     assert not source.exists()
     assert [path.name for path in (tmp_path / "bucket/staging/p").iterdir()] == ["part.parquet"]
+
+
+def test_a_file_on_another_file_system_is_copied_in_and_removed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = LocalObjectStore(tmp_path / "store")
+    source = tmp_path / "part.parquet"
+    source.write_bytes(b"rows")
+    rename = os.replace
+
+    def across_devices(src: Any, dst: Any) -> None:
+        if Path(src) == source:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        rename(src, dst)
+
+    monkeypatch.setattr(os, "replace", across_devices)
+    store.move_file("processed/p/part.parquet", source)
+    assert store.read_range("processed/p/part.parquet", 0, 4) == b"rows"
+    assert not source.exists()
+    assert [p.name for p in (tmp_path / "store" / "processed" / "p").iterdir()] == \
+        ["part.parquet"]
 
 
 def test_a_local_copy_done_twice_leaves_no_temporary(tmp_path: Path) -> None:
