@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -354,6 +355,27 @@ class LocalObjectWriter:
             self._file = self._path = None
 
 
+def _plain_path(root: str, key: str) -> str | None:
+    """`realpath(root/key)` for a real `root` and a key of plain names, none of them a
+    symbolic link: the names one `lstat` each, the root not again (every object call
+    resolves its key, and `realpath` walks the whole path in Python). None for anything
+    else (`..`, `.`, empty names, a link, a name below a file), left to `realpath`."""
+    names = key.split("/")
+    if "" in names or "." in names or ".." in names:
+        return None
+    path = root
+    for depth, name in enumerate(names):
+        path = f"{path}/{name}" if path != "/" else f"/{name}"
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return None
+        except FileNotFoundError:  # nothing below exists either: realpath keeps the rest
+            return "/".join([path, *names[depth + 1:]])
+        except OSError:
+            return None
+    return path
+
+
 class LocalObjectStore:
     """A folder standing in for the bucket: key `a/b.csv` is the file `<root>/a/b.csv`.
 
@@ -371,8 +393,9 @@ class LocalObjectStore:
         return self._resolved[1]
 
     def path_of(self, key: str) -> Path:
+        """The key's file, symbolic links resolved, which must lie inside the root."""
         root = self._real_root()
-        path = os.path.realpath(os.path.join(root, key))
+        path = _plain_path(root, key) or os.path.realpath(os.path.join(root, key))
         if path != root and not path.startswith(os.path.join(root, "")):
             raise ValueError(f"object key {key!r} points outside {root}")
         return Path(path)
@@ -431,14 +454,19 @@ class LocalObjectStore:
 
     def move_file(self, key: str, path: str | os.PathLike[str],
                   content_type: str = "application/octet-stream") -> None:
-        with self._replacing(key) as temporary:
-            try:
-                os.replace(path, temporary)
-            except OSError as error:
-                if error.errno != errno.EXDEV:
-                    raise
-                shutil.copyfile(path, temporary)  # another file system: by the kernel
-                os.unlink(path)
+        """One rename(2) onto the target, atomic: no temporary file beside it (a file
+        created costs more than the rename) and no copy of the bytes. A file on another
+        file system is copied to a temporary renamed into place, then removed."""
+        target = self.path_of(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, target)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise
+            with self._replacing(key) as temporary:
+                shutil.copyfile(path, temporary)  # by the kernel where it can (sendfile)
+            os.unlink(path)
 
     def open_writer(self, key: str,
                     content_type: str = "application/octet-stream") -> ObjectWriter:

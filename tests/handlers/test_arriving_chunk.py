@@ -134,6 +134,34 @@ def test_an_error_in_a_piece_reads_as_for_the_whole_chunk_read_at_once(
     assert arriving() == expected
 
 
+def test_a_chunk_of_one_block_gives_its_bytes_its_read_error_and_no_read_when_unused(
+        ) -> None:
+    body = _body(40, 7)
+    reads: list[tuple[int, int]] = []
+
+    def reader(start: int, end: int) -> bytes:
+        reads.append((start, end))
+        return body[start:end]
+
+    chunk = ArrivingBytes.of_reader(reader, 0, len(body))
+    chunk.wait_for(10)
+    chunk.wait_for(len(body))
+    chunk.close()
+    assert bytes(chunk.data) == body and reads == [(0, len(body))]
+
+    def failing(start: int, end: int) -> bytes:
+        raise SourceChanged("k: the object changed after the event")
+
+    chunk = ArrivingBytes.of_reader(failing, 0, len(body))
+    for _ in range(2):  # asked again, still the read's error
+        with pytest.raises(SourceChanged, match="changed after the event"):
+            chunk.wait_for(len(body))
+    chunk.close()
+    reads.clear()
+    ArrivingBytes.of_reader(reader, 0, len(body)).close()  # a step that stopped first
+    assert reads == []
+
+
 def _run_and_recycle(body: bytes) -> tuple[process.ChunkResult, bytearray]:
     chunk = ArrivingBytes.of_reader(lambda a, b: body[a:b], 0, len(body), block=4096)
     try:

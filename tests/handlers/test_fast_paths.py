@@ -205,3 +205,24 @@ def test_amounts_far_out_of_bounds_leave_the_valid_ones_exact() -> None:
     assert result.typed.column("amount").to_pylist() == [
         Decimal("12.34"), Decimal("-1000000.00"), Decimal("-5.00"), Decimal("1000000.00"),
         Decimal("0.07")]
+
+
+def test_the_valid_rows_file_is_left_nowhere_once_uploaded_or_dropped(tmp_path: Path) -> None:
+    """The store takes the uploaded file (a local one renames it into place); a file never
+    uploaded (a chunk that failed) is removed when its block ends."""
+    store = LocalObjectStore(tmp_path)
+    rows = process.process_bytes(_body_rows(), 1000, HEADER, VALIDATOR, delimiter=",",
+                                 encoding="utf-8", label="k", at_end_of_file=True).valid_table
+    with ValidRowsFile("parquet", VALIDATOR.output_schema) as uploaded:
+        uploaded.write(rows)
+        uploaded.upload(store, "staging/part.parquet")
+    with ValidRowsFile("parquet", VALIDATOR.output_schema) as dropped:
+        dropped.write(rows)
+    assert not Path(uploaded.path).exists() and not Path(dropped.path).exists()
+    assert pq.read_table(tmp_path / "staging/part.parquet").to_pylist() == rows.to_pylist()
+    assert [path.name for path in (tmp_path / "staging").iterdir()] == ["part.parquet"]
+
+
+def _body_rows() -> bytes:
+    data, _ = build_file(mixed_rows(50, seed=9))
+    return data[data.index(b"\n") + 1:]

@@ -135,6 +135,20 @@ def test_local_store(tmp_path: Path) -> None:
         store.head("../escape.csv")
 
 
+def test_a_local_move_renames_the_file_over_the_key(tmp_path: Path) -> None:
+    """A staged part is renamed into the folder (no copy), over what the key held: the key
+    holds the new bytes whole, the caller's file is gone and no temporary is left beside
+    the target."""
+    store = LocalObjectStore(tmp_path / "bucket")
+    store.put_bytes("staging/p/part.parquet", b"old rows")
+    source = tmp_path / "written.parquet"
+    source.write_bytes(b"new rows")
+    store.move_file("staging/p/part.parquet", source)
+    assert store.read_range("staging/p/part.parquet", 0, 100) == b"new rows"
+    assert not source.exists()
+    assert [path.name for path in (tmp_path / "bucket/staging/p").iterdir()] == ["part.parquet"]
+
+
 def test_a_file_on_another_file_system_is_copied_in_and_removed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = LocalObjectStore(tmp_path / "store")
@@ -208,3 +222,25 @@ def test_embedded_metric_format_line() -> None:
     collecting.put_counts({"RowsIn": 2})
     collecting.put_counts({"RowsIn": 3})
     assert collecting.totals() == {"RowsIn": 5}
+
+
+@pytest.mark.parametrize("key", ["a/b/c/f.txt", "a/b/new/part.parquet", "link/c/f.txt",
+                                 "a/b/../b/c/f.txt", "a/dangling/x", "a//b/c", "file/below"])
+def test_a_local_key_is_its_file_with_links_resolved(tmp_path: Path, key: str) -> None:
+    root = tmp_path / "bucket"
+    (root / "a/b/c").mkdir(parents=True)
+    (root / "a/b/c/f.txt").write_text("rows")
+    (root / "file").write_text("x")
+    (root / "link").symlink_to(root / "a/b")
+    (root / "a/dangling").symlink_to("nowhere")
+    path = LocalObjectStore(root).path_of(key)
+    assert str(path) == os.path.realpath(root / key)
+
+
+@pytest.mark.parametrize("key", ["a/out/passwd", "../escape.csv", "/etc/passwd"])
+def test_a_local_key_leading_outside_the_folder_is_refused(tmp_path: Path, key: str) -> None:
+    root = tmp_path / "bucket"
+    (root / "a").mkdir(parents=True)
+    (root / "a/out").symlink_to(tmp_path)
+    with pytest.raises(ValueError, match="outside"):
+        LocalObjectStore(root).path_of(key)
