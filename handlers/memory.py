@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 
 import pyarrow as pa
 
@@ -27,12 +26,11 @@ def tune_allocator() -> bool:
     """Best effort: True when glibc accepted the settings (Linux, as in Lambda)."""
     with contextlib.suppress(pa.ArrowException, AttributeError):
         pa.set_memory_pool(pa.system_memory_pool())
-    name = ctypes.util.find_library("c")
-    if not name:
-        return False
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        # The symbols the interpreter is linked with, libc's among them: looking libc up
+        # by name (`ctypes.util.find_library`) runs `ldconfig` in a subprocess, milliseconds
+        # of every cold start.
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]

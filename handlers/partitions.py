@@ -5,19 +5,21 @@ chunk's valid rows are split by it.
 ingest started. `<column>:<granularity>` partitions by a `format: date` column: the key is
 `<column>_<granularity>`, the values `YYYY-MM-DD`, `YYYY-MM` or `YYYY`, and rows whose date
 is null go to `__HIVE_DEFAULT_PARTITION__` (which Athena reads as null). The split is
-vectorized: one stable sort of the rows by their partition code, then slices.
+vectorized: one stable sort of the rows by their partition code, then slices. numpy and
+pyarrow are imported by the methods that use them: the object layout (`handlers.layout`),
+which the local runner's own process reads, needs only the key.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
 
 from handlers.errors import TooManyPartitions
 from handlers.settings import INGEST_DATE, SettingsError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SOURCE_FILE = "source_file"
 """The second partition key of both tables: the committed file (`handlers.layout`)."""
@@ -26,7 +28,7 @@ MAX_PARTITIONS_PER_CHUNK = 10_000
 """More partition values in one chunk would overflow its status item (DynamoDB's 400 KB)
 and make a partition per value pointless: a coarser granularity is the fix."""
 _UNITS = {"day": "D", "month": "M", "year": "Y"}
-_NULL_CODE = np.iinfo(np.int64).min
+_NULL_CODE = -(2**63)  # the smallest int64: no date's code
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class PartitionBy:
 
     def check(self, schema: pa.Schema) -> None:
         """The column must be a date column of the valid rows."""
+        import pyarrow as pa
+
         if self.column is None:
             return
         if self.column not in schema.names or not pa.types.is_date32(
@@ -59,6 +63,10 @@ class PartitionBy:
 
     def split(self, table: pa.Table, ingest_day: str) -> list[tuple[str, pa.Table]]:
         """(partition value, its rows in row order), in partition value order."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         if table.num_rows == 0:
             return []
         if self.column is None:
@@ -86,6 +94,8 @@ class PartitionBy:
 
     @staticmethod
     def _text(code: int, unit: str) -> str:
+        import numpy as np
+
         if code == _NULL_CODE:
             return HIVE_DEFAULT_PARTITION
         return str(np.datetime_as_string(np.array(code, dtype=f"datetime64[{unit}]")))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from etlgen.catalog.columns import glue_columns
 from etlgen.model import INGEST_DATE, PipelineConfig
 from handlers.layout import commits_root, commits_table, parts_table
 
@@ -80,6 +79,10 @@ def commits_prefix(config: PipelineConfig) -> str:
 
 def data_columns(config: PipelineConfig) -> list[Column]:
     """The valid rows' table: the row schema's columns in schema order, then lineage."""
+    # Here, not at the top: the columns come from the handlers' Arrow types (pyarrow), and
+    # the config checks import this module for its names alone.
+    from etlgen.catalog.columns import glue_columns
+
     columns = [Column(name, kind) for name, kind in glue_columns(config.schema)]
     return columns + (list(LINEAGE) if config.output.lineage else [])
 

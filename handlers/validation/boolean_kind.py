@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from handlers.validation.kernels import enum_members, is_in, with_nulls_for_empty
+from handlers.validation.keywords import BOOLEAN_KEYWORDS
 from handlers.validation.kind import Checked, ColumnKind, Mask
 from handlers.validation.messages import enum_message, worded
 
@@ -17,7 +18,7 @@ BOOLEAN_TEXTS = ("true", "false")
 class BooleanKind(ColumnKind):
     name: ClassVar[str] = "boolean"
     json_type: ClassVar[str] = "boolean"
-    keywords: ClassVar[frozenset[str]] = frozenset({"enum"})
+    keywords: ClassVar[frozenset[str]] = BOOLEAN_KEYWORDS
     repeats: ClassVar[bool] = True
 
     def arrow_type(self) -> pa.DataType:

@@ -18,10 +18,10 @@ from handlers.validation.kernels import (
     python_bad,
     with_nulls_for_empty,
 )
+from handlers.validation.keywords import BOUND_KEYWORDS, NUMERIC_KEYWORDS
 from handlers.validation.kind import Checked, ColumnKind, Mask
 from handlers.validation.messages import bound_message, enum_message, multiple_message, worded
 from handlers.validation.numeric import (
-    BOUND_KEYWORDS,
     INT64_MAX,
     INT64_MIN,
     as_int64,
@@ -30,7 +30,6 @@ from handlers.validation.numeric import (
 )
 
 INTEGER_RE = r"^[+-]?[0-9]+$"
-NUMERIC_KEYWORDS = frozenset({"enum", "multipleOf", *BOUND_KEYWORDS})
 
 
 class IntegerKind(ColumnKind):

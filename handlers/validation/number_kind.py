@@ -19,17 +19,16 @@ import numpy as np
 import pyarrow as pa
 
 from handlers.validation.decimals import decimal_places, to_decimal
-from handlers.validation.integer_kind import NUMERIC_KEYWORDS
 from handlers.validation.kernels import (
     enum_members,
     matches,
     python_bad,
     with_nulls_for_empty,
 )
+from handlers.validation.keywords import BOUND_KEYWORDS, NUMERIC_KEYWORDS
 from handlers.validation.kind import Checked, ColumnKind, Mask
 from handlers.validation.messages import bound_message, enum_message, multiple_message, worded
 from handlers.validation.numeric import (
-    BOUND_KEYWORDS,
     as_float64,
     decimals_from_floats,
     is_json_number,

@@ -25,7 +25,6 @@ Int64s = npt.NDArray[np.int64]
 Float64s = npt.NDArray[np.float64]
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-BOUND_KEYWORDS = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
 EXACT_FLOAT_LIMIT = 2.0 ** 50
 
 

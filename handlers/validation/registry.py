@@ -2,29 +2,57 @@
 the row-schema checks (`handlers.row_schema_keywords`) derive from it which types, formats
 and keywords a row schema may use. A new kind is one module and one line here.
 
+Each line names the kind's JSON type, format and keywords, and where its class is: the
+row-schema checks read the lines alone, so checking a config (`etlgen validate`, the
+runner's config load) imports neither numpy nor pyarrow; only `kind_of` loads a kind's
+module. `tests/handlers/test_kind_registry.py` checks each line against its class.
+
 The functions read `KINDS` when called, so a kind added to the table is seen everywhere.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
-from handlers.validation.boolean_kind import BooleanKind
-from handlers.validation.date_kind import DateKind
-from handlers.validation.datetime_kind import DateTimeKind
-from handlers.validation.integer_kind import IntegerKind
-from handlers.validation.kind import ColumnKind
-from handlers.validation.number_kind import NumberKind
-from handlers.validation.string_kind import StringKind
+from handlers.validation.keywords import BOOLEAN_KEYWORDS, NUMERIC_KEYWORDS, STRING_KEYWORDS
 
-KINDS: tuple[type[ColumnKind], ...] = (
-    StringKind,
-    DateKind,
-    DateTimeKind,
-    IntegerKind,
-    NumberKind,
-    BooleanKind,
+if TYPE_CHECKING:
+    from handlers.validation.kind import ColumnKind
+
+
+@dataclass(frozen=True)
+class KindEntry:
+    """One kind as the table lists it: what recognises it (`json_type`, `format`; `format`
+    None: the kind for that JSON type whatever its format), the keywords it enforces, and
+    its class as `module:Class`, imported when first asked for."""
+
+    json_type: str
+    format: str | None
+    keywords: frozenset[str]
+    location: str
+
+    @classmethod
+    def of(cls, kind: type[ColumnKind]) -> KindEntry:
+        """The line of a kind class already at hand."""
+        return cls(kind.json_type, kind.format, kind.keywords,
+                   f"{kind.__module__}:{kind.__qualname__}")
+
+    def load(self) -> type[ColumnKind]:
+        module, _, name = self.location.partition(":")
+        return cast("type[ColumnKind]", getattr(importlib.import_module(module), name))
+
+
+_KINDS = "handlers.validation."
+KINDS: tuple[KindEntry, ...] = (
+    KindEntry("string", None, STRING_KEYWORDS, _KINDS + "string_kind:StringKind"),
+    KindEntry("string", "date", STRING_KEYWORDS, _KINDS + "date_kind:DateKind"),
+    KindEntry("string", "date-time", STRING_KEYWORDS, _KINDS + "datetime_kind:DateTimeKind"),
+    KindEntry("integer", None, NUMERIC_KEYWORDS, _KINDS + "integer_kind:IntegerKind"),
+    KindEntry("number", None, NUMERIC_KEYWORDS, _KINDS + "number_kind:NumberKind"),
+    KindEntry("boolean", None, BOOLEAN_KEYWORDS, _KINDS + "boolean_kind:BooleanKind"),
 )
 NULL = "null"
 """Beside one base type in a type list (`["number", "null"]`): the column is nullable."""
@@ -49,9 +77,9 @@ def kind_of(column: Mapping[str, Any]) -> type[ColumnKind]:
     """The kind of an accepted column: the one for its type and `format`, else the one for
     its type alone (JSON Schema checks a format only on the type it is defined for)."""
     base, _ = column_type(column)
-    by_format: dict[tuple[str, str | None], type[ColumnKind]] = {
+    by_format: dict[tuple[str, str | None], KindEntry] = {
         (kind.json_type, kind.format): kind for kind in KINDS}
-    return by_format.get((base, column.get("format"))) or by_format[(base, None)]
+    return (by_format.get((base, column.get("format"))) or by_format[(base, None)]).load()
 
 
 def json_types() -> frozenset[str]:

@@ -22,10 +22,9 @@ from handlers.validation.kernels import (
     python_bad,
     with_nulls_for_empty,
 )
+from handlers.validation.keywords import STRING_KEYWORDS
 from handlers.validation.kind import Checked, ColumnKind, Mask
 from handlers.validation.messages import enum_message, plural, worded
-
-STRING_KEYWORDS = frozenset({"enum", "pattern", "minLength", "maxLength"})
 
 
 class StringKind(ColumnKind):

@@ -72,7 +72,7 @@ SCHEMA = {
 
 @pytest.fixture
 def time_kind(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "KINDS", (*registry.KINDS, TimeKind))
+    monkeypatch.setattr(registry, "KINDS", (*registry.KINDS, registry.KindEntry.of(TimeKind)))
 
 
 def _pipeline(tmp_path: Path) -> Path:

@@ -123,6 +123,26 @@ def test_a_local_run_loads_neither_the_aws_sdk_nor_pandas(
     assert seen["loaded"] == []
 
 
+def test_the_runners_own_process_loads_neither_pyarrow_nor_numpy(tmp_path: Path) -> None:
+    """`etlgen run` reads the config and drives the state machine while its first worker
+    imports the handlers; its own process needs neither library, so it is ready sooner and
+    leaves the cores to the worker's imports."""
+    result = _python("""
+        import json, sys
+        from etlgen.cli import main
+        from etlgen.config import load_config
+        load_config("pipeline.yaml")
+        after_config = sorted(name for name in ("numpy", "pyarrow") if name in sys.modules)
+        code = main(["run", "pipeline.yaml", "samples/transactions.csv", "--workdir",
+                     sys.argv[1], "--workers", "1", "--json"])
+        print(json.dumps({"code": code, "after_config": after_config, "after_run": sorted(
+            name for name in ("numpy", "pyarrow") if name in sys.modules)}))
+    """, str(tmp_path / "work"))
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.splitlines()[-1])
+    assert seen == {"code": 0, "after_config": [], "after_run": []}
+
+
 def _children() -> set[int]:
     """This process's child processes (zombies included), but multiprocessing's resource
     tracker, which serves every pool of the process and stays."""
