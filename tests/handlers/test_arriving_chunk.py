@@ -33,7 +33,11 @@ def _verdict(result: process.ChunkResult) -> tuple:
 
 
 def _run(reader: Reader, size: int) -> process.ChunkResult:
-    chunk = ArrivingBytes.of_reader(reader, 0, size, block=4096)
+    return _checked(ArrivingBytes.of_reader(reader, 0, size, block=4096))
+
+
+def _checked(chunk: ArrivingBytes) -> process.ChunkResult:
+    """The chunk's rows checked as they arrive; no read is left running afterwards."""
     try:
         return process.process_bytes(chunk.data, 1000, HEADER, VALIDATOR, delimiter=",",
                                      encoding="utf-8", label="k", at_end_of_file=True,
@@ -164,12 +168,7 @@ def test_a_chunk_of_one_block_gives_its_bytes_its_read_error_and_no_read_when_un
 
 def _run_and_recycle(body: bytes) -> tuple[process.ChunkResult, bytearray]:
     chunk = ArrivingBytes.of_reader(lambda a, b: body[a:b], 0, len(body), block=4096)
-    try:
-        result = process.process_bytes(chunk.data, 1000, HEADER, VALIDATOR, delimiter=",",
-                                       encoding="utf-8", label="k", at_end_of_file=True,
-                                       ready=chunk.wait_for)
-    finally:
-        chunk.close()
+    result = _checked(chunk)
     chunk.recycle()
     return result, chunk.data
 
