@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -192,3 +193,10 @@ def record_errors(fields: np.ndarray, expected: int, rule: str) -> pa.Array:
     noun = pc.if_else(pc.equal(counts, 1), text(" field"), text(" fields"))
     return joined(text(f'{{"field": null, "kind": {quoted_json(rule)}, "message": "row has '),
                   pc.cast(counts, TEXT), noun, text(f', expected {expected}"}}'))
+
+
+def record_error(fields: int, expected: int, rule: str) -> dict[str, Any]:
+    """`record_errors`' error of one row, as a dict."""
+    noun = "field" if fields == 1 else "fields"
+    return {"field": None, "kind": rule,
+            "message": f"row has {fields} {noun}, expected {expected}"}

@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from benchmarks.generate import variant
-from handlers import process, split, validate
+from handlers import process, reject_lines, split, validate
 from handlers.deps import Deps
 from handlers.errors import PipelineError
 from handlers.metrics import CollectingMetrics
@@ -207,6 +207,18 @@ def cases() -> list[Case]:
         Case("wide", wide_file, (8 * MIB, 16 * 1024), {"PARTITION_BY": "ingest_date"},
              WIDE_SCHEMA),
     ]
+
+
+@contextmanager
+def lines_built(python_rows: int) -> Iterator[None]:
+    """Rejected lines worded in Python for pieces of at most `python_rows` rejected rows
+    (-1: none, every line built column-wise)."""
+    saved = reject_lines.PYTHON_ROWS
+    reject_lines.PYTHON_ROWS = python_rows
+    try:
+        yield
+    finally:
+        reject_lines.PYTHON_ROWS = saved
 
 
 @contextmanager
