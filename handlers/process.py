@@ -53,7 +53,9 @@ warm_up()
 PIECE_MIN_BYTES = 4 * 1024 * 1024
 PIECE_TARGET_BYTES = 7 * 1024 * 1024
 PIECES = max(1, min(4, os.cpu_count() or 1))
-_PIECE_POOL = ThreadPoolExecutor(max_workers=PIECES, thread_name_prefix="chunk-piece")
+"""Pieces checked side by side when the settings do not say (`process_threads`): one per
+core of a Lambda container, at most 4."""
+_PIECE_POOLS: dict[int, ThreadPoolExecutor] = {}
 _CUT_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chunk-cut")
 _QUOTE = b'"'
 REJECTED_CONTENT_TYPE = "application/x-ndjson"
@@ -115,7 +117,7 @@ def process_bytes(data: bytes | bytearray, start: int, header: list[str],
                   validator: RowValidator, *, delimiter: str, encoding: str, label: str,
                   at_end_of_file: bool, sink: RowSink | None = None,
                   lineage: Lineage | None = None, rejects: RejectSink | None = None,
-                  ready: Ready | None = None) -> ChunkResult:
+                  ready: Ready | None = None, threads: int | None = None) -> ChunkResult:
     """The chunk's verdict; `start` is the chunk's offset in the source object. With
     `lineage`, the valid rows carry the lineage columns (`handlers.lineage`), each row's
     `_source_offset` taken from the record scan's row starts (no per-row Python).
@@ -133,12 +135,15 @@ def process_bytes(data: bytes | bytearray, start: int, header: list[str],
 
     `ready(n)` returns once data[:n] is there (`handlers.arriving`: the chunk is still being
     read): each piece starts as soon as its bytes are in; without it, all of them are.
+    `threads`: pieces checked at once (`PIECES` when not given).
     """
     collected = CollectedLines() if rejects is None else None
     out: RejectSink = collected if collected is not None else rejects  # type: ignore[assignment]
     extra = lineage.reject_fields() if lineage is not None else None
     ready = ready or _all_there
-    marks = _piece_marks(len(data), _piece_count(len(data)))
+    threads = threads or PIECES
+    pool = _piece_pool(threads)
+    marks = _piece_marks(len(data), _piece_count(len(data), threads))
     if marks:
         view = memoryview(data)
         submitted: SimpleQueue[tuple[_Batches, Future[_Piece]] | None] = SimpleQueue()
@@ -153,7 +158,7 @@ def process_bytes(data: bytes | bytearray, start: int, header: list[str],
                     if stop.is_set():
                         break
                     channel = _Batches()
-                    submitted.put((channel, _PIECE_POOL.submit(
+                    submitted.put((channel, pool.submit(
                         _piece_job, channel, view[previous:cut], previous, start, header,
                         validator, delimiter=delimiter, encoding=encoding, label=label,
                         at_end_of_file=at_end_of_file and cut == len(data),
@@ -196,7 +201,7 @@ def process_bytes(data: bytes | bytearray, start: int, header: list[str],
     ready(len(data))
     whole = _piece(memoryview(data), 0, start, header, validator, delimiter=delimiter,
                    encoding=encoding, label=label, at_end_of_file=at_end_of_file,
-                   parallel=True, lineage=lineage, emit=out.write, extra=extra)
+                   parallel=threads > 1, lineage=lineage, emit=out.write, extra=extra)
     _deliver(whole, sink)
     return _joined([whole], validator, label, sink, collected)
 
@@ -266,10 +271,19 @@ def _piece_job(channel: _Batches, *args: Any, **kwargs: Any) -> _Piece:
         channel.finish()
 
 
-def _piece_count(size: int) -> int:
+def _piece_count(size: int, threads: int) -> int:
     if size < 2 * PIECE_MIN_BYTES:
         return 1
-    return max(PIECES, -(-size // PIECE_TARGET_BYTES))
+    return max(threads, -(-size // PIECE_TARGET_BYTES))
+
+
+def _piece_pool(threads: int) -> ThreadPoolExecutor:
+    """The threads pieces are checked on, one pool per size (a container uses one)."""
+    pool = _PIECE_POOLS.get(threads)
+    if pool is None:
+        pool = _PIECE_POOLS.setdefault(threads, ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="chunk-piece"))
+    return pool
 
 
 def _deliver(piece: _Piece, sink: RowSink | None) -> None:
@@ -529,7 +543,8 @@ def _run(deps: Deps, file: FileRecord, index: int, start: int, end: int,
                                encoding=deps.settings.csv_encoding,
                                label=f"{key} chunk {index} (bytes {start}-{end})",
                                at_end_of_file=end >= file.size, sink=sink, lineage=lineage,
-                               rejects=rejects, ready=arriving.wait_for)
+                               rejects=rejects, ready=arriving.wait_for,
+                               threads=deps.settings.process_threads or None)
     finally:
         arriving.close()
     arriving.recycle()

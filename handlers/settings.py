@@ -60,6 +60,7 @@ SETTING_SOURCES = {
     "PARTITION_BY": "output.partition_by in pipeline.yaml",
     "LINEAGE": "output.lineage in pipeline.yaml",
     "FUNCTION_TIMEOUT_SECONDS": "functions.timeout_seconds in pipeline.yaml",
+    "PROCESS_THREADS": "the cores of a local run shared among its workers (etlgen run)",
 }
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,254}$")
 GRANULARITIES = ("day", "month", "year")
@@ -105,6 +106,8 @@ class Settings:
     partition_by: str = INGEST_DATE  # ingest_date | <date column>:<day|month|year>
     lineage: bool = True
     function_timeout_seconds: int = 900  # Lambda stops a handler after this
+    # pieces of a chunk checked side by side; 0: one per core (a Lambda container)
+    process_threads: int = 0
 
     def largest_chunk_bytes(self) -> tuple[int, str] | None:
         """The largest chunk the process function can take, and what limits it."""
@@ -162,6 +165,7 @@ class Settings:
             lineage=reader.flag("LINEAGE"),
             function_timeout_seconds=reader.optional_integer("FUNCTION_TIMEOUT_SECONDS")
             or 900,
+            process_threads=reader.optional_integer("PROCESS_THREADS"),
         )
 
     @classmethod

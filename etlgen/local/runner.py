@@ -244,6 +244,8 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
     settings = _check_settings(environment)
     # more processes than the Map may run at once would only cost memory and start-up time
     workers = min(workers, config.processing.max_concurrency)
+    chunks = planned_chunks(csv.stat().st_size, settings.chunk_size_bytes)
+    environment["PROCESS_THREADS"] = str(process_threads(workers, chunks))
     if pool is None:
         pool = LambdaPool(None, workers, preload=handler_modules())
     pool.workers = min(pool.workers, workers)
@@ -251,7 +253,7 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
     try:
         # the workers import the handlers while the work folder, the state machine and
         # the staged file are prepared
-        pool.start(planned_chunks(csv.stat().st_size, settings.chunk_size_bytes))
+        pool.start(chunks)
         prepare_work_folder(folder)
         status_table = _status_store(folder, config)
         pool.spec = WorkerSpec(
@@ -291,6 +293,17 @@ def planned_chunks(size: int, chunk_size_bytes: int) -> int:
     """About how many chunks the split step will plan for a file of `size` bytes: how many
     workers are worth starting before it runs (a one-chunk file needs one)."""
     return max(1, math.ceil(size / chunk_size_bytes))
+
+
+def process_threads(workers: int, chunks: int) -> int:
+    """Pieces each process step checks side by side: the cores this run may use, shared
+    among the workers that run chunks at once. On Lambda each container has its own cores;
+    here the workers share the machine's, and more threads than cores only contend (two
+    workers of two threads on 2 cores took a third longer over a 1 GB file, most of it in
+    the kernel)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        os.cpu_count() or 1
+    return max(1, cores // max(1, min(workers, chunks)))
 
 
 def _check_settings(environment: dict[str, str]) -> Settings:

@@ -47,6 +47,25 @@ def test_pieces_give_the_same_rows_and_rejects(monkeypatch: pytest.MonkeyPatch, 
     assert whole[0] == 400 and whole[0] > whole[1]
 
 
+def test_pieces_on_one_thread_give_what_they_give_side_by_side(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`threads` (a local run's workers share the cores) changes only how many pieces are
+    checked at once, never the rows, rejects or their order."""
+    data, _ = build_file(mixed_rows(600, seed=9))
+    body = data[data.index(b"\n") + 1:]
+    monkeypatch.setattr(process, "PIECE_MIN_BYTES", 64)
+    monkeypatch.setattr(process, "PIECE_TARGET_BYTES", 2048)
+    found = []
+    for threads in (1, 2, 3):
+        result = process.process_bytes(body, 1000, HEADER, VALIDATOR, delimiter=",",
+                                       encoding="utf-8", label="k", at_end_of_file=True,
+                                       threads=threads)
+        found.append((result.rows_in, result.rows_valid, result.valid_table.to_pylist(),
+                      result.lines, result.reasons))
+    assert found[0] == found[1] == found[2]
+    assert found[0][0] == 600 and 0 < found[0][1] < 600
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_pieces_written_as_they_finish_give_the_same_file(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fmt: str) -> None:

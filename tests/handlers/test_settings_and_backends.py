@@ -26,6 +26,8 @@ def test_settings_from_the_generated_environment() -> None:
     assert settings.csv_delimiter == "\t" and settings.max_reject_rate == 0.05
     assert settings.chunk_size_bytes == 64 * 1024 * 1024 and settings.processed_prefix == "out/"
     assert Settings.from_env(base_env(CHUNK_SIZE_BYTES="100")).chunk_size_bytes == 100
+    assert settings.process_threads == 0, "a Lambda container: one piece per core"
+    assert Settings.from_env(base_env(PROCESS_THREADS="1")).process_threads == 1
 
 
 @pytest.mark.parametrize(("name", "value", "words"), [
@@ -37,6 +39,8 @@ def test_settings_from_the_generated_environment() -> None:
     ("CSV_DELIMITER", '"', "other than a quote"),
     ("CSV_ENCODING", "klingon", "not a known text encoding"),
     ("CSV_ENCODING", "utf-16", "ASCII-compatible"),
+    ("PROCESS_THREADS", "0", "PROCESS_THREADS='0': must be at least 1"),
+    ("PROCESS_THREADS", "two", "PROCESS_THREADS='two': must be a whole number"),
 ])
 def test_bad_settings_name_the_variable(name: str, value: str, words: str) -> None:
     with pytest.raises(SettingsError, match=words):

@@ -1,4 +1,5 @@
-"""Staging the source file into the local bucket: a snapshot, never a temporary left behind."""
+"""Staging the source file into the local bucket: a snapshot, never a temporary left behind;
+and how the run shares the machine's cores among its workers."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from etlgen.cli import main
 from etlgen.config import load_config
-from etlgen.local import staging
+from etlgen.local import runner, staging
 from etlgen.local.errors import RunInputError
-from etlgen.local.runner import stage_source
+from etlgen.local.runner import process_threads, stage_source
+from etlgen.local.worker import WorkerSpec
 
 
 def _names(folder: Path) -> list[str]:
@@ -128,3 +131,34 @@ def test_rerunning_after_the_source_grew_processes_the_new_version(
     assert "already processed" not in out and "SUCCEEDED" in out
     assert (incoming / csv.name).read_bytes() == csv.read_bytes()
     assert _names(incoming) == [csv.name]
+
+
+@pytest.mark.parametrize(("workers", "chunks", "threads"), [
+    (2, 15, 2), (4, 15, 1), (8, 40, 1), (2, 1, 4), (1, 9, 4), (3, 15, 1)])
+def test_workers_share_the_cores_among_their_piece_threads(
+        monkeypatch: pytest.MonkeyPatch, workers: int, chunks: int, threads: int) -> None:
+    """On 4 cores: workers running chunks side by side split them (a file of one chunk runs
+    on one worker, which gets them all); never fewer than one thread."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+    assert process_threads(workers, chunks) == threads
+
+
+def test_the_workers_are_told_their_share_of_the_cores(
+        pipeline_yaml: Path, write_csv: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run passes PROCESS_THREADS to the handlers: with two workers and two chunks on
+    2 cores, each process step checks one piece at a time."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    seen: list[dict[str, str]] = []
+    spec = WorkerSpec
+
+    def recording(**fields: Any) -> Any:
+        seen.append(dict(fields["environment"]))
+        return spec(**fields)
+
+    monkeypatch.setattr(runner, "WorkerSpec", recording)
+    csv = write_csv()
+    monkeypatch.setenv(runner.CHUNK_SIZE_VARIABLE, str(csv.stat().st_size // 2 + 1))
+    assert main(["run", str(pipeline_yaml), str(csv), "--workdir", str(tmp_path / "w"),
+                 "--workers", "2", "--retry-scale", "0"]) == 0
+    assert [env["PROCESS_THREADS"] for env in seen] == ["1"]
