@@ -106,6 +106,6 @@ def joined_present(parts: list[pa.Array], separator: str) -> pa.Array:
     return pc.utf8_slice_codeunits(whole, len(separator))
 
 
-def quoted_json(value: str | None) -> str:
+def quoted_json(value: object) -> str:
     """One value as JSON text, for the constant parts of a line."""
     return json.dumps(value, ensure_ascii=False)

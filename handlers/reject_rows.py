@@ -188,15 +188,17 @@ def _longest_bytes(values: pa.Array) -> int:
 
 def record_errors(fields: np.ndarray, expected: int, rule: str) -> pa.Array:
     """`{"field": null, "kind": "record", "message": "row has N fields, expected E"}` per
-    row with the wrong number of fields."""
-    counts = pa.array(np.asarray(fields, np.int64))
-    noun = pc.if_else(pc.equal(counts, 1), text(" field"), text(" fields"))
-    return joined(text(f'{{"field": null, "kind": {quoted_json(rule)}, "message": "row has '),
-                  pc.cast(counts, TEXT), noun, text(f', expected {expected}"}}'))
+    row with the wrong number of fields: `record_error` as JSON, worded once per distinct
+    field count (rows have few of them) and taken for every row."""
+    counts = np.asarray(fields, np.int64)
+    distinct, which = np.unique(counts, return_inverse=True)
+    texts = pa.array([quoted_json(record_error(int(n), expected, rule)) for n in distinct],
+                     TEXT)
+    return texts.take(pa.array(which.reshape(-1)))
 
 
 def record_error(fields: int, expected: int, rule: str) -> dict[str, Any]:
-    """`record_errors`' error of one row, as a dict."""
+    """The error of one row with the wrong number of fields."""
     noun = "field" if fields == 1 else "fields"
     return {"field": None, "kind": rule,
             "message": f"row has {fields} {noun}, expected {expected}"}
