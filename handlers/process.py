@@ -117,7 +117,7 @@ def process_bytes(data: bytes | bytearray, start: int, header: list[str],
                   validator: RowValidator, *, delimiter: str, encoding: str, label: str,
                   at_end_of_file: bool, sink: RowSink | None = None,
                   lineage: Lineage | None = None, rejects: RejectSink | None = None,
-                  ready: Ready | None = None, threads: int | None = None) -> ChunkResult:
+                  ready: Ready | None = None, threads: int = 0) -> ChunkResult:
     """The chunk's verdict; `start` is the chunk's offset in the source object. With
     `lineage`, the valid rows carry the lineage columns (`handlers.lineage`), each row's
     `_source_offset` taken from the record scan's row starts (no per-row Python).
@@ -135,7 +135,7 @@ def process_bytes(data: bytes | bytearray, start: int, header: list[str],
 
     `ready(n)` returns once data[:n] is there (`handlers.arriving`: the chunk is still being
     read): each piece starts as soon as its bytes are in; without it, all of them are.
-    `threads`: pieces checked at once (`PIECES` when not given).
+    `threads`: pieces checked at once (0: `PIECES`).
     """
     collected = CollectedLines() if rejects is None else None
     out: RejectSink = collected if collected is not None else rejects  # type: ignore[assignment]
@@ -544,7 +544,7 @@ def _run(deps: Deps, file: FileRecord, index: int, start: int, end: int,
                                label=f"{key} chunk {index} (bytes {start}-{end})",
                                at_end_of_file=end >= file.size, sink=sink, lineage=lineage,
                                rejects=rejects, ready=arriving.wait_for,
-                               threads=deps.settings.process_threads or None)
+                               threads=deps.settings.process_threads)
     finally:
         arriving.close()
     arriving.recycle()
