@@ -67,6 +67,30 @@ def test_the_warm_up_starts_no_thread() -> None:
     assert result.stdout.strip() == "0"
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_a_lambda_init_starts_no_blas_threads() -> None:
+    """numpy's OpenBLAS would start a thread per core that spins ~0.1 s of CPU at every
+    cold start; the handlers never call BLAS, so importing them keeps it to one thread
+    (the same threads as with OPENBLAS_NUM_THREADS=1), unless the environment sets it."""
+    code = """
+        import os
+        import handlers.process
+        print(len(os.listdir("/proc/self/task")), os.environ["OPENBLAS_NUM_THREADS"])
+    """
+    clean = {name: value for name, value in os.environ.items()
+             if name not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "GOTO_NUM_THREADS")}
+
+    def threads(**env: str) -> list[str]:
+        result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT,
+                                capture_output=True, text=True, check=False, timeout=300,
+                                env={**clean, **env})
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()
+
+    assert threads() == threads(OPENBLAS_NUM_THREADS="1")
+    assert threads(OPENBLAS_NUM_THREADS="2")[1] == "2"
+
+
 # pyarrow 18 (the Lambda layer's) tries its C++ side's import of pandas again at each
 # conversion, so the warm-up's answer (`handlers.pandas_probe`) holds from a later pyarrow.
 PROBE_HOLDS = int(pa.__version__.split(".")[0]) >= 26
