@@ -1,6 +1,7 @@
 """etlgen's process step on one chunk that is the whole file, in this process: the Lambda
 handler (`handlers.process.handle`) with its local back ends (a folder for S3, SQLite for
-DynamoDB), as a warm container runs it for each chunk it is given."""
+DynamoDB), as a warm container runs it for each chunk it is given. The dataset layout of
+`pipeline.yaml`'s defaults: `ingest_date` partitions and the lineage columns on."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def environment(chunk_bytes: int, schema_file: Path = SCHEMA_FILE) -> dict[str, 
             "INCOMING_PREFIX": "incoming/", "PROCESSED_PREFIX": "processed/",
             "REJECTED_PREFIX": "rejected/", "STAGING_PREFIX": "staging/",
             "OUTPUT_FORMAT": "parquet", "CATALOG_DATABASE": "", "CATALOG_TABLE": "bench",
-            "PARTITION_BY": "ingest_date", "LINEAGE": "false",
+            "PARTITION_BY": "ingest_date", "LINEAGE": "true",
             "MAX_REJECT_RATE": "1", "STATUS_TTL_DAYS": "1", "METRICS_NAMESPACE": "bench",
             "SCHEMA_FILE": str(schema_file)}
 
@@ -92,9 +93,10 @@ def validate(csv_path: Path, out_dir: Path, schema: dict[str, Any]) -> Counts:
     if not valid_parts:  # no valid row: the step writes no part; readers expect an empty one
         import pyarrow.parquet as pq
 
+        from handlers.lineage import output_schema
         from handlers.row_validator import compiled_validator
-        pq.write_table(compiled_validator(schema).output_schema.empty_table(),
-                       out_dir / "valid.parquet")
+        columns = output_schema(compiled_validator(schema).output_schema, deps.settings.lineage)
+        pq.write_table(columns.empty_table(), out_dir / "valid.parquet")
     for name, staged in (("valid.parquet", valid_parts[0] if valid_parts else None),
                          ("rejected.jsonl", item.get("staged_rejected_key"))):
         if staged:
