@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="folder standing in for the bucket, table, queue and topic "
                      "(default: .etlgen)")
     run.add_argument("--workers", type=int, default=None, metavar="N",
-                     help="parallel chunk workers (default: the number of CPUs, at most "
+                     help="parallel chunk workers (default: the CPUs this process may use, at most "
                      "processing.max_concurrency)")
     run.add_argument(
         "--retry-scale", type=float, default=0.01, metavar="S",

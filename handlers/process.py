@@ -13,7 +13,6 @@ is rejected without being loaded (`handlers.oversized`) and staged like any othe
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
@@ -29,6 +28,7 @@ from handlers import csv_scan
 from handlers.arriving import ArrivingBytes
 from handlers.chunk_outputs import PartitionedRows
 from handlers.chunk_parse import parse_chunk
+from handlers.cores import usable_cores
 from handlers.deps import Deps
 from handlers.errors import CountMismatch
 from handlers.events import ChunkCounts, FileRecord, ProcessEvent
@@ -52,7 +52,7 @@ warm_up()
 
 PIECE_MIN_BYTES = 4 * 1024 * 1024
 PIECE_TARGET_BYTES = 7 * 1024 * 1024
-PIECES = max(1, min(4, os.cpu_count() or 1))
+PIECES = min(4, usable_cores())
 """Pieces checked side by side when the settings do not say (`process_threads`): one per
 core of a Lambda container, at most 4."""
 _PIECE_POOLS: dict[int, ThreadPoolExecutor] = {}

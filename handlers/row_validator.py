@@ -16,7 +16,6 @@ decided exactly in Python on the distinct values only.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from handlers.cores import usable_cores
 from handlers.metrics import ReasonKey
 from handlers.pandas_probe import answer_without_pandas
 from handlers.schema_file import schema_sha256
@@ -212,7 +212,7 @@ class RowValidator:
 
 REQUIRED_RULE = "required"
 _CACHE: dict[str, RowValidator] = {}
-_POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2),
+_POOL = ThreadPoolExecutor(max_workers=max(2, usable_cores()),
                            thread_name_prefix="column-check")
 
 

@@ -13,7 +13,6 @@ word, so a row with too many fields would pass.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import pyarrow as pa
 
 from benchmarks.contenders.counts import Counts
 from benchmarks.contenders.row_rules import Check, Column, compile_rules
+from handlers.cores import usable_cores
 
 
 def _quote(text: str) -> str:
@@ -99,9 +99,7 @@ def validate(csv_path: Path, out_dir: Path, schema: dict[str, Any]) -> Counts:
               f"names = [{', '.join(map(_quote, names))}])")
     typed = ", ".join(f"CAST(NULLIF({_ident(c.name)}, '') AS {_sql_type(c.output_type)}) AS "
                       f"{_ident(c.name)}" for c in columns)
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        os.cpu_count() or 1
-    with duckdb.connect(config={"threads": threads}) as con:
+    with duckdb.connect(config={"threads": usable_cores()}) as con:
         con.execute(f"CREATE TEMP TABLE checked AS {validation_sql(columns, source)}")
         valid = _copied(con, f"SELECT {typed} FROM checked WHERE reason = ''",
                         out_dir / "valid.parquet")

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from etlgen.local.pool import LambdaPool, handler_modules
+from handlers.cores import usable_cores
 
 if TYPE_CHECKING:
     from etlgen.local.runner import RunReport
 
 
 def run_command(args: argparse.Namespace) -> int:
-    workers = args.workers if args.workers is not None else os.cpu_count() or 1
+    workers = args.workers if args.workers is not None else usable_cores()
     # The first worker starts before anything else: its imports (pyarrow, the handlers)
     # are the longest part of a small run's start, and now overlap reading the config,
     # importing the runner and staging the file. A refused run stops it at once.

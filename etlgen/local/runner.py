@@ -32,6 +32,7 @@ from etlgen.local.status_table import LocalStatusTable
 from etlgen.local.tally import ChunkTally
 from etlgen.local.worker import WorkerSpec
 from etlgen.model import PipelineConfig
+from handlers.cores import usable_cores
 from handlers.events import ROW_COUNTS, SourceRef
 from handlers.layout import OutputLayout
 from handlers.settings import Settings, SettingsError
@@ -301,9 +302,7 @@ def process_threads(workers: int, chunks: int) -> int:
     here the workers share the machine's, and more threads than cores only contend (two
     workers of two threads on 2 cores took a third longer over a 1 GB file, most of it in
     the kernel)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        os.cpu_count() or 1
-    return max(1, cores // max(1, min(workers, chunks)))
+    return max(1, usable_cores() // max(1, min(workers, chunks)))
 
 
 def _check_settings(environment: dict[str, str]) -> Settings:

@@ -14,6 +14,7 @@ import pytest
 
 from etlgen.cli import main
 from etlgen.config import load_config
+from etlgen.local import cli as local_cli
 from etlgen.local import runner, staging
 from etlgen.local.errors import RunInputError
 from etlgen.local.runner import process_threads, stage_source
@@ -141,6 +142,26 @@ def test_workers_share_the_cores_among_their_piece_threads(
     on one worker, which gets them all); never fewer than one thread."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
     assert process_threads(workers, chunks) == threads
+
+
+def test_the_default_workers_are_the_cores_the_run_may_use(
+        pipeline_yaml: Path, write_csv: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --workers, a run confined to one core of eight (a `taskset`, a container's
+    cpuset) starts one worker, not eight that would only contend for it."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {3}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    started: list[int] = []
+    pool = local_cli.LambdaPool
+
+    def recording(handlers: Any, workers: int, **options: Any) -> Any:
+        started.append(workers)
+        return pool(handlers, workers, **options)
+
+    monkeypatch.setattr(local_cli, "LambdaPool", recording)
+    assert main(["run", str(pipeline_yaml), str(write_csv()), "--workdir",
+                 str(tmp_path / "w"), "--retry-scale", "0"]) == 0
+    assert started == [1]
 
 
 def test_the_workers_are_told_their_share_of_the_cores(
