@@ -31,6 +31,7 @@ from handlers.json_text import (
 )
 from handlers.metrics import ReasonKey
 from handlers.row_validator import Failure
+from handlers.validation.kernels import rows_taken
 from handlers.validation.messages import REQUIRED, SHOW_LIMIT, Worded, required
 
 _SEPARATOR = ", "
@@ -89,7 +90,7 @@ def field_errors(failures: Sequence[Failure], table: pa.Table,
     for column, (name, group, stacked, failing) in enumerate(failing_columns):
         where = np.flatnonzero(failing)  # only these rows' values are looked at
         stacked = stacked[:, where]
-        values = table.column(name).take(pa.array(rows[where])).combine_chunks().cast(TEXT) \
+        values = rows_taken(table.column(name), rows[where]).cast(TEXT) \
             if name in table.column_names else pa.repeat(text(""), where.size)
         first = np.argmax(stacked, axis=0)
         led = first_column[where] != column  # an error of the row comes before this one

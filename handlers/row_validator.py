@@ -31,7 +31,7 @@ from handlers.metrics import ReasonKey
 from handlers.pandas_probe import answer_without_pandas
 from handlers.schema_file import schema_sha256
 from handlers.validation.date_kind import DATE_RE
-from handlers.validation.kernels import is_empty
+from handlers.validation.kernels import is_empty, rows_taken
 from handlers.validation.kind import ColumnKind, Mask, Message
 from handlers.validation.messages import required
 from handlers.validation.registry import column_type, kind_of
@@ -121,9 +121,9 @@ def row_errors(failures: Sequence[Failure], table: pa.Table, rows: np.ndarray
         if not hits.any():
             continue
         if failure.column not in taken:
-            taken[failure.column] = table.column(failure.column).take(
-                pa.array(rows)).to_pylist() if failure.column in table.column_names \
-                else [""] * rows.size
+            taken[failure.column] = rows_taken(table.column(failure.column), rows
+                                               ).to_pylist() \
+                if failure.column in table.column_names else [""] * rows.size
         texts = taken[failure.column]
         for position in np.flatnonzero(hits).tolist():
             row = int(rows[position])

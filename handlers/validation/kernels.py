@@ -44,6 +44,23 @@ def lengths(values: Strings) -> npt.NDArray[np.int64]:
     return np.asarray(pc.utf8_length(values).to_numpy(), dtype=np.int64)
 
 
+def rows_taken(values: Strings, rows: npt.NDArray[np.integer]) -> pa.Array:
+    """The values of `rows` (row numbers in ascending order) as one array. A chunked
+    column's `take` first concatenates every chunk, a copy of the whole column for a few
+    rows: here each chunk gives its own rows and only those are put together."""
+    if isinstance(values, pa.Array):
+        return values.take(pa.array(rows, pa.int64()))
+    if values.num_chunks == 1:
+        return values.chunk(0).take(pa.array(rows, pa.int64()))
+    if values.num_chunks == 0 or not rows.size:
+        return pa.array([], values.type)
+    bounds = np.cumsum([0] + [len(chunk) for chunk in values.chunks])
+    cuts = np.searchsorted(rows, bounds).tolist()
+    parts = [chunk.take(pa.array(rows[cuts[i]: cuts[i + 1]] - bounds[i], pa.int64()))
+             for i, chunk in enumerate(values.chunks) if cuts[i + 1] > cuts[i]]
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+
 def python_bad(values: pa.ChunkedArray, rows: Mask, is_bad: Callable[[str], bool]) -> Mask:
     """Decide `is_bad` once per distinct text among `rows` (exact, but not vectorized)."""
     if not rows.any():

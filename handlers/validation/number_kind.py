@@ -23,6 +23,7 @@ from handlers.validation.kernels import (
     enum_members,
     matches,
     python_bad,
+    rows_taken,
     with_nulls_for_empty,
 )
 from handlers.validation.keywords import BOUND_KEYWORDS, NUMERIC_KEYWORDS
@@ -85,7 +86,7 @@ class NumberKind(ColumnKind):
         ok = plain.copy()
         not_multiple = np.zeros(len(values), bool)
         if rest.size:
-            subset = values.take(pa.array(rest))
+            subset = rows_taken(values, rest)
             subset_ok = matches(subset, NUMBER_RE)
             ok[rest] = subset_ok
             if divisor is not None and places is not None:

@@ -1,6 +1,6 @@
 """The fast paths give exactly what the plain ones give: cutting a chunk into pieces (and
 writing them as they finish), the fixed-shape pattern check (against RE2, the engine it
-replaces) and the date parser."""
+replaces), the date parser and taking rows chunk by chunk."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from handlers.chunk_outputs import ValidRowsFile
 from handlers.objects import LocalObjectStore
 from handlers.row_validator import compiled_validator
 from handlers.validation.fixed_width import fixed_shape, matches_shape, parse_dates
+from handlers.validation.kernels import rows_taken
 from tests.handlers.handler_oracle import SCHEMA_PATH
 from tests.handlers.handler_rows import HEADER, build_file, mixed_rows
 
@@ -245,3 +246,19 @@ def test_the_valid_rows_file_is_left_nowhere_once_uploaded_or_dropped(tmp_path: 
 def _body_rows() -> bytes:
     data, _ = build_file(mixed_rows(50, seed=9))
     return data[data.index(b"\n") + 1:]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.text(max_size=5)), max_size=6), max_size=5),
+       st.data())
+def test_rows_taken_chunk_by_chunk_are_the_rows_a_whole_column_gives(
+        chunks: list[list[str | None]], data: st.DataObject) -> None:
+    """Any ascending rows, across any chunk boundaries (empty chunks too), from a chunked
+    column or a plain array: the same values, type and nulls as the concatenated column's
+    `take`."""
+    column = pa.chunked_array([pa.array(chunk, pa.string()) for chunk in chunks], pa.string())
+    rows = np.array(sorted(data.draw(st.lists(
+        st.integers(0, len(column) - 1), max_size=12))) if len(column) else [], np.int64)
+    expected = column.combine_chunks().take(pa.array(rows, pa.int64()))
+    assert rows_taken(column, rows).equals(expected)
+    assert rows_taken(column.combine_chunks(), rows).equals(expected)
