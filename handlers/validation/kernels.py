@@ -18,10 +18,28 @@ Strings: TypeAlias = "pa.ChunkedArray | pa.Array"
 
 def mask_of(values: Any) -> Mask:
     """A boolean pyarrow result as a numpy array (nulls count as False)."""
-    if isinstance(values, (pa.ChunkedArray, pa.Array)):
-        values = pc.fill_null(values, False)
-        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
+    if isinstance(values, pa.ChunkedArray):
+        masks = [_unpacked(chunk) for chunk in values.chunks]
+        return masks[0] if len(masks) == 1 else np.concatenate(masks) if masks else \
+            np.zeros(0, bool)
+    if isinstance(values, pa.Array):
+        return _unpacked(values)
     return np.asarray(values, dtype=bool)
+
+
+def _unpacked(values: pa.Array) -> Mask:
+    """A boolean array's bits, one byte each: unpacked by numpy from the data buffer
+    (pyarrow's `to_numpy` goes through its pandas conversion, several times slower)."""
+    if values.null_count:
+        values = pc.fill_null(values, False)
+    count = len(values)
+    data = values.buffers()[1]
+    if not count or data is None:
+        return np.zeros(count, bool)
+    bits = np.unpackbits(np.frombuffer(data, np.uint8), count=values.offset + count,
+                         bitorder="little")
+    mask: Mask = bits[values.offset:].view(bool)
+    return mask
 
 
 def is_empty(values: Strings) -> Mask:

@@ -1,6 +1,7 @@
 """The fast paths give exactly what the plain ones give: cutting a chunk into pieces (and
 writing them as they finish), the fixed-shape pattern check (against RE2, the engine it
-replaces), the date parser and taking rows chunk by chunk."""
+replaces), the date parser, taking rows chunk by chunk and reading boolean results
+as numpy masks."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from handlers.chunk_outputs import ValidRowsFile
 from handlers.objects import LocalObjectStore
 from handlers.row_validator import compiled_validator
 from handlers.validation.fixed_width import fixed_shape, matches_shape, parse_dates
-from handlers.validation.kernels import rows_taken
+from handlers.validation.kernels import mask_of, rows_taken
 from tests.handlers.handler_oracle import SCHEMA_PATH
 from tests.handlers.handler_rows import HEADER, build_file, mixed_rows
 
@@ -262,3 +263,18 @@ def test_rows_taken_chunk_by_chunk_are_the_rows_a_whole_column_gives(
     expected = column.combine_chunks().take(pa.array(rows, pa.int64()))
     assert rows_taken(column, rows).equals(expected)
     assert rows_taken(column.combine_chunks(), rows).equals(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.booleans()), max_size=40), max_size=4),
+       st.integers(0, 9))
+def test_masks_of_boolean_results_are_their_values_with_nulls_false(
+        chunks: list[list[bool | None]], skip: int) -> None:
+    """Chunked or not, sliced at any bit, with nulls: the mask is each value, False for a
+    null."""
+    column = pa.chunked_array([pa.array(chunk, pa.bool_()) for chunk in chunks], pa.bool_())
+    expected = [bool(value) for chunk in chunks for value in chunk]
+    assert mask_of(column).tolist() == expected
+    whole = column.combine_chunks()
+    assert mask_of(whole.slice(skip)).tolist() == expected[skip:]
+    assert mask_of(whole).dtype == bool
