@@ -128,8 +128,21 @@ def machine() -> str:
             versions.append(f"{name} {importlib.metadata.version(name)}")
         except importlib.metadata.PackageNotFoundError:
             versions.append(f"{name} (not installed)")
-    return (f"{os.cpu_count()} cores{memory}, {platform.system()} {platform.machine()}, "
-            f"Python {platform.python_version()}, {', '.join(versions)}")
+    return (f"{os.cpu_count()} cores{memory}, {platform.system()} {platform.machine()}"
+            f"{cpu_model()}, Python {platform.python_version()}, {', '.join(versions)}")
+
+
+def cpu_model() -> str:
+    """` (<model name>)` from /proc/cpuinfo, where there is one: virtual machines of one
+    size land on different processors, and figures from two of them do not compare."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return ""
+    for line in cpuinfo.read_text(errors="replace").splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == "model name" and value.strip():
+            return f" ({value.strip()})"
+    return ""
 
 
 def load() -> str:
