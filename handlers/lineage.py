@@ -19,14 +19,16 @@ import pyarrow as pa
 
 SOURCE_KEY, SOURCE_VERSION, SOURCE_OFFSET, INGESTED_AT = (
     "_source_key", "_source_version", "_source_offset", "_ingested_at")
+CONSTANT_TYPE = pa.dictionary(pa.int32(), pa.string())
 LINEAGE_FIELDS = (
-    pa.field(SOURCE_KEY, pa.string()),
-    pa.field(SOURCE_VERSION, pa.string()),
+    pa.field(SOURCE_KEY, CONSTANT_TYPE),
+    pa.field(SOURCE_VERSION, CONSTANT_TYPE),
     pa.field(SOURCE_OFFSET, pa.int64()),
     pa.field(INGESTED_AT, pa.timestamp("us", tz="UTC")),
 )
 LINEAGE_NAMES = tuple(field.name for field in LINEAGE_FIELDS)
-# Columns that hold one value per file: dictionary-encoded in Parquet.
+# Columns that hold one value per file: dictionary columns of that one value (index 0 on
+# every row), which Parquet writes as they are, its statistics taken from the one value.
 CONSTANT_COLUMNS = [SOURCE_KEY, SOURCE_VERSION]
 
 
@@ -67,8 +69,8 @@ class Lineage:
         row i."""
         rows = table.num_rows
         columns = [
-            pa.repeat(pa.scalar(self.source_key, pa.string()), rows),
-            pa.repeat(pa.scalar(self.source_version, pa.string()), rows),
+            _constant(self.source_key, rows),
+            _constant(self.source_version, rows),
             pa.array(np.asarray(offsets, np.int64)),
             pa.array(np.full(rows, self._micros, np.int64)).cast(LINEAGE_FIELDS[3].type),
         ]
@@ -81,3 +83,12 @@ class Lineage:
         and the OpenX JSON SerDe's timestamp parsing read (`yyyy-mm-dd hh:mm:ss.ffffff`)."""
         return {SOURCE_KEY: self.source_key, SOURCE_VERSION: self.source_version,
                 INGESTED_AT: self.ingested_at.strftime("%Y-%m-%d %H:%M:%S.%f")}
+
+
+def _constant(value: str | None, rows: int) -> pa.DictionaryArray:
+    """`value` on every row (null when None) as a dictionary column."""
+    if value is None:
+        return pa.DictionaryArray.from_arrays(pa.nulls(rows, pa.int32()),
+                                              pa.array([], pa.string()))
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, np.int32)),
+                                          pa.array([value], pa.string()))

@@ -93,9 +93,11 @@ def validate(csv_path: Path, out_dir: Path, schema: dict[str, Any]) -> Counts:
     if not valid_parts:  # no valid row: the step writes no part; readers expect an empty one
         import pyarrow.parquet as pq
 
+        from handlers.formats.format import stored_schema
         from handlers.lineage import output_schema
         from handlers.row_validator import compiled_validator
-        columns = output_schema(compiled_validator(schema).output_schema, deps.settings.lineage)
+        columns = stored_schema(output_schema(compiled_validator(schema).output_schema,
+                                              deps.settings.lineage))
         pq.write_table(columns.empty_table(), out_dir / "valid.parquet")
     for name, staged in (("valid.parquet", valid_parts[0] if valid_parts else None),
                          ("rejected.jsonl", item.get("staged_rejected_key"))):

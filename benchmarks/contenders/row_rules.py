@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from handlers.formats.format import stored_schema
 from handlers.row_validator import RowValidator
 from handlers.validation.date_kind import DATE_RE
 from handlers.validation.decimals import decimal_places, to_decimal
@@ -55,14 +56,14 @@ class Check:
 @dataclass(frozen=True)
 class Column:
     name: str
-    output_type: pa.DataType  # what a valid value is stored as (etlgen's output schema)
+    output_type: pa.DataType  # what a valid value is stored as (etlgen's, as stored)
     checks: tuple[Check, ...]
 
 
 def compile_rules(schema: dict[str, Any]) -> list[Column]:
     """One `Column` per schema property, in the schema's order."""
     required = set(schema.get("required", []))
-    output = RowValidator(schema).output_schema
+    output = stored_schema(RowValidator(schema).output_schema)
     return [Column(name, output.field(name).type, tuple(_checks(name, spec, name in required)))
             for name, spec in schema["properties"].items()]
 

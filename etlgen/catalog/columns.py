@@ -39,7 +39,10 @@ ARROW_TO_GLUE: tuple[tuple[Callable[[pa.DataType], bool], Callable[[pa.DataType]
 
 
 def glue_type(kind: pa.DataType) -> str | None:
-    """The Glue type Athena reads an Arrow type as; None when the table has none."""
+    """The Glue type Athena reads an Arrow type as; None when the table has none. A
+    dictionary column is its values' type in Parquet."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
     for matches, name in ARROW_TO_GLUE:
         if matches(kind):
             return name(kind)

@@ -19,6 +19,16 @@ class TableWriter(Protocol):
     def close(self) -> None: ...
 
 
+def stored_schema(schema: pa.Schema) -> pa.Schema:
+    """The valid rows' columns as every format stores them and every reader reads them
+    back: a dictionary column (an enum, a constant lineage column) holds its values'
+    type."""
+    import pyarrow as pa
+
+    return pa.schema([field.with_type(field.type.value_type)
+                      if pa.types.is_dictionary(field.type) else field for field in schema])
+
+
 OpenWriter = Callable[[str, "pa.Schema", list[str]], TableWriter]
 """(file path, schema of the valid rows, columns likely to repeat) -> an open writer. The
 columns are a hint a format may ignore (Parquet dictionary-encodes them)."""

@@ -1,4 +1,9 @@
-"""Parquet (snappy), one row group per piece the process step writes."""
+"""Parquet (snappy), one row group per piece the process step writes.
+
+Dictionary columns (enums, the constant lineage columns) are written dictionary-encoded as
+they come; no Arrow schema is stored, so every reader, pyarrow included, reads them as
+the plain strings the Parquet logical types say (no type here needs the Arrow schema to
+read back as written)."""
 
 from __future__ import annotations
 
@@ -13,10 +18,14 @@ if TYPE_CHECKING:
 def open_writer(path: str, schema: pa.Schema, dictionary_columns: list[str]) -> TableWriter:
     """Dictionary encoding only for the columns likely to repeat (enums): trying it on ids
     costs time for nothing."""
+    import pyarrow as pa
     import pyarrow.parquet as pq  # here, so reading the registry does not load pyarrow
 
+    coded = [field.name for field in schema if pa.types.is_dictionary(field.type)]
+    columns = list(dict.fromkeys([*dictionary_columns, *coded]))
     writer: TableWriter = pq.ParquetWriter(path, schema, compression="snappy",
-                                           use_dictionary=dictionary_columns or False)
+                                           use_dictionary=columns or False,
+                                           store_schema=False)
     return writer
 
 

@@ -3,6 +3,10 @@
 A `pattern` of fixed width (`^TX[0-9]{10}$`) is checked on the column's bytes
 (`fixed_width`); others by RE2, and a pattern beyond RE2 (look-arounds) by Python's `re`
 once per distinct value. Lengths count characters (code points), as JSON Schema does.
+
+A column with an `enum` of texts comes out dictionary-encoded, its members the dictionary:
+the enum check's `index_in` is each valid row's index already, so the Parquet writer needs
+no hashing of its own and takes its statistics from the few members.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from handlers.validation.fixed_width import fixed_shape, matches_shape
 from handlers.validation.kernels import (
     enum_members,
     is_in,
     lengths,
+    mask_of,
     matches,
     python_bad,
     with_nulls_for_empty,
@@ -38,18 +44,35 @@ class StringKind(ColumnKind):
         self.shape = fixed_shape(pattern) if isinstance(pattern, str) else None
 
     def arrow_type(self) -> pa.DataType:
-        return pa.string()
+        return ENUM_TYPE if self._coded_members() is not None else pa.string()
+
+    def _coded_members(self) -> pa.Array | None:
+        """The dictionary of an enum column, its text members once each; None when the
+        output is plain text (no enum, or "" a member: an empty field is null, not "")."""
+        if not hasattr(self, "_coded"):
+            members = enum_members(self.spec, lambda m: isinstance(m, str))
+            self._coded = None if members is None or "" in members else \
+                pa.array(list(dict.fromkeys(members)), pa.string())
+        return self._coded
 
     def check(self, values: pa.ChunkedArray, present: Mask) -> Checked:
         checked = Checked()
-        self.check_text(values, present, checked)
+        coded = self._coded_members()
+        if coded is not None:
+            index = pc.index_in(values, value_set=coded)
+            checked.fail(~mask_of(pc.is_valid(index)), enum_message(self.spec["enum"]),
+                         "enum")
+            checked.typed = _dictionary(index, coded)
+        self.check_text(values, present, checked, enum=coded is None)
         return checked
 
-    def check_text(self, values: pa.ChunkedArray, present: Mask, checked: Checked) -> None:
-        """The string keywords, for this kind and the kinds built on it (dates)."""
+    def check_text(self, values: pa.ChunkedArray, present: Mask, checked: Checked, *,
+                   enum: bool = True) -> None:
+        """The string keywords, for this kind and the kinds built on it (dates); `enum`
+        False when the caller checked it."""
         spec = self.spec
         members = enum_members(spec, lambda m: isinstance(m, str))
-        if members is not None:
+        if members is not None and enum:
             checked.fail(~is_in(values, members, pa.string()), enum_message(spec["enum"]),
                          "enum")
         if "pattern" in spec:
@@ -79,4 +102,19 @@ class StringKind(ColumnKind):
             return ~python_bad(values, present, lambda t: compiled.search(t) is None)
 
     def convert(self, values: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+        coded = self._coded_members()
+        if coded is not None:
+            return _dictionary(pc.index_in(values, value_set=coded), coded)
         return with_nulls_for_empty(values)
+
+
+ENUM_TYPE = pa.dictionary(pa.int32(), pa.string())
+
+
+def _dictionary(index: pa.ChunkedArray | pa.Array,
+                members: pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Indices into `members` (null: no member) as a dictionary column, chunk by chunk."""
+    if isinstance(index, pa.ChunkedArray):
+        return pa.chunked_array([pa.DictionaryArray.from_arrays(chunk, members)
+                                 for chunk in index.chunks], ENUM_TYPE)
+    return pa.DictionaryArray.from_arrays(index, members)

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from handlers import process
 from handlers.chunk_outputs import ValidRowsFile
+from handlers.formats.format import stored_schema
 from handlers.objects import LocalObjectStore
 from handlers.row_validator import compiled_validator
 from handlers.validation.fixed_width import fixed_shape, matches_shape, parse_dates
@@ -88,7 +89,7 @@ def test_pieces_written_as_they_finish_give_the_same_file(
         assert (tmp_path / "cut.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
     else:
         cut, whole = (pq.read_table(tmp_path / f"{n}.parquet") for n in ("cut", "whole"))
-        assert cut.schema == whole.schema == VALIDATOR.output_schema
+        assert cut.schema == whole.schema == stored_schema(VALIDATOR.output_schema)
         assert cut.to_pylist() == whole.to_pylist()
         assert pq.ParquetFile(tmp_path / "cut.parquet").metadata.num_row_groups == 3
 
@@ -125,7 +126,7 @@ def test_a_chunk_without_valid_rows_still_writes_the_columns(tmp_path: Path) -> 
         valid_rows.write(VALIDATOR.output_schema.empty_table())
         valid_rows.upload(store, "empty.parquet")
     table = pq.read_table(tmp_path / "empty.parquet")
-    assert table.num_rows == 0 and table.schema == VALIDATOR.output_schema
+    assert table.num_rows == 0 and table.schema == stored_schema(VALIDATOR.output_schema)
 
 
 def test_an_error_in_a_piece_reads_as_for_the_whole_chunk(
@@ -278,3 +279,50 @@ def test_masks_of_boolean_results_are_their_values_with_nulls_false(
     whole = column.combine_chunks()
     assert mask_of(whole.slice(skip)).tolist() == expected[skip:]
     assert mask_of(whole).dtype == bool
+
+
+def test_enum_and_constant_lineage_columns_are_written_as_dictionaries_and_read_as_text(
+        tmp_path: Path) -> None:
+    """The enum columns come out of the checks as dictionaries of their members and the
+    constant lineage columns as dictionaries of their one value: the Parquet part stores
+    them dictionary-encoded with min/max statistics, holds no Arrow schema, and reads back
+    (pyarrow and DuckDB alike) as the plain text and values the rows hold."""
+    import duckdb
+
+    from handlers.lineage import CONSTANT_COLUMNS, Lineage, output_schema
+
+    body, _ = build_file(mixed_rows(3000))
+    body = body[body.index(b"\n") + 1:]
+    lineage = Lineage.of("incoming/tx.csv", None, "2026-01-02T03:04:05.000006Z")
+    schema = output_schema(VALIDATOR.output_schema, True)
+    store = LocalObjectStore(tmp_path)
+    with ValidRowsFile("parquet", schema,
+                       VALIDATOR.dictionary_columns + CONSTANT_COLUMNS) as valid_rows:
+        result = process.process_bytes(body, 0, HEADER, VALIDATOR, delimiter=",",
+                                       encoding="utf-8", label="k", at_end_of_file=True,
+                                       lineage=lineage)
+        valid_rows.write(result.valid_table)
+        valid_rows.upload(store, "part.parquet")
+    path = tmp_path / "part.parquet"
+    assert pa.types.is_dictionary(result.valid_table.schema.field("currency").type)
+    table = pq.read_table(path)
+    assert table.schema == stored_schema(schema) and table.num_rows == result.rows_valid > 0
+    assert table.to_pylist() == result.valid_table.to_pylist()
+    metadata = pq.ParquetFile(path).metadata
+    assert b"ARROW:schema" not in (metadata.metadata or {})
+    group = metadata.row_group(0)
+    by_name = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    for name in ("currency", "category", "_source_key"):
+        assert "RLE_DICTIONARY" in by_name[name].encodings or \
+            "PLAIN_DICTIONARY" in by_name[name].encodings, name
+    currencies = pc.unique(table.column("currency")).to_pylist()
+    assert by_name["currency"].statistics.min == min(c for c in currencies if c)
+    assert by_name["_source_key"].statistics.max == "incoming/tx.csv"
+    assert by_name["_source_version"].statistics.null_count == table.num_rows
+    with duckdb.connect() as con:
+        found = con.execute(f"SELECT count(*), min(currency), max(_source_key) FROM "
+                            f"'{path}' WHERE category = 'dining'").fetchone()
+    assert found == (
+        sum(1 for row in table.to_pylist() if row["category"] == "dining"),
+        min(row["currency"] for row in table.to_pylist() if row["category"] == "dining"),
+        "incoming/tx.csv")
