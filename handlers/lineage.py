@@ -19,6 +19,8 @@ import pyarrow as pa
 
 SOURCE_KEY, SOURCE_VERSION, SOURCE_OFFSET, INGESTED_AT = (
     "_source_key", "_source_version", "_source_offset", "_ingested_at")
+# The columns holding one value per file are dictionaries of that one value (index 0 on
+# every row): Parquet writes them as they are, its statistics taken from the one value.
 CONSTANT_TYPE = pa.dictionary(pa.int32(), pa.string())
 LINEAGE_FIELDS = (
     pa.field(SOURCE_KEY, CONSTANT_TYPE),
@@ -27,9 +29,6 @@ LINEAGE_FIELDS = (
     pa.field(INGESTED_AT, pa.timestamp("us", tz="UTC")),
 )
 LINEAGE_NAMES = tuple(field.name for field in LINEAGE_FIELDS)
-# Columns that hold one value per file: dictionary columns of that one value (index 0 on
-# every row), which Parquet writes as they are, its statistics taken from the one value.
-CONSTANT_COLUMNS = [SOURCE_KEY, SOURCE_VERSION]
 
 
 def parse_instant(text: str) -> datetime:

@@ -34,7 +34,7 @@ from handlers.errors import CountMismatch
 from handlers.events import ChunkCounts, FileRecord, ProcessEvent
 from handlers.identity import run_identity
 from handlers.layout import OutputLayout
-from handlers.lineage import CONSTANT_COLUMNS, Lineage, output_schema
+from handlers.lineage import Lineage, output_schema
 from handlers.logs import log
 from handlers.memory import tune_allocator
 from handlers.metrics import Reason, ReasonKey
@@ -449,8 +449,7 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         try:
             with PartitionedRows(settings.output_format,
                                  output_schema(validator.output_schema, settings.lineage),
-                                 validator.dictionary_columns
-                                 + (CONSTANT_COLUMNS if settings.lineage else []),
+                                 validator.dictionary_columns,
                                  partition_by, ingest_day(file.ingested_at)) as valid_rows:
                 run = _run_oversized if chunk.oversized else _run
                 result = run(deps, file, index, start, end, validator, valid_rows, rejected,

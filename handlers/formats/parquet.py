@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 
 def open_writer(path: str, schema: pa.Schema, dictionary_columns: list[str]) -> TableWriter:
-    """Dictionary encoding only for the columns likely to repeat (enums): trying it on ids
-    costs time for nothing."""
+    """Dictionary encoding only for the columns likely to repeat (the hint) and those that
+    come as dictionaries: trying it on ids costs time for nothing."""
     import pyarrow as pa
     import pyarrow.parquet as pq  # here, so reading the registry does not load pyarrow
 

@@ -19,9 +19,10 @@ Strings: TypeAlias = "pa.ChunkedArray | pa.Array"
 def mask_of(values: Any) -> Mask:
     """A boolean pyarrow result as a numpy array (nulls count as False)."""
     if isinstance(values, pa.ChunkedArray):
-        masks = [_unpacked(chunk) for chunk in values.chunks]
-        return masks[0] if len(masks) == 1 else np.concatenate(masks) if masks else \
-            np.zeros(0, bool)
+        if values.num_chunks == 1:
+            return _unpacked(values.chunk(0))
+        return np.concatenate([_unpacked(chunk) for chunk in values.chunks]
+                              or [np.zeros(0, bool)])
     if isinstance(values, pa.Array):
         return _unpacked(values)
     return np.asarray(values, dtype=bool)

@@ -39,25 +39,17 @@ class StringKind(ColumnKind):
     keywords: ClassVar[frozenset[str]] = STRING_KEYWORDS
 
     def __init__(self, spec: Mapping[str, Any]) -> None:
+        self.coded = _coded_members(spec)  # before the base class asks for arrow_type
         super().__init__(spec)
         pattern = spec.get("pattern")
         self.shape = fixed_shape(pattern) if isinstance(pattern, str) else None
 
     def arrow_type(self) -> pa.DataType:
-        return ENUM_TYPE if self._coded_members() is not None else pa.string()
-
-    def _coded_members(self) -> pa.Array | None:
-        """The dictionary of an enum column, its text members once each; None when the
-        output is plain text (no enum, or "" a member: an empty field is null, not "")."""
-        if not hasattr(self, "_coded"):
-            members = enum_members(self.spec, lambda m: isinstance(m, str))
-            self._coded = None if members is None or "" in members else \
-                pa.array(list(dict.fromkeys(members)), pa.string())
-        return self._coded
+        return ENUM_TYPE if self.coded is not None else pa.string()
 
     def check(self, values: pa.ChunkedArray, present: Mask) -> Checked:
         checked = Checked()
-        coded = self._coded_members()
+        coded = self.coded
         if coded is not None:
             index = pc.index_in(values, value_set=coded)
             checked.fail(~mask_of(pc.is_valid(index)), enum_message(self.spec["enum"]),
@@ -102,13 +94,21 @@ class StringKind(ColumnKind):
             return ~python_bad(values, present, lambda t: compiled.search(t) is None)
 
     def convert(self, values: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-        coded = self._coded_members()
-        if coded is not None:
-            return _dictionary(pc.index_in(values, value_set=coded), coded)
+        if self.coded is not None:
+            return _dictionary(pc.index_in(values, value_set=self.coded), self.coded)
         return with_nulls_for_empty(values)
 
 
 ENUM_TYPE = pa.dictionary(pa.int32(), pa.string())
+
+
+def _coded_members(spec: Mapping[str, Any]) -> pa.Array | None:
+    """The dictionary of an enum column, its text members once each; None when the output
+    is plain text (no enum, or "" a member: an empty field is null, not "")."""
+    members = enum_members(spec, lambda m: isinstance(m, str))
+    if members is None or "" in members:
+        return None
+    return pa.array(list(dict.fromkeys(members)), pa.string())
 
 
 def _dictionary(index: pa.ChunkedArray | pa.Array,

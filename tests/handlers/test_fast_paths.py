@@ -289,15 +289,14 @@ def test_enum_and_constant_lineage_columns_are_written_as_dictionaries_and_read_
     (pyarrow and DuckDB alike) as the plain text and values the rows hold."""
     import duckdb
 
-    from handlers.lineage import CONSTANT_COLUMNS, Lineage, output_schema
+    from handlers.lineage import Lineage, output_schema
 
     body, _ = build_file(mixed_rows(3000))
     body = body[body.index(b"\n") + 1:]
     lineage = Lineage.of("incoming/tx.csv", None, "2026-01-02T03:04:05.000006Z")
     schema = output_schema(VALIDATOR.output_schema, True)
     store = LocalObjectStore(tmp_path)
-    with ValidRowsFile("parquet", schema,
-                       VALIDATOR.dictionary_columns + CONSTANT_COLUMNS) as valid_rows:
+    with ValidRowsFile("parquet", schema, VALIDATOR.dictionary_columns) as valid_rows:
         result = process.process_bytes(body, 0, HEADER, VALIDATOR, delimiter=",",
                                        encoding="utf-8", label="k", at_end_of_file=True,
                                        lineage=lineage)
