@@ -6,6 +6,9 @@ hands rows with the wrong number of fields to the invalid-row handler, which ski
 notes their record number. Each parsed row and each skipped row is so tied to its offset and
 raw text. The two passes must agree (counts, and the skipped rows' text), else the fields of
 every record are counted from the bytes; if they still disagree the chunk fails loudly.
+When the first records show many rows with the wrong number of fields, those are found by
+counting fields in the bytes first and parsed as blank lines, so pyarrow skips nothing
+(its skips call into Python, one by one, under the GIL).
 
 A record holding bytes that do not decode is no row of the table: when pyarrow refuses the
 text (and only then), `handlers.undecodable` finds those records, which become rejected
@@ -40,6 +43,11 @@ from handlers.errors import ChunkPlanError, EncodingError
 from handlers.undecodable import UndecodableRows, undecodable_rows
 
 BLOCK_SIZE = 4 * 1024 * 1024
+RAGGED_SAMPLE = 512
+RAGGED_SHARE = 0.02
+"""From this share of rows with the wrong number of fields among a chunk's first
+`RAGGED_SAMPLE` records, the fields of every record are counted before pyarrow parses
+(`_parsed_without_ragged`); below it pyarrow's own skips are cheaper."""
 UTF8_BOM = b"\xef\xbb\xbf"
 Data = bytes | memoryview
 
@@ -117,6 +125,11 @@ def parse_chunk(data: Data, header: list[str], delimiter: str, encoding: str = "
         return ParsedChunk(table=_empty_table(header),
                            row_starts=empty, row_stops=empty, ragged_starts=empty,
                            ragged_stops=empty, ragged_fields=empty, open_record=open_record)
+    if encoding == "utf-8" and _many_ragged(arr, delim, records, len(header)):
+        cleared = _parsed_without_ragged(data, arr, delim, records, header, delimiter,
+                                         base_offset, label, open_record)
+        if cleared is not None:
+            return cleared
     undecodable = None
     try:
         table, skipped = _read_with_pyarrow(data, header, delimiter, encoding, base_offset,
@@ -149,6 +162,71 @@ def parse_chunk(data: Data, header: list[str], delimiter: str, encoding: str = "
         ragged_starts=starts[ragged], ragged_stops=stops[ragged],
         ragged_fields=counts[ragged], open_record=open_record, undecodable=undecodable,
     )
+
+
+def _many_ragged(arr: np.ndarray, delim: int, records: _Records, fields: int) -> bool:
+    """Whether `RAGGED_SHARE` or more of the first `RAGGED_SAMPLE` records have the wrong
+    number of fields (a guess for the whole piece: either answer gives the same rows)."""
+    count = min(int(records.starts.size), RAGGED_SAMPLE)
+    if count == 0:
+        return False
+    end = int(records.stops[count - 1])
+    toggles = records.toggles[records.toggles < end]
+    counts = csv_scan.field_counts(arr[:end], delim, toggles, records.starts[:count],
+                                   records.stops[:count])
+    return int(np.count_nonzero(counts != fields)) >= RAGGED_SHARE * count
+
+
+def _parsed_without_ragged(data: Data, arr: np.ndarray, delim: int, records: _Records,
+                           header: list[str], delimiter: str, base_offset: int, label: str,
+                           open_record: OpenRecord | None) -> ParsedChunk | None:
+    """The rows with the wrong number of fields found by counting fields in the bytes and
+    made blank lines before pyarrow parses the rest, so pyarrow hands it no row to skip.
+    Each skipped row is a call into Python under the GIL, which the other pieces' threads
+    hold most of the time when most rows are rejected: with a fifth of the rows ragged,
+    those calls cost more than the count. None when pyarrow still sees a ragged row or a
+    byte that does not decode (a record that does not decode is rejected as such, not for
+    its fields): the usual path then decides."""
+    starts, stops = records.starts, records.stops
+    counts = csv_scan.field_counts(arr, delim, records.toggles, starts, stops)
+    ragged = counts != len(header)
+    if not _decodes(data, starts[ragged], stops[ragged]):
+        return None
+    try:
+        table, skipped = _read_with_pyarrow(_blanked(arr, starts[ragged], stops[ragged]),
+                                            header, delimiter, "utf-8", base_offset, label,
+                                            records.multiline)
+    except EncodingError:
+        return None
+    if skipped.fields or table.num_rows != starts.size - int(np.count_nonzero(ragged)):
+        return None
+    return ParsedChunk(
+        table=table, row_starts=starts[~ragged], row_stops=stops[~ragged],
+        ragged_starts=starts[ragged], ragged_stops=stops[ragged],
+        ragged_fields=counts[ragged], open_record=open_record)
+
+
+def _decodes(data: Data, starts: np.ndarray, stops: np.ndarray) -> bool:
+    """Whether the records [starts, stops) are all UTF-8."""
+    try:
+        raw_texts(data, starts, stops, "utf-8", strict=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _blanked(arr: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> memoryview:
+    """A copy of the bytes with the records [starts, stops) made line feeds: blank lines,
+    which are no rows. Records are in order and apart, so the bytes alternate between
+    kept and blanked runs."""
+    clean = arr.copy()
+    if starts.size:
+        bounds = np.empty(2 * starts.size + 2, np.int64)
+        bounds[0], bounds[-1] = 0, arr.size
+        bounds[1:-1:2], bounds[2:-1:2] = starts, stops
+        blank = np.repeat(np.arange(bounds.size - 1) % 2 == 1, np.diff(bounds))
+        clean[blank] = csv_scan.LF
+    return clean.data
 
 
 def _empty_table(header: list[str]) -> pa.Table:
@@ -318,10 +396,12 @@ def raw_text(data: Data, start: int, stop: int, encoding: str) -> str:
     return bytes(data[start:stop]).decode(text_encoding(encoding), errors="backslashreplace")
 
 
-def raw_texts(data: Data, starts: np.ndarray, stops: np.ndarray, encoding: str) -> pa.Array:
+def raw_texts(data: Data, starts: np.ndarray, stops: np.ndarray, encoding: str, *,
+              strict: bool = False) -> pa.Array:
     """Each record's text, unchanged (`raw_text` per record: bytes that do not decode are
     shown as \\xNN). UTF-8 records are sliced from the bytes in one copy; other encodings,
-    or bytes that are not UTF-8, are decoded one record at a time."""
+    or bytes that are not UTF-8, are decoded one record at a time. `strict`: UTF-8 that
+    does not decode raises `pa.ArrowInvalid` instead."""
     count = int(starts.size)
     if count == 0:
         return pa.array([], pa.large_string())
@@ -334,7 +414,8 @@ def raw_texts(data: Data, starts: np.ndarray, stops: np.ndarray, encoding: str) 
         try:
             return records.cast(pa.large_string())
         except pa.ArrowInvalid:
-            pass
+            if strict:
+                raise
     return pa.array([raw_text(data, int(a), int(b), encoding)
                      for a, b in zip(starts.tolist(), stops.tolist(), strict=True)],
                     pa.large_string())

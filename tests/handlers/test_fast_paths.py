@@ -8,22 +8,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers import process
+from handlers import chunk_parse, process
 from handlers.chunk_outputs import ValidRowsFile
 from handlers.formats.format import stored_schema
 from handlers.objects import LocalObjectStore
 from handlers.row_validator import compiled_validator
 from handlers.validation.fixed_width import fixed_shape, matches_shape, parse_dates
 from handlers.validation.kernels import mask_of, rows_taken
+from tests.handlers.csv_generator import HEADER as GENERATED_HEADER
+from tests.handlers.csv_generator import GeneratedFile, csv_files
 from tests.handlers.handler_oracle import SCHEMA_PATH
 from tests.handlers.handler_rows import HEADER, build_file, mixed_rows
 
@@ -325,3 +328,66 @@ def test_enum_and_constant_lineage_columns_are_written_as_dictionaries_and_read_
         sum(1 for row in table.to_pylist() if row["category"] == "dining"),
         min(row["currency"] for row in table.to_pylist() if row["category"] == "dining"),
         "incoming/tx.csv")
+
+
+def _parsed(body: bytes, share: float) -> object:
+    """What `parse_chunk` gives (or raises) when a sample with `share` ragged rows or more
+    has every record's fields counted first (0: always, above 1: never)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chunk_parse, "RAGGED_SHARE", share)
+        try:
+            parsed = chunk_parse.parse_chunk(body, GENERATED_HEADER, ",", base_offset=7)
+        except Exception as error:  # the same error either way
+            return type(error).__name__, str(error)
+    undecodable = parsed.undecodable
+    return (parsed.table.to_pylist(), parsed.row_starts.tolist(), parsed.row_stops.tolist(),
+            parsed.ragged_starts.tolist(), parsed.ragged_stops.tolist(),
+            parsed.ragged_fields.tolist(), parsed.open_record,
+            None if undecodable is None else (undecodable.starts.tolist(),
+                                              undecodable.stops.tolist(), undecodable.errors))
+
+
+def _body(generated: GeneratedFile) -> bytes:
+    """The records after the header line (its terminator LF, CRLF or CR)."""
+    data = generated.data
+    end = min(at for at in (data.find(b"\n"), data.find(b"\r"), len(data)) if at >= 0)
+    return data[end + (2 if data[end:end + 2] == b"\r\n" else 1):]
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(generated=st.one_of(csv_files(max_rows=40, long_max=400),
+                           csv_files(max_rows=20, undecodable=2)))
+def test_ragged_rows_blanked_before_the_parse_give_what_pyarrow_skips_give(
+        generated: GeneratedFile) -> None:
+    """Rows with the wrong number of fields counted in the bytes and blanked before pyarrow
+    parses: the same rows, offsets, field counts, unclosed record, undecodable records and
+    errors as pyarrow skipping them itself, on any quoting, line ends and bytes."""
+    body = _body(generated)
+    assert _parsed(body, 0.0) == _parsed(body, 2.0)
+
+
+def test_a_chunk_mostly_of_ragged_rows_is_blanked_before_the_parse() -> None:
+    """With a fifth of the rows ragged the fields are counted first and pyarrow is handed
+    no row to skip; the result is the skipping parse's."""
+    rows = [[*fields, "x"] if n % 10 == 0 else fields[:-1] if n % 10 == 5 else fields
+            for n, fields in enumerate(mixed_rows(2000, seed=4))]
+    data, _ = build_file(rows)
+    body = data[data.index(b"\n") + 1:]
+    blanked: list[object] = []
+    real = chunk_parse._parsed_without_ragged
+
+    def spy(*args: Any, **kwargs: Any) -> object:
+        blanked.append(real(*args, **kwargs))
+        return blanked[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chunk_parse, "_parsed_without_ragged", spy)
+        fast = chunk_parse.parse_chunk(body, HEADER, ",")
+        patch.setattr(chunk_parse, "RAGGED_SHARE", 2.0)
+        plain = chunk_parse.parse_chunk(body, HEADER, ",")
+    assert len(blanked) == 1 and blanked[0] is not None
+    assert fast.ragged_starts.size == sum(len(fields) != len(HEADER) for fields in rows)
+    assert fast.table.equals(plain.table)
+    for name in ("row_starts", "row_stops", "ragged_starts", "ragged_stops", "ragged_fields"):
+        assert getattr(fast, name).tolist() == getattr(plain, name).tolist()
