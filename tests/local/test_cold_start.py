@@ -172,9 +172,23 @@ def _children() -> set[int]:
     tracker, which serves every pool of the process and stays."""
     pids: set[int] = set()
     for task in Path("/proc/self/task").iterdir():
-        pids.update(int(pid) for pid in (task / "children").read_text().split())
-    return {pid for pid in pids
-            if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()}
+        pids.update(int(pid) for pid in (_read(task / "children") or b"").split())
+    return {pid for pid in pids if _counted(pid)}
+
+
+def _counted(pid: int) -> bool:
+    """Still there, and not the resource tracker."""
+    command = _read(f"/proc/{pid}/cmdline")
+    return command is not None and b"resource_tracker" not in command
+
+
+def _read(path: Path | str) -> bytes | None:
+    """A /proc file; None when its thread or process ended since it was listed (a pool's
+    threads and processes come and go while the run goes on): a child gone is no child."""
+    try:
+        return Path(path).read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
 
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/task").is_dir(),
