@@ -242,6 +242,12 @@ def process_targets(cells: list[compare.Cell]) -> list[str]:
                      f"{floor}: {_met(ours.mb_per_second >= floor)}; peak RSS "
                      f"{ours.peak_rss_mib:.0f} MiB, target ≤ 400 MiB: "
                      f"{_met(ours.peak_rss_mib <= 400)}")
+        parse = by.get(("pyarrow-parse", percent))
+        if percent <= 1 and parse is not None:  # the same target as a ratio, host aside
+            times = parse.mb_per_second / ours.mb_per_second
+            lines.append(f"  - within 2x the time of pyarrow's parse of the same bytes "
+                         f"({parse.mb_per_second:.0f} MB/s): {times:.2f}x, "
+                         f"{_met(times <= 2)}")
         for rival in ("duckdb", "polars"):
             if (rival, percent) in by:
                 theirs = by[rival, percent]

@@ -12,10 +12,11 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from benchmarks.compare import Cell
 from benchmarks.contenders import CONTENDERS, REFERENCE
 from benchmarks.contenders.counts import Counts
 from benchmarks.generate import HEADER, variant
-from benchmarks.run import parser
+from benchmarks.run import parser, process_targets
 from handlers.lineage import LINEAGE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,3 +118,22 @@ def test_run_level_measures_start_from_compiled_sources(tmp_path: Path,
     run_level.compile_sources()
     for package in ("etlgen", "handlers"):
         assert list((tmp_path / package / "__pycache__").glob("mod.*.pyc"))
+
+
+def test_the_targets_are_set_against_the_contenders_of_the_same_run() -> None:
+    """Absolute speeds move with the host; the 1 % target also reads as a ratio to
+    pyarrow's parse measured beside it, and the rivals' speeds are this run's."""
+    def cell(contender: str, percent: float, seconds: float, rss: float = 300) -> Cell:
+        return Cell(contender, percent, 100_000_000,
+                    [{"seconds": seconds, "peak_rss_mib": rss}])
+
+    lines = process_targets([cell(REFERENCE, 1, 0.8), cell("pyarrow-parse", 1, 0.5),
+                             cell("polars", 1, 1.0), cell(REFERENCE, 100, 2.0, rss=450),
+                             cell("pyarrow-parse", 100, 4.0), cell("polars", 100, 1.0)])
+    assert lines == [
+        "- 1 % invalid: 125 MB/s, target ≥ 200: no; peak RSS 300 MiB, target ≤ 400 MiB: yes",
+        "  - within 2x the time of pyarrow's parse of the same bytes (200 MB/s): 1.60x, yes",
+        "  - faster than polars, same validation (100 MB/s): yes",
+        "- 100 % invalid: 50 MB/s, target ≥ 100: no; peak RSS 450 MiB, target ≤ 400 MiB: no",
+        "  - faster than polars, same validation (100 MB/s): no",
+    ]
