@@ -48,7 +48,12 @@ RAGGED_SHARE = 0.03
 """From this share of rows with the wrong number of fields among a chunk's first
 `RAGGED_SAMPLE` records, the fields of every record are counted before pyarrow parses
 (`_parsed_without_ragged`); below it pyarrow's own skips are cheaper (on 64 MiB chunks of
-the benchmark's rows, 3 % ragged rows cost the same both ways, 5 % a tenth less counted)."""
+the benchmark's rows, 3 % ragged rows cost the same both ways, 5 % a tenth less counted).
+"""
+RAGGED_COUNTED_MAX_BYTES = 16 * 1024 * 1024
+"""Counting first takes a copy of the bytes, a mask as large and the delimiters' positions:
+fine for the process step's pieces of a few MiB, not for a whole 512 MiB chunk parsed in
+one piece (as after an error in a piece), which keeps pyarrow's skips."""
 UTF8_BOM = b"\xef\xbb\xbf"
 Data = bytes | memoryview
 
@@ -126,7 +131,8 @@ def parse_chunk(data: Data, header: list[str], delimiter: str, encoding: str = "
         return ParsedChunk(table=_empty_table(header),
                            row_starts=empty, row_stops=empty, ragged_starts=empty,
                            ragged_stops=empty, ragged_fields=empty, open_record=open_record)
-    if encoding == "utf-8" and _many_ragged(arr, delim, records, len(header)):
+    if encoding == "utf-8" and arr.size <= RAGGED_COUNTED_MAX_BYTES and \
+            _many_ragged(arr, delim, records, len(header)):
         cleared = _parsed_without_ragged(data, arr, delim, records, header, delimiter,
                                          base_offset, label, open_record)
         if cleared is not None:

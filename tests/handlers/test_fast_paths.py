@@ -369,7 +369,8 @@ def test_ragged_rows_blanked_before_the_parse_give_what_pyarrow_skips_give(
 
 def test_a_chunk_mostly_of_ragged_rows_is_blanked_before_the_parse() -> None:
     """With a fifth of the rows ragged the fields are counted first and pyarrow is handed
-    no row to skip; the result is the skipping parse's."""
+    no row to skip (not for data above `RAGGED_COUNTED_MAX_BYTES`, whose copy would cost
+    too much memory); the result is the skipping parse's."""
     rows = [[*fields, "x"] if n % 10 == 0 else fields[:-1] if n % 10 == 5 else fields
             for n, fields in enumerate(mixed_rows(2000, seed=4))]
     data, _ = build_file(rows)
@@ -384,9 +385,13 @@ def test_a_chunk_mostly_of_ragged_rows_is_blanked_before_the_parse() -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(chunk_parse, "_parsed_without_ragged", spy)
         fast = chunk_parse.parse_chunk(body, HEADER, ",")
+        patch.setattr(chunk_parse, "RAGGED_COUNTED_MAX_BYTES", len(body) - 1)
+        large = chunk_parse.parse_chunk(body, HEADER, ",")  # too large to copy: skipped
+        patch.setattr(chunk_parse, "RAGGED_COUNTED_MAX_BYTES", len(body))
         patch.setattr(chunk_parse, "RAGGED_SHARE", 2.0)
         plain = chunk_parse.parse_chunk(body, HEADER, ",")
     assert len(blanked) == 1 and blanked[0] is not None
+    assert large.table.equals(plain.table)
     assert fast.ragged_starts.size == sum(len(fields) != len(HEADER) for fields in rows)
     assert fast.table.equals(plain.table)
     for name in ("row_starts", "row_stops", "ragged_starts", "ragged_stops", "ragged_fields"):
