@@ -199,10 +199,10 @@ def _parsed_without_ragged(data: Data, arr: np.ndarray, delim: int, records: _Re
     ragged = counts != len(header)
     if not _decodes(data, starts[ragged], stops[ragged]):
         return None
+    cleared = csv_scan.blanked(arr, starts[ragged], stops[ragged])
     try:
-        table, skipped = _read_with_pyarrow(_blanked(arr, starts[ragged], stops[ragged]),
-                                            header, delimiter, "utf-8", base_offset, label,
-                                            records.multiline)
+        table, skipped = _read_with_pyarrow(cleared.data, header, delimiter, "utf-8",
+                                            base_offset, label, records.multiline)
     except EncodingError:
         return None
     if skipped.fields or table.num_rows != starts.size - int(np.count_nonzero(ragged)):
@@ -220,20 +220,6 @@ def _decodes(data: Data, starts: np.ndarray, stops: np.ndarray) -> bool:
     except pa.ArrowInvalid:
         return False
     return True
-
-
-def _blanked(arr: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> memoryview:
-    """A copy of the bytes with the records [starts, stops) made line feeds: blank lines,
-    which are no rows. Records are in order and apart, so the bytes alternate between
-    kept and blanked runs."""
-    clean = arr.copy()
-    if starts.size:
-        bounds = np.empty(2 * starts.size + 2, np.int64)
-        bounds[0], bounds[-1] = 0, arr.size
-        bounds[1:-1:2], bounds[2:-1:2] = starts, stops
-        blank = np.repeat(np.arange(bounds.size - 1) % 2 == 1, np.diff(bounds))
-        clean[blank] = csv_scan.LF
-    return clean.data
 
 
 def _empty_table(header: list[str]) -> pa.Table:

@@ -210,6 +210,19 @@ def record_bounds(arr: np.ndarray, ends: np.ndarray, *,
     return starts[keep], stops[keep]
 
 
+def blanked(arr: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """A copy of the bytes with the records [starts, stops) made line feeds: blank lines,
+    which are no rows. Records are in order and apart, so the bytes alternate between
+    kept and blanked runs."""
+    clean = arr.copy()
+    if starts.size:
+        bounds = np.empty(2 * starts.size + 2, np.int64)
+        bounds[0], bounds[-1] = 0, arr.size
+        bounds[1:-1:2], bounds[2:-1:2] = starts, stops
+        clean[np.repeat(np.arange(bounds.size - 1) % 2 == 1, np.diff(bounds))] = LF
+    return clean
+
+
 def field_counts(arr: np.ndarray, delimiter: int, toggles: np.ndarray, starts: np.ndarray,
                  stops: np.ndarray) -> np.ndarray:
     """Number of fields of each record (delimiters outside quotes + 1).

@@ -42,12 +42,7 @@ class UndecodableRows:
 
     def blanked(self, arr: np.ndarray) -> np.ndarray:
         """A copy of the buffer with these records' bytes turned into line feeds."""
-        edges = np.zeros(arr.size + 1, np.int64)
-        np.add.at(edges, self.starts, 1)
-        np.add.at(edges, self.stops, -1)
-        clean = arr.copy()
-        clean[np.cumsum(edges[:-1]) > 0] = csv_scan.LF
-        return clean
+        return csv_scan.blanked(arr, self.starts, self.stops)
 
 
 def undecodable_bytes(data: bytes | memoryview, encoding: str) -> np.ndarray:
