@@ -7,8 +7,8 @@ notes their record number. Each parsed row and each skipped row is so tied to it
 raw text. The two passes must agree (counts, and the skipped rows' text), else the fields of
 every record are counted from the bytes; if they still disagree the chunk fails loudly.
 When the first records show many rows with the wrong number of fields, those are found by
-counting fields in the bytes first and parsed as blank lines, so pyarrow skips nothing
-(its skips call into Python, one by one, under the GIL).
+counting fields in the bytes first and cut out of a copy (each leaves a blank line), so
+pyarrow skips nothing (its skips call into Python, one by one, under the GIL).
 
 A record holding bytes that do not decode is no row of the table: when pyarrow refuses the
 text (and only then), `handlers.undecodable` finds those records, which become rejected
@@ -51,7 +51,7 @@ RAGGED_SHARE = 0.03
 the benchmark's rows, 3 % ragged rows cost the same both ways, 5 % a tenth less counted).
 """
 RAGGED_COUNTED_MAX_BYTES = 16 * 1024 * 1024
-"""Counting first takes a copy of the bytes, a mask as large and the delimiters' positions:
+"""Counting first takes a copy of the bytes and the delimiters' positions (8 bytes each):
 fine for the process step's pieces of a few MiB, not for a whole 512 MiB chunk parsed in
 one piece (as after an error in a piece), which keeps pyarrow's skips."""
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -188,22 +188,22 @@ def _parsed_without_ragged(data: Data, arr: np.ndarray, delim: int, records: _Re
                            header: list[str], delimiter: str, base_offset: int, label: str,
                            open_record: OpenRecord | None) -> ParsedChunk | None:
     """The rows with the wrong number of fields found by counting fields in the bytes and
-    made blank lines before pyarrow parses the rest, so pyarrow hands it no row to skip.
+    cut out before pyarrow parses the rest, so pyarrow hands it no row to skip.
     Each skipped row is a call into Python under the GIL, which the other pieces' threads
     hold most of the time when most rows are rejected: with a fifth of the rows ragged,
-    those calls cost more than the count. None when pyarrow still sees a ragged row or a
-    byte that does not decode (a record that does not decode is rejected as such, not for
-    its fields): the usual path then decides."""
+    those calls cost more than the count. None when pyarrow still sees a ragged row or
+    refuses the bytes, or a byte does not decode (a record that does not decode is rejected
+    as such, not for its fields): the usual path then decides, and words any error."""
     starts, stops = records.starts, records.stops
     counts = csv_scan.field_counts(arr, delim, records.toggles, starts, stops)
     ragged = counts != len(header)
     if not _decodes(data, starts[ragged], stops[ragged]):
         return None
-    cleared = csv_scan.blanked(arr, starts[ragged], stops[ragged])
     try:
-        table, skipped = _read_with_pyarrow(cleared.data, header, delimiter, "utf-8",
-                                            base_offset, label, records.multiline)
-    except EncodingError:
+        table, skipped = _read_with_pyarrow(
+            csv_scan.without(data, starts[ragged], stops[ragged]), header, delimiter,
+            "utf-8", base_offset, label, records.multiline)
+    except (EncodingError, pa.ArrowInvalid):  # read again as it is, to word the error
         return None
     if skipped.fields or table.num_rows != starts.size - int(np.count_nonzero(ragged)):
         return None
@@ -214,9 +214,16 @@ def _parsed_without_ragged(data: Data, arr: np.ndarray, delim: int, records: _Re
 
 
 def _decodes(data: Data, starts: np.ndarray, stops: np.ndarray) -> bool:
-    """Whether the records [starts, stops) are all UTF-8."""
+    """Whether the records [starts, stops) are all UTF-8: the bytes from the first one's
+    start to the last one's stop are checked in one pass (the records between are checked
+    by pyarrow's parse anyway)."""
+    if not starts.size:
+        return True
+    bounds = np.array([starts[0], stops[-1]], np.int64)
+    span = pa.Array.from_buffers(pa.large_binary(), 1,
+                                 [None, pa.py_buffer(bounds), pa.py_buffer(data)])
     try:
-        raw_texts(data, starts, stops, "utf-8", strict=True)
+        span.cast(pa.large_string())
     except pa.ArrowInvalid:
         return False
     return True
@@ -389,12 +396,10 @@ def raw_text(data: Data, start: int, stop: int, encoding: str) -> str:
     return bytes(data[start:stop]).decode(text_encoding(encoding), errors="backslashreplace")
 
 
-def raw_texts(data: Data, starts: np.ndarray, stops: np.ndarray, encoding: str, *,
-              strict: bool = False) -> pa.Array:
+def raw_texts(data: Data, starts: np.ndarray, stops: np.ndarray, encoding: str) -> pa.Array:
     """Each record's text, unchanged (`raw_text` per record: bytes that do not decode are
     shown as \\xNN). UTF-8 records are sliced from the bytes in one copy; other encodings,
-    or bytes that are not UTF-8, are decoded one record at a time. `strict`: UTF-8 that
-    does not decode raises `pa.ArrowInvalid` instead."""
+    or bytes that are not UTF-8, are decoded one record at a time."""
     count = int(starts.size)
     if count == 0:
         return pa.array([], pa.large_string())
@@ -407,8 +412,7 @@ def raw_texts(data: Data, starts: np.ndarray, stops: np.ndarray, encoding: str, 
         try:
             return records.cast(pa.large_string())
         except pa.ArrowInvalid:
-            if strict:
-                raise
+            pass
     return pa.array([raw_text(data, int(a), int(b), encoding)
                      for a, b in zip(starts.tolist(), stops.tolist(), strict=True)],
                     pa.large_string())

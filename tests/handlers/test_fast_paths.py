@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers import chunk_parse, process
+from handlers import chunk_parse, csv_scan, process
 from handlers.chunk_outputs import ValidRowsFile
 from handlers.formats.format import stored_schema
 from handlers.objects import LocalObjectStore
@@ -358,16 +358,16 @@ def _body(generated: GeneratedFile) -> bytes:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(generated=st.one_of(csv_files(max_rows=40, long_max=400),
                            csv_files(max_rows=20, undecodable=2)))
-def test_ragged_rows_blanked_before_the_parse_give_what_pyarrow_skips_give(
+def test_ragged_rows_cut_out_before_the_parse_give_what_pyarrow_skips_give(
         generated: GeneratedFile) -> None:
-    """Rows with the wrong number of fields counted in the bytes and blanked before pyarrow
+    """Rows with the wrong number of fields counted in the bytes and cut out before pyarrow
     parses: the same rows, offsets, field counts, unclosed record, undecodable records and
     errors as pyarrow skipping them itself, on any quoting, line ends and bytes."""
     body = _body(generated)
     assert _parsed(body, 0.0) == _parsed(body, 2.0)
 
 
-def test_a_chunk_mostly_of_ragged_rows_is_blanked_before_the_parse() -> None:
+def test_a_chunk_mostly_of_ragged_rows_is_cut_out_before_the_parse() -> None:
     """With a fifth of the rows ragged the fields are counted first and pyarrow is handed
     no row to skip (not for data above `RAGGED_COUNTED_MAX_BYTES`, whose copy would cost
     too much memory); the result is the skipping parse's."""
@@ -375,12 +375,12 @@ def test_a_chunk_mostly_of_ragged_rows_is_blanked_before_the_parse() -> None:
             for n, fields in enumerate(mixed_rows(2000, seed=4))]
     data, _ = build_file(rows)
     body = data[data.index(b"\n") + 1:]
-    blanked: list[object] = []
+    counted: list[object] = []
     real = chunk_parse._parsed_without_ragged
 
     def spy(*args: Any, **kwargs: Any) -> object:
-        blanked.append(real(*args, **kwargs))
-        return blanked[-1]
+        counted.append(real(*args, **kwargs))
+        return counted[-1]
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(chunk_parse, "_parsed_without_ragged", spy)
@@ -390,9 +390,19 @@ def test_a_chunk_mostly_of_ragged_rows_is_blanked_before_the_parse() -> None:
         patch.setattr(chunk_parse, "RAGGED_COUNTED_MAX_BYTES", len(body))
         patch.setattr(chunk_parse, "RAGGED_SHARE", 2.0)
         plain = chunk_parse.parse_chunk(body, HEADER, ",")
-    assert len(blanked) == 1 and blanked[0] is not None
+    assert len(counted) == 1 and counted[0] is not None
     assert large.table.equals(plain.table)
     assert fast.ragged_starts.size == sum(len(fields) != len(HEADER) for fields in rows)
     assert fast.table.equals(plain.table)
     for name in ("row_starts", "row_stops", "ragged_starts", "ragged_stops", "ragged_fields"):
         assert getattr(fast, name).tolist() == getattr(plain, name).tolist()
+
+
+def test_records_cut_out_leave_their_terminators_as_blank_lines() -> None:
+    """The second and fourth records go; every other byte stays, in order (a lone CR and
+    the LF after a record cut out read as one CRLF: the same records either way)."""
+    data = b"a,1\nbb,2\r\nc,3\rdd,4\ne,5"
+    starts, stops = np.array([4, 14]), np.array([8, 18])
+    assert bytes(csv_scan.without(data, starts, stops)) == b"a,1\n\r\nc,3\r\ne,5"
+    assert bytes(csv_scan.without(data, np.array([0]), np.array([3]))) == data[3:]
+    assert bytes(csv_scan.without(data, np.empty(0, np.int64), np.empty(0, np.int64))) == data
