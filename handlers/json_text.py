@@ -1,9 +1,10 @@
 """JSON string escaping of whole Arrow string columns, exactly as `json.dumps(text,
 ensure_ascii=False)` writes the inside of a string: a backslash and a quote escaped, the
 control characters below U+0020 as `\\n`, `\\r`, `\\t`, `\\b`, `\\f` or `\\u00xx`, every
-other character as it is. Done on the column's UTF-8 bytes with numpy (bytes of multi-byte
-characters are all 0x80 or above, so they are never touched): each byte's escaped length
-from a table, their running sum gives the new offsets, a few scatters write the bytes."""
+other character as it is. Done on the column's UTF-8 bytes (bytes of multi-byte characters
+are all 0x80 or above, so they are never touched): numpy finds the bytes to escape, one
+Arrow take copies the runs between them and their escapes, and the escapes' running length
+moves the offsets."""
 
 from __future__ import annotations
 
@@ -25,22 +26,16 @@ def escaped_text(value: str, times: int = 1) -> str:
 
 class Escapes:
     """Per byte value, what it becomes inside a JSON string, applied `times` times over
-    (twice: a message's quoted value, itself inside the line's JSON string)."""
+    (twice: a message's quoted value, itself inside the line's JSON string): the escapes
+    laid out one after another in `table`, byte `code`'s at `at[code]`, `length[code]`
+    long."""
 
     def __init__(self, times: int) -> None:
         texts = [escaped_text(chr(code), times).encode() if code < 0x80 else bytes([code])
                  for code in range(256)]
-        widest = max(len(t) for t in texts)
-        self.special = np.array([t != bytes([code]) for code, t in enumerate(texts)])
-        # what goes before the byte, then the byte itself replaced by the escape's last
-        self.prefix_length = np.array([len(t) - 1 if self.special[c] else 0
-                                       for c, t in enumerate(texts)], np.int64)
-        self.prefix = np.zeros((256, max(1, widest - 1)), np.uint8)
-        self.last = np.arange(256, dtype=np.uint8)
-        for code, escape in enumerate(texts):
-            if self.special[code]:
-                self.prefix[code, : len(escape) - 1] = np.frombuffer(escape[:-1], np.uint8)
-                self.last[code] = escape[-1]
+        self.length = np.array([len(t) for t in texts], np.int64)
+        self.at = np.concatenate([[0], np.cumsum(self.length)[:-1]]).astype(np.int64)
+        self.table = np.frombuffer(b"".join(texts), np.uint8)
 
 
 ONCE, TWICE = Escapes(1), Escapes(2)
@@ -52,8 +47,9 @@ def text(value: str) -> pa.Scalar:
 
 def escaped(values: pa.Array, escapes: Escapes = ONCE) -> pa.Array:
     """The JSON text inside the quotes, per value (a large_string array; nulls stay
-    null). Bytes are inserted before each byte to escape, which becomes the escape's last
-    byte: a few passes over the bytes, the rest over the escaped bytes only."""
+    null). The bytes are copied once, run by run (an Arrow take over spans of the bytes
+    and of the escapes' table after them): each run of bytes up to a byte to escape, then
+    that byte's escape."""
     values = _as_text(values)
     count = len(values)
     if not count:
@@ -73,15 +69,19 @@ def escaped(values: pa.Array, escapes: Escapes = ONCE) -> pa.Array:
     if not special.size:
         return values
     codes = raw[special]
-    widths = escapes.prefix_length[codes]
-    at = np.repeat(special, widths)
-    inserted = escapes.prefix[codes][np.arange(escapes.prefix.shape[1]) < widths[:, None]]
-    body = raw.copy()
-    body[special] = escapes.last[codes]
-    out = np.insert(body, at, inserted)
-    moved = (offsets - first) + np.searchsorted(at, offsets - first, side="left")
-    return pa.Array.from_buffers(TEXT, count, [None, pa.py_buffer(moved.astype(np.int64)),
-                                               pa.py_buffer(out)])
+    size = raw.size
+    escape_at = size + escapes.at[codes]
+    bounds = np.empty(4 * special.size + 2, np.int64)
+    bounds[0], bounds[-1] = 0, size
+    bounds[1:-1:4], bounds[2:-1:4] = special, escape_at
+    bounds[3:-1:4], bounds[4:-1:4] = escape_at + escapes.length[codes], special + 1
+    spans = pa.Array.from_buffers(pa.large_binary(), bounds.size - 1, [
+        None, pa.py_buffer(bounds), pa.py_buffer(np.concatenate([raw, escapes.table]))])
+    out = spans.take(pa.array(np.arange(0, bounds.size - 1, 2)))
+    grown = np.zeros(special.size + 1, np.int64)
+    np.cumsum(escapes.length[codes] - 1, out=grown[1:])
+    moved = (offsets - first) + grown[np.searchsorted(special, offsets - first, side="left")]
+    return pa.Array.from_buffers(TEXT, count, [None, pa.py_buffer(moved), out.buffers()[2]])
 
 
 def _as_text(values: pa.Array) -> pa.Array:

@@ -10,6 +10,7 @@ rejected row in Python (none of the kinds has one today).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -78,8 +79,9 @@ def field_errors(failures: Sequence[Failure], table: pa.Table,
         groups.setdefault(failure.column, []).append(failure)
     reasons: Counter[ReasonKey] = Counter()
     failing_columns = []
+    taken = _rows_of(rows)
     for name, group in groups.items():
-        stacked = np.stack([np.asarray(failure.mask[rows], bool) for failure in group])
+        stacked = np.stack([np.asarray(failure.mask[taken], bool) for failure in group])
         failing = stacked.any(axis=0)
         if failing.any():
             failing_columns.append((name, group, stacked, failing))
@@ -115,6 +117,14 @@ def field_errors(failures: Sequence[Failure], table: pa.Table,
         reasons
 
 
+def _rows_of(rows: np.ndarray) -> np.ndarray | slice:
+    """What picks `rows` (ascending, distinct) out of a mask: a slice when they are one
+    run, as in a stretch where every row is rejected (a view, not a gather per check)."""
+    if rows.size and int(rows[-1]) - int(rows[0]) + 1 == rows.size:
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
+
+
 def _simple(message: object) -> bool:
     return message is required or isinstance(message, Worded)
 
@@ -122,9 +132,16 @@ def _simple(message: object) -> bool:
 def _heads(name: str, group: Sequence[Failure], after: Sequence[str]) -> pa.Array:
     """Per check and whether an error comes before (index 2 * check + led): the error's
     text up to its message, then `after[check]`."""
+    return _heads_of(name, tuple(failure.rule for failure in group), tuple(after))
+
+
+@functools.lru_cache(maxsize=1024)
+def _heads_of(name: str, rules: tuple[str, ...], after: tuple[str, ...]) -> pa.Array:
+    """`_heads`, worded once per column and checks: every batch of every piece asks
+    again."""
     texts = []
-    for failure, more in zip(group, after, strict=True):
-        head = f'{{"field": {quoted_json(name)}, "kind": {quoted_json(failure.rule)}, ' \
+    for rule, more in zip(rules, after, strict=True):
+        head = f'{{"field": {quoted_json(name)}, "kind": {quoted_json(rule)}, ' \
             f'"message": "{more}'
         texts += [head, _SEPARATOR + head]
     return pa.array(texts, TEXT)
@@ -148,14 +165,20 @@ def _one_message_each(name: str, group: Sequence[Failure], values: pa.Array,
     """Each failing row fails one check of the column: its error is a head and a tail per
     check around the value as the message shows it (empty for `required`, whose rows hold
     no value)."""
-    worded = [isinstance(failure.message, Worded) for failure in group]
-    tails = [f'\\"{escaped_text(" " + failure.message.wording)}"}}'
-             if isinstance(failure.message, Worded) else f'{escaped_text(REQUIRED)}"}}'
-             for failure in group]
-    heads = _heads(name, group, ['\\"' if w else "" for w in worded])
-    middle = _cut(values, escapes=TWICE) if any(worded) else pa.repeat(text(""), len(values))
-    return joined(_chosen(heads, _pick(first, led)), middle,
-                  _chosen(pa.array(tails, TEXT), first))
+    wordings = tuple(failure.message.wording if isinstance(failure.message, Worded)
+                     else None for failure in group)
+    heads = _heads(name, group, ['\\"' if w is not None else "" for w in wordings])
+    middle = _cut(values, escapes=TWICE) if any(w is not None for w in wordings) else \
+        pa.repeat(text(""), len(values))
+    return joined(_chosen(heads, _pick(first, led)), middle, _chosen(_tails(wordings), first))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tails(wordings: tuple[str | None, ...]) -> pa.Array:
+    """Per check, the error's text after the value its message shows (None: the check is
+    `required`, whose message shows none)."""
+    return pa.array([f'\\"{escaped_text(" " + wording)}"}}' if wording is not None
+                     else f'{escaped_text(REQUIRED)}"}}' for wording in wordings], TEXT)
 
 
 def _any_messages(name: str, group: Sequence[Failure], stacked: np.ndarray,
@@ -184,7 +207,11 @@ def _longest_bytes(values: pa.Array) -> int:
     """The most bytes any value holds (from the offsets, without reading the text)."""
     if not len(values):
         return 0
-    return int(pc.max(pc.binary_length(values)).as_py() or 0)
+    if values.type != TEXT:
+        return int(pc.max(pc.binary_length(values)).as_py() or 0)
+    offsets = np.frombuffer(values.buffers()[1], np.int64)[values.offset:
+                                                          values.offset + len(values) + 1]
+    return int(np.diff(offsets).max())
 
 
 def record_errors(fields: np.ndarray, expected: int, rule: str) -> pa.Array:

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from handlers import chunk_parse, csv_scan, process
 from handlers.chunk_outputs import ValidRowsFile
 from handlers.formats.format import stored_schema
+from handlers.json_text import ONCE, TWICE, escaped, escaped_text
 from handlers.objects import LocalObjectStore
 from handlers.row_validator import compiled_validator
 from handlers.validation.fixed_width import fixed_shape, matches_shape, parse_dates
@@ -406,3 +407,20 @@ def test_records_cut_out_leave_their_terminators_as_blank_lines() -> None:
     assert bytes(csv_scan.without(data, starts, stops)) == b"a,1\n\r\nc,3\r\ne,5"
     assert bytes(csv_scan.without(data, np.array([0]), np.array([3]))) == data[3:]
     assert bytes(csv_scan.without(data, np.empty(0, np.int64), np.empty(0, np.int64))) == data
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), st.text(st.characters(exclude_categories=["Cs"]))),
+                      max_size=30),
+       cut=st.integers(0, 5), times=st.sampled_from([1, 2]))
+def test_escaped_columns_read_as_json_dumps_writes_them(
+        texts: list[str | None], cut: int, times: int) -> None:
+    """Any text (control characters, quotes, backslashes, any plane), nulls, a sliced
+    array: each value escaped as `json.dumps` writes the inside of a string, `times`
+    over."""
+    values = pa.array(texts, pa.large_string()).slice(min(cut, len(texts)))
+    expected = [None if value is None else escaped_text(value, times)
+                for value in values.to_pylist()]
+    escapes = {1: ONCE, 2: TWICE}[times]
+    assert escaped(values, escapes).to_pylist() == expected
+    assert escaped(values.cast(pa.string()), escapes).to_pylist() == expected
