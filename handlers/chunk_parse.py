@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 
-from handlers import csv_scan
+from handlers import byte_spans, csv_scan
 from handlers.errors import ChunkPlanError, EncodingError
 from handlers.undecodable import UndecodableRows, undecodable_rows
 
@@ -219,11 +219,8 @@ def _decodes(data: Data, starts: np.ndarray, stops: np.ndarray) -> bool:
     by pyarrow's parse anyway)."""
     if not starts.size:
         return True
-    bounds = np.array([starts[0], stops[-1]], np.int64)
-    span = pa.Array.from_buffers(pa.large_binary(), 1,
-                                 [None, pa.py_buffer(bounds), pa.py_buffer(data)])
     try:
-        span.cast(pa.large_string())
+        byte_spans.spans(data, starts[:1], stops[-1:]).cast(pa.large_string())
     except pa.ArrowInvalid:
         return False
     return True
@@ -404,13 +401,8 @@ def raw_texts(data: Data, starts: np.ndarray, stops: np.ndarray, encoding: str) 
     if count == 0:
         return pa.array([], pa.large_string())
     if text_encoding(encoding) == "utf-8":
-        bounds = np.empty(2 * count, np.int64)
-        bounds[0::2], bounds[1::2] = starts, stops
-        spans = pa.Array.from_buffers(pa.large_binary(), 2 * count - 1,
-                                      [None, pa.py_buffer(bounds), pa.py_buffer(data)])
-        records = spans.take(pa.array(np.arange(0, 2 * count - 1, 2)))
         try:
-            return records.cast(pa.large_string())
+            return byte_spans.spans(data, starts, stops).cast(pa.large_string())
         except pa.ArrowInvalid:
             pass
     return pa.array([raw_text(data, int(a), int(b), encoding)

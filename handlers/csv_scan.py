@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-import pyarrow as pa
+
+from handlers import byte_spans
 
 QUOTE = 0x22
 LF = 0x0A
@@ -230,14 +231,9 @@ def without(data: bytes | memoryview, starts: np.ndarray, stops: np.ndarray) -> 
     its bytes and its order; positions after the first cut move."""
     if not starts.size:
         return memoryview(data)
-    bounds = np.empty(2 * starts.size + 2, np.int64)
-    bounds[0], bounds[-1] = 0, len(data)
-    bounds[1:-1:2], bounds[2:-1:2] = starts, stops
-    runs = pa.Array.from_buffers(pa.large_binary(), bounds.size - 1,
-                                 [None, pa.py_buffer(bounds), pa.py_buffer(data)])
-    kept = runs.take(pa.array(np.arange(0, bounds.size - 1, 2)))
-    end = int(np.frombuffer(kept.buffers()[1], np.int64)[-1])
-    return memoryview(kept.buffers()[2])[:end]  # a fresh take starts at offset 0
+    kept_starts = np.concatenate([[0], stops]).astype(np.int64)
+    kept_stops = np.concatenate([starts, [len(data)]]).astype(np.int64)
+    return byte_spans.concatenated(data, kept_starts, kept_stops)
 
 
 def field_counts(arr: np.ndarray, delimiter: int, toggles: np.ndarray, starts: np.ndarray,

@@ -14,6 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from handlers import byte_spans
+
 TEXT = pa.large_string()
 
 
@@ -69,19 +71,19 @@ def escaped(values: pa.Array, escapes: Escapes = ONCE) -> pa.Array:
     if not special.size:
         return values
     codes = raw[special]
-    size = raw.size
-    escape_at = size + escapes.at[codes]
-    bounds = np.empty(4 * special.size + 2, np.int64)
-    bounds[0], bounds[-1] = 0, size
-    bounds[1:-1:4], bounds[2:-1:4] = special, escape_at
-    bounds[3:-1:4], bounds[4:-1:4] = escape_at + escapes.length[codes], special + 1
-    spans = pa.Array.from_buffers(pa.large_binary(), bounds.size - 1, [
-        None, pa.py_buffer(bounds), pa.py_buffer(np.concatenate([raw, escapes.table]))])
-    out = spans.take(pa.array(np.arange(0, bounds.size - 1, 2)))
+    # spans of the bytes and of the escapes' table after them, in turn: the run up to
+    # each byte to escape, that byte's escape, ..., the run after the last one
+    escape_at = raw.size + escapes.at[codes]
+    starts = np.empty(2 * special.size + 1, np.int64)
+    stops = np.empty(2 * special.size + 1, np.int64)
+    starts[0], starts[1::2], starts[2::2] = 0, escape_at, special + 1
+    stops[0:-1:2], stops[1::2], stops[-1] = special, escape_at + escapes.length[codes], \
+        raw.size
+    out = byte_spans.concatenated(np.concatenate([raw, escapes.table]), starts, stops)
     grown = np.zeros(special.size + 1, np.int64)
     np.cumsum(escapes.length[codes] - 1, out=grown[1:])
     moved = (offsets - first) + grown[np.searchsorted(special, offsets - first, side="left")]
-    return pa.Array.from_buffers(TEXT, count, [None, pa.py_buffer(moved), out.buffers()[2]])
+    return pa.Array.from_buffers(TEXT, count, [None, pa.py_buffer(moved), pa.py_buffer(out)])
 
 
 def _as_text(values: pa.Array) -> pa.Array:
