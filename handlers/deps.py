@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handlers.catalog import Catalog, GlueCatalog
+from handlers.catalog import Catalog
 from handlers.metrics import EmfMetrics, Metrics
 from handlers.objects import ObjectStore, S3ObjectStore
 from handlers.results_queue import ResultsQueue, SqsResultsQueue
@@ -32,6 +32,8 @@ class Deps:
         `CATALOG_DATABASE` is set; its client is built on first use). `settings_directory`:
         where `settings.json` is, when not in the handlers package (tests)."""
         import boto3
+
+        from handlers.catalog import GlueCatalog
 
         settings = Settings.deployed(mapping, settings_directory)
         for name, value in (("BUCKET_NAME", settings.bucket_name),

@@ -120,6 +120,25 @@ def test_run_level_measures_start_from_compiled_sources(tmp_path: Path,
         assert list((tmp_path / package / "__pycache__").glob("mod.*.pyc"))
 
 
+def test_lambda_init_is_timed_from_the_deployed_sources_compiling_them(tmp_path: Path) -> None:
+    """The handlers zip holds sources only, so a cold start compiles what it imports: the
+    measure runs from exactly the zip's files and fails if bytecode was found instead."""
+    import zipfile
+    from io import BytesIO
+
+    from benchmarks import run_level
+    from etlgen.config import load_config
+    from etlgen.packaging import build_package
+
+    code = run_level.deployed_code(tmp_path)
+    zipped = zipfile.ZipFile(BytesIO(build_package(load_config(run_level.CONFIG)).data))
+    written = sorted(p.relative_to(code).as_posix() for p in code.rglob("*") if p.is_file())
+    assert written == sorted(zipped.namelist())
+    assert not [name for name in written if name.endswith(".pyc")]
+    init = run_level.lambda_init(1, 2)
+    assert init["seconds"] > 0 and init["pandas"] is False and init["boto3"] is False
+
+
 def test_the_targets_are_set_against_the_contenders_of_the_same_run() -> None:
     """Absolute speeds move with the host; the 1 % target also reads as a ratio to
     pyarrow's parse measured beside it, and the rivals' speeds are this run's."""
