@@ -164,12 +164,24 @@ def ends_in_quote(toggles: np.ndarray) -> bool:
 
 
 def outside(positions: np.ndarray, toggles: np.ndarray) -> np.ndarray:
-    """Mask of the positions that are outside quoted fields."""
+    """Mask of the (sorted) positions that are outside quoted fields: an even number of
+    toggles before them.
+
+    Toggles are usually fewer than the line breaks asked about, and their quoted spans
+    usually hold none: each toggle is placed among the positions (a binary search per
+    toggle, not per position), and when every span opens and closes between the same two
+    positions, none is inside."""
     if toggles.size == 0:
         return np.ones(positions.size, bool)
-    inside_count: np.ndarray = np.searchsorted(toggles, positions, side="left")
-    even: np.ndarray = inside_count % 2 == 0
-    return even
+    if toggles.size > positions.size:
+        before: np.ndarray = np.searchsorted(toggles, positions, side="left")
+        return np.asarray(before % 2 == 0)
+    first_after = np.searchsorted(positions, toggles, side="right")
+    opens, closes = first_after[0::2], first_after[1::2]
+    if opens.size == closes.size and np.array_equal(opens, closes):
+        return np.ones(positions.size, bool)
+    flips = np.bincount(first_after, minlength=positions.size + 1)[:positions.size]
+    return np.asarray(np.cumsum(flips) % 2 == 0)
 
 
 def terminators(arr: np.ndarray, toggles: np.ndarray, lf: np.ndarray | None = None,
@@ -185,7 +197,10 @@ def terminators(arr: np.ndarray, toggles: np.ndarray, lf: np.ndarray | None = No
         ends = np.union1d(lf, cr[lone])
     else:
         ends = lf
-    return ends[outside(ends, toggles)] if toggles.size else ends
+    if not toggles.size:
+        return ends
+    kept = outside(ends, toggles)
+    return ends if kept.all() else ends[kept]
 
 
 def record_bounds(arr: np.ndarray, ends: np.ndarray, *,

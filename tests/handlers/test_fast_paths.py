@@ -155,6 +155,21 @@ texts = st.one_of(st.text(alphabet="0123456789TXACaz-_ \n٣é", max_size=14),
                   st.from_regex(r"\ATX[0-9]{10}\Z"), st.from_regex(r"\AAC[0-9]{3}\Z"))
 
 
+@settings(max_examples=300, deadline=None)
+@given(marks=st.lists(st.tuples(st.integers(-1, 300), st.booleans()), max_size=120,
+                      unique_by=lambda mark: mark[0]))
+def test_positions_outside_quotes_are_those_after_an_even_number_of_toggles(
+        marks: list[tuple[int, bool]]) -> None:
+    """Line breaks and toggles drawn from the same range, in any proportion, spans holding
+    line breaks or none (the shortcut): each position is outside when fewer than an odd
+    number of toggles come before it, counted one by one."""
+    marks.sort()
+    toggles = np.array([at for at, toggle in marks if toggle], np.int64)
+    positions = np.array([at for at, toggle in marks if not toggle and at >= 0], np.int64)
+    expected = [sum(1 for t in toggles.tolist() if t < p) % 2 == 0 for p in positions.tolist()]
+    assert csv_scan.outside(positions, toggles).tolist() == expected
+
+
 @settings(max_examples=150, deadline=None)
 @given(values=st.lists(texts, max_size=40), split=st.integers(0, 40))
 def test_fixed_shapes_agree_with_re2(values: list[str], split: int) -> None:
