@@ -57,8 +57,8 @@ def validate(csv_path: Path, out_dir: Path, schema: dict[str, Any]) -> Counts:
     from handlers.file_head import inspect_head
     from handlers.identity import run_identity
     from handlers.layout import OutputLayout
+    from handlers.local_objects import LocalObjectStore
     from handlers.metrics import CollectingMetrics
-    from handlers.objects import LocalObjectStore
     from handlers.settings import Settings
     from handlers.status import SqliteStatusStore
 

@@ -29,7 +29,7 @@ def _remote_reads(block_bytes: int | None = None) -> Iterator[None]:
     """Reads of the source as from S3 (and `block_bytes` per read) while the step runs;
     both put back after, so nothing else in the process is changed."""
     from handlers import arriving
-    from handlers.objects import LocalObjectStore
+    from handlers.local_objects import LocalObjectStore
 
     local, blocks = LocalObjectStore.read_into, arriving.BLOCK_BYTES
 

@@ -73,8 +73,8 @@ _DEPS: dict[WorkerSpec, Any] = {}
 def build_deps(spec: WorkerSpec) -> Any:
     from handlers.catalog import LocalCatalog
     from handlers.deps import Deps
+    from handlers.local_objects import LocalObjectStore
     from handlers.metrics import CollectingMetrics
-    from handlers.objects import LocalObjectStore
     from handlers.results_queue import JsonlResultsQueue
     from handlers.settings import Settings
     from handlers.status import SqliteStatusStore

@@ -32,8 +32,8 @@ from benchmarks.generate import variant
 from handlers import process, reject_lines, split, validate
 from handlers.deps import Deps
 from handlers.errors import PipelineError
+from handlers.local_objects import LocalObjectStore
 from handlers.metrics import CollectingMetrics
-from handlers.objects import LocalObjectStore
 from handlers.settings import Settings
 from handlers.status import SqliteStatusStore
 from tests.handlers.conftest import SCHEMA_FILE, base_env

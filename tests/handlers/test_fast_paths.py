@@ -22,7 +22,7 @@ from handlers import chunk_parse, csv_scan, process
 from handlers.chunk_outputs import ValidRowsFile
 from handlers.formats.format import stored_schema
 from handlers.json_text import ONCE, TWICE, escaped, escaped_text
-from handlers.objects import LocalObjectStore
+from handlers.local_objects import LocalObjectStore
 from handlers.row_validator import compiled_validator
 from handlers.validation.fixed_width import fixed_shape, matches_shape, parse_dates
 from handlers.validation.kernels import mask_of, rows_taken

@@ -16,8 +16,8 @@ from handlers import settings as settings_module
 from handlers.chunk_parse import parse_chunk
 from handlers.deps import Deps
 from handlers.errors import CountMismatch, EncodingError, HeaderMismatch
+from handlers.local_objects import LocalObjectStore
 from handlers.metrics import CollectingMetrics
-from handlers.objects import LocalObjectStore
 from handlers.results_queue import JsonlResultsQueue
 from handlers.schema_file import load_schema
 from handlers.settings import Settings

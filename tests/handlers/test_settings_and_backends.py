@@ -13,8 +13,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from handlers.local_objects import LocalObjectStore
 from handlers.metrics import CollectingMetrics, EmfMetrics
-from handlers.objects import LocalObjectStore, ObjectMissing, S3ObjectStore
+from handlers.objects import ObjectMissing, S3ObjectStore
 from handlers.results_queue import JsonlResultsQueue, SqsResultsQueue, message_group_id
 from handlers.settings import Settings, SettingsError
 from tests.handlers.conftest import base_env

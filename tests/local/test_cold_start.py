@@ -54,14 +54,14 @@ def test_a_lambda_init_loads_neither_the_aws_sdk_nor_pandas() -> None:
 
 def test_a_lambda_init_compiles_no_local_back_end() -> None:
     """The deployed code holds sources only, so a cold start compiles every module it
-    imports: the SQLite status store and the catalogs (the local one never runs on AWS,
-    Glue only where finalize registers files) load on first use."""
+    imports: the SQLite status store, the local object store and the catalogs (the local
+    ones never run on AWS, Glue only where finalize registers files) load on first use."""
     result = _python("""
         import json, sys
         import handlers.process, handlers.validate, handlers.split, handlers.finalize
         print(json.dumps(sorted(name for name in (
             "sqlite3", "handlers.status.sqlite", "handlers.catalog.local",
-            "handlers.catalog.glue") if name in sys.modules)))
+            "handlers.catalog.glue", "handlers.local_objects") if name in sys.modules)))
     """)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
