@@ -4,10 +4,10 @@ use: most functions need neither, and each cold start compiles every module it i
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from handlers.catalog.base import Catalog, CatalogChange, FilePartitions, Partition, Superseded
+from handlers.first_use import exports_on_first_use
 
 if TYPE_CHECKING:
     from handlers.catalog.glue import GlueCatalog
@@ -15,10 +15,5 @@ if TYPE_CHECKING:
 
 __all__ = ["Catalog", "CatalogChange", "FilePartitions", "GlueCatalog", "LocalCatalog",
            "Partition", "Superseded"]
-_ON_FIRST_USE = {"GlueCatalog": "handlers.catalog.glue", "LocalCatalog": "handlers.catalog.local"}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _ON_FIRST_USE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_ON_FIRST_USE[name]), name)
+__getattr__ = exports_on_first_use(__name__, {"GlueCatalog": "handlers.catalog.glue",
+                                              "LocalCatalog": "handlers.catalog.local"})

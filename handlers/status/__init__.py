@@ -8,9 +8,9 @@ cold start compiles every module it imports.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from handlers.first_use import exports_on_first_use
 from handlers.status.dynamodb import DynamoStatusStore
 from handlers.status.rules import (
     COMMIT_SK,
@@ -32,13 +32,7 @@ from handlers.status.rules import (
 if TYPE_CHECKING:
     from handlers.status.sqlite import SqliteStatusStore
 
-_ON_FIRST_USE = {"SqliteStatusStore": "handlers.status.sqlite"}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _ON_FIRST_USE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_ON_FIRST_USE[name]), name)
+__getattr__ = exports_on_first_use(__name__, {"SqliteStatusStore": "handlers.status.sqlite"})
 
 __all__ = [
     "COMMIT_SK",
