@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from handlers import arrow_compute as compute
+
 
 def spans(data: object, starts: np.ndarray, stops: np.ndarray) -> pa.Array:
     """The bytes of each span, one value each (`data`: anything with the buffer protocol)."""
@@ -20,7 +22,7 @@ def spans(data: object, starts: np.ndarray, stops: np.ndarray) -> pa.Array:
     bounds[0::2], bounds[1::2] = starts, stops
     every = pa.Array.from_buffers(pa.large_binary(), 2 * count - 1,
                                   [None, pa.py_buffer(bounds), pa.py_buffer(data)])
-    return every.take(pa.array(np.arange(0, 2 * count - 1, 2)))
+    return compute.take(every, pa.array(np.arange(0, 2 * count - 1, 2)))
 
 
 def concatenated(data: object, starts: np.ndarray, stops: np.ndarray) -> memoryview:

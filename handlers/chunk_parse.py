@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pv
 
+from handlers import arrow_compute as compute
 from handlers import byte_spans, csv_scan
 from handlers.errors import ChunkPlanError, EncodingError
 from handlers.undecodable import UndecodableRows, undecodable_rows
@@ -220,7 +220,7 @@ def _decodes(data: Data, starts: np.ndarray, stops: np.ndarray) -> bool:
     if not starts.size:
         return True
     try:
-        byte_spans.spans(data, starts[:1], stops[-1:]).cast(pa.large_string())
+        compute.cast(byte_spans.spans(data, starts[:1], stops[-1:]), pa.large_string())
     except pa.ArrowInvalid:
         return False
     return True
@@ -252,7 +252,7 @@ def _ragged_from_parser(data: Data, starts: np.ndarray, stops: np.ndarray, skipp
     if index[0] < 0 or index[-1] >= count or np.any(np.diff(index) <= 0):
         return None, counts
     texts = raw_texts(data, starts[index], stops[index], encoding)
-    if not pc.all(pc.equal(texts, pa.array(skipped.texts, pa.large_string()))).as_py():
+    if not compute.all(compute.equal(texts, pa.array(skipped.texts, pa.large_string()))).as_py():
         return None, counts
     ragged[index] = True
     counts[index] = skipped.fields
@@ -402,7 +402,7 @@ def raw_texts(data: Data, starts: np.ndarray, stops: np.ndarray, encoding: str) 
         return pa.array([], pa.large_string())
     if text_encoding(encoding) == "utf-8":
         try:
-            return byte_spans.spans(data, starts, stops).cast(pa.large_string())
+            return compute.cast(byte_spans.spans(data, starts, stops), pa.large_string())
         except pa.ArrowInvalid:
             pass
     return pa.array([raw_text(data, int(a), int(b), encoding)

@@ -12,8 +12,8 @@ import json
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from handlers import arrow_compute as compute
 from handlers import byte_spans
 
 TEXT = pa.large_string()
@@ -57,8 +57,8 @@ def escaped(values: pa.Array, escapes: Escapes = ONCE) -> pa.Array:
     if not count:
         return values
     if values.null_count:
-        valid = pc.is_valid(values)
-        return pc.if_else(valid, escaped(pc.fill_null(values, ""), escapes),
+        valid = compute.is_valid(values)
+        return compute.if_else(valid, escaped(compute.fill_null(values, ""), escapes),
                           pa.nulls(1, TEXT)[0])
     offsets = np.frombuffer(values.buffers()[1], np.int64)[values.offset:
                                                           values.offset + count + 1]
@@ -87,12 +87,12 @@ def escaped(values: pa.Array, escapes: Escapes = ONCE) -> pa.Array:
 
 
 def _as_text(values: pa.Array) -> pa.Array:
-    return values if values.type == TEXT else values.cast(TEXT)
+    return values if values.type == TEXT else compute.cast(values, TEXT)
 
 
 def joined(*parts: pa.Array | pa.Scalar) -> pa.Array:
     """Element-wise concatenation (a null part makes the row null)."""
-    return pc.binary_join_element_wise(
+    return compute.binary_join_element_wise(
         *[part if isinstance(part, pa.Scalar) else _as_text(part) for part in parts],
         text(""))
 
@@ -103,9 +103,9 @@ def joined_present(parts: list[pa.Array], separator: str) -> pa.Array:
     if len(parts) == 1:
         return parts[0]
     led = [joined(text(separator), part) for part in parts]
-    whole = pc.binary_join_element_wise(*led, text(""), null_handling="replace",
+    whole = compute.binary_join_element_wise(*led, text(""), null_handling="replace",
                                         null_replacement="")
-    return pc.utf8_slice_codeunits(whole, len(separator))
+    return compute.utf8_slice_codeunits(whole, len(separator))
 
 
 def quoted_json(value: object) -> str:

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from handlers import arrow_compute as compute
+
 SOURCE_KEY, SOURCE_VERSION, SOURCE_OFFSET, INGESTED_AT = (
     "_source_key", "_source_version", "_source_offset", "_ingested_at")
 # The columns holding one value per file are dictionaries of that one value (index 0 on
@@ -71,7 +73,7 @@ class Lineage:
             _constant(self.source_key, rows),
             _constant(self.source_version, rows),
             pa.array(np.asarray(offsets, np.int64)),
-            pa.array(np.full(rows, self._micros, np.int64)).cast(LINEAGE_FIELDS[3].type),
+            compute.cast(pa.array(np.full(rows, self._micros, np.int64)), LINEAGE_FIELDS[3].type),
         ]
         for field, column in zip(LINEAGE_FIELDS, columns, strict=True):
             table = table.append_column(field, column)

@@ -65,19 +65,20 @@ class PartitionBy:
         """(partition value, its rows in row order), in partition value order."""
         import numpy as np
         import pyarrow as pa
-        import pyarrow.compute as pc
+
+        from handlers import arrow_compute as compute
 
         if table.num_rows == 0:
             return []
         if self.column is None:
             return [(ingest_day, table)]
         column = table.column(self.column)
-        days = pc.fill_null(column.cast(pa.int32()), 0).to_numpy().astype(np.int64)
+        days = compute.fill_null(compute.cast(column, pa.int32()), 0).to_numpy().astype(np.int64)
         unit = _UNITS[self.granularity]
         codes = days if unit == "D" else \
             days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
         if column.null_count:
-            codes[~pc.is_valid(column).to_numpy(zero_copy_only=False)] = _NULL_CODE
+            codes[~compute.is_valid(column).to_numpy(zero_copy_only=False)] = _NULL_CODE
         values, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
         if values.size > MAX_PARTITIONS_PER_CHUNK:
             raise TooManyPartitions(
@@ -87,7 +88,7 @@ class PartitionBy:
         texts = [self._text(int(code), unit) for code in values.tolist()]
         if values.size == 1:
             return [(texts[0], table)]
-        ordered = table.take(pa.array(np.argsort(inverse, kind="stable")))
+        ordered = compute.take(table, pa.array(np.argsort(inverse, kind="stable")))
         starts = np.concatenate(([0], np.cumsum(counts)[:-1])).tolist()
         return [(text, ordered.slice(start, count))
                 for text, start, count in zip(texts, starts, counts.tolist(), strict=True)]

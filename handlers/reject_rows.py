@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from handlers import arrow_compute as compute
 from handlers.json_text import (
     TEXT,
     TWICE,
@@ -57,11 +57,11 @@ def _messages(failure: Failure, hits: np.ndarray, values: pa.Array,
         texts = joined(shown_values[0], text(escaped_text(" " + message.wording)))
     else:
         rows = np.flatnonzero(hits)
-        worded = [message(value) for value in values.take(pa.array(rows)).to_pylist()]
+        worded = [message(value) for value in compute.take(values, pa.array(rows)).to_pylist()]
         full = np.full(len(hits), None, object)
         full[rows] = worded
         return escaped(pa.array(full, TEXT))
-    return pc.if_else(pa.array(hits), texts, _NULL_TEXT)
+    return compute.if_else(pa.array(hits), texts, _NULL_TEXT)
 
 
 def field_errors(failures: Sequence[Failure], table: pa.Table,
@@ -92,7 +92,7 @@ def field_errors(failures: Sequence[Failure], table: pa.Table,
     for column, (name, group, stacked, failing) in enumerate(failing_columns):
         where = np.flatnonzero(failing)  # only these rows' values are looked at
         stacked = stacked[:, where]
-        values = rows_taken(table.column(name), rows[where]).cast(TEXT) \
+        values = compute.cast(rows_taken(table.column(name), rows[where]), TEXT) \
             if name in table.column_names else pa.repeat(text(""), where.size)
         first = np.argmax(stacked, axis=0)
         led = first_column[where] != column  # an error of the row comes before this one
@@ -108,7 +108,7 @@ def field_errors(failures: Sequence[Failure], table: pa.Table,
                 reasons[name, group[index].rule] += count
     at = np.concatenate(positions)
     order = np.lexsort((np.concatenate(columns), at))
-    ordered = pa.concat_arrays(entries).take(pa.array(order))
+    ordered = compute.take(pa.concat_arrays(entries), pa.array(order))
     bounds = np.frombuffer(ordered.buffers()[1], np.int64)[
         ordered.offset: ordered.offset + len(ordered) + 1]
     firsts = np.concatenate([[0], np.cumsum(np.bincount(at, minlength=rows.size))])
@@ -157,7 +157,7 @@ def _chosen(options: pa.Array, index: np.ndarray) -> pa.Array | pa.Scalar:
     column failing one check, the usual case), which the joins spread for free."""
     if index.size and int(index.min()) == int(index.max()):
         return options[int(index[0])]
-    return options.take(pa.array(index))
+    return compute.take(options, pa.array(index))
 
 
 def _one_message_each(name: str, group: Sequence[Failure], values: pa.Array,
@@ -189,17 +189,17 @@ def _any_messages(name: str, group: Sequence[Failure], stacked: np.ndarray,
              for failure, hit in zip(group, stacked, strict=True) if hit.any()]
     message = joined_present(texts, "; ")
     heads = _heads(name, group, [""] * len(group))
-    return joined(_chosen(heads, _pick(first, led)), pc.fill_null(message, ""), text('"}'))
+    return joined(_chosen(heads, _pick(first, led)), compute.fill_null(message, ""), text('"}'))
 
 
 def _cut(values: pa.Array, escapes: Escapes) -> pa.Array:
     """Values as `show` cuts them (57 characters and `...` past 60), escaped. Characters
     are counted only when some value has more than 60 bytes."""
     if _longest_bytes(values) > SHOW_LIMIT:
-        long = pc.greater(pc.utf8_length(values), SHOW_LIMIT)
-        if pc.any(long).as_py():
-            cut = joined(pc.utf8_slice_codeunits(values, 0, SHOW_LIMIT - 3), text("..."))
-            values = pc.if_else(long, cut, values)
+        long = compute.greater(compute.utf8_length(values), SHOW_LIMIT)
+        if compute.any(long).as_py():
+            cut = joined(compute.utf8_slice_codeunits(values, 0, SHOW_LIMIT - 3), text("..."))
+            values = compute.if_else(long, cut, values)
     return escaped(values, escapes)
 
 
@@ -208,7 +208,7 @@ def _longest_bytes(values: pa.Array) -> int:
     if not len(values):
         return 0
     if values.type != TEXT:
-        return int(pc.max(pc.binary_length(values)).as_py() or 0)
+        return int(compute.max(compute.binary_length(values)).as_py() or 0)
     offsets = np.frombuffer(values.buffers()[1], np.int64)[values.offset:
                                                           values.offset + len(values) + 1]
     return int(np.diff(offsets).max())
@@ -222,7 +222,7 @@ def record_errors(fields: np.ndarray, expected: int, rule: str) -> pa.Array:
     distinct, which = np.unique(counts, return_inverse=True)
     texts = pa.array([quoted_json(record_error(int(n), expected, rule)) for n in distinct],
                      TEXT)
-    return texts.take(pa.array(which.reshape(-1)))
+    return compute.take(texts, pa.array(which.reshape(-1)))
 
 
 def record_error(fields: int, expected: int, rule: str) -> dict[str, Any]:

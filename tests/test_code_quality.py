@@ -41,6 +41,28 @@ def test_handlers_import_only_what_lambda_provides(path: Path) -> None:
     assert not foreign, f"{path.name} imports {sorted(foreign)}, absent from the Lambda runtime"
 
 
+def _imports_pyarrow_compute(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(
+                alias.name == "pyarrow.compute" for alias in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (
+                node.module == "pyarrow.compute"
+                or (node.module == "pyarrow" and any(a.name == "compute" for a in node.names))):
+            return True
+    return False
+
+
+def test_handlers_call_arrow_kernels_without_importing_pyarrow_compute() -> None:
+    """Importing `pyarrow.compute` costs every cold start 40-60 ms: the handlers call the
+    kernels through `handlers.arrow_compute` (the local-run and Lambda-init tests in
+    `tests/local/test_cold_start.py` check that nothing imports it on the way)."""
+    importing = [str(path.relative_to(ROOT)) for path in sorted(HANDLERS.rglob("*.py"))
+                 if _imports_pyarrow_compute(path)]
+    assert importing == []
+
+
 def test_ruff_reports_nothing() -> None:
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     result = subprocess.run(

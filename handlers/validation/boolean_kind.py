@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from handlers import arrow_compute as compute
 from handlers.validation.kernels import enum_members, is_in, with_nulls_for_empty
 from handlers.validation.keywords import BOOLEAN_KEYWORDS
 from handlers.validation.kind import Checked, ColumnKind, Mask
@@ -36,4 +36,4 @@ class BooleanKind(ColumnKind):
         return checked
 
     def convert(self, values: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-        return pc.equal(with_nulls_for_empty(values), "true")
+        return compute.equal(with_nulls_for_empty(values), "true")

@@ -9,8 +9,8 @@ from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from handlers import arrow_compute as compute
 from handlers.validation.calendar import days_from_civil, valid_dates
 from handlers.validation.kernels import is_empty, mask_of, typed_or_null
 from handlers.validation.kind import Checked, Mask
@@ -45,20 +45,21 @@ class DateTimeKind(StringKind):
 
 
 def _int_field(parts: pa.StructArray | pa.ChunkedArray, name: str) -> Int64s:
-    column = pc.fill_null(pc.struct_field(parts, name), "0")
-    column = pc.if_else(pc.equal(column, ""), "0", column)
-    return np.asarray(pc.cast(column, pa.int64()).to_numpy(), np.int64)
+    column = compute.fill_null(compute.struct_field(parts, name), "0")
+    column = compute.if_else(compute.equal(column, ""), "0", column)
+    return np.asarray(compute.cast(column, pa.int64()).to_numpy(), np.int64)
 
 
 def parse_datetimes(values: pa.ChunkedArray) -> tuple[Mask, Int64s]:
     """(is a valid RFC 3339 date-time, microseconds since the epoch in UTC) per row."""
-    parts = pc.extract_regex(values, DATETIME_RE)
-    shaped = mask_of(pc.is_valid(parts))
+    parts = compute.extract_regex(values, DATETIME_RE)
+    shaped = mask_of(compute.is_valid(parts))
     year, month, day, hour, minute, second, zone_h, zone_m = (
         _int_field(parts, k) for k in ("y", "m", "d", "H", "M", "S", "zh", "zm"))
-    fraction = pc.fill_null(pc.struct_field(parts, "f"), "")
-    micros = np.asarray(pc.cast(pc.utf8_rpad(fraction, 6, "0"), pa.int64()).to_numpy(), np.int64)
-    negative = mask_of(pc.equal(pc.fill_null(pc.struct_field(parts, "zs"), ""), "-"))
+    fraction = compute.fill_null(compute.struct_field(parts, "f"), "")
+    padded = compute.utf8_rpad(fraction, 6, "0")
+    micros = np.asarray(compute.cast(padded, pa.int64()).to_numpy(), np.int64)
+    negative = mask_of(compute.equal(compute.fill_null(compute.struct_field(parts, "zs"), ""), "-"))
     ok = (shaped & valid_dates(year, month, day) & (hour <= 23) & (minute <= 59)
           & (second <= 59) & (zone_h <= 23) & (zone_m <= 59))
     days = days_from_civil(np.where(ok, year, 1970), np.where(ok, month, 1),

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from handlers import arrow_compute as compute
 from handlers.validation.calendar import days_from_civil
 
 MAX_WIDTH = 64
@@ -39,7 +40,7 @@ def byte_matrix(values: pa.ChunkedArray | pa.Array,
         return has_width, matrix
     if not has_width.any():
         return has_width, np.zeros((0, width), np.uint8)
-    kept = array.filter(pa.array(has_width))
+    kept = compute.filter(array, pa.array(has_width))
     kept_width, kept_matrix = _matrix(kept, width)
     if kept_width.all():
         return has_width, kept_matrix
@@ -66,13 +67,13 @@ def _offsets(array: pa.Array) -> np.ndarray:
         return np.zeros(1, np.int64)
     offset_type = np.int64 if array.type == pa.large_string() else np.int32
     if array.type not in (pa.string(), pa.large_string()):
-        array = array.cast(pa.string())
+        array = compute.cast(array, pa.string())
     return np.frombuffer(array.buffers()[1], offset_type)[array.offset: array.offset + count + 1]
 
 
 def _data(array: pa.Array) -> np.ndarray:
     if array.type not in (pa.string(), pa.large_string()):
-        array = array.cast(pa.string())
+        array = compute.cast(array, pa.string())
     data = array.buffers()[2]
     return np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
 

@@ -8,8 +8,8 @@ from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from handlers import arrow_compute as compute
 from handlers.validation.decimals import is_multiple, to_decimal
 from handlers.validation.kernels import (
     enum_members,
@@ -75,4 +75,4 @@ class IntegerKind(ColumnKind):
         return checked
 
     def convert(self, values: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-        return pc.cast(pc.utf8_ltrim(with_nulls_for_empty(values), "+"), pa.int64())
+        return compute.cast(compute.utf8_ltrim(with_nulls_for_empty(values), "+"), pa.int64())

@@ -9,8 +9,8 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from handlers import arrow_compute as compute
 from handlers.validation.kind import Mask
 
 Strings: TypeAlias = "pa.ChunkedArray | pa.Array"
@@ -32,7 +32,7 @@ def _unpacked(values: pa.Array) -> Mask:
     """A boolean array's bits, one byte each: unpacked by numpy from the data buffer
     (pyarrow's `to_numpy` goes through its pandas conversion, several times slower)."""
     if values.null_count:
-        values = pc.fill_null(values, False)
+        values = compute.fill_null(values, False)
     count = len(values)
     data = values.buffers()[1]
     if not count or data is None:
@@ -45,22 +45,22 @@ def _unpacked(values: pa.Array) -> Mask:
 
 def is_empty(values: Strings) -> Mask:
     """Per row: the field is empty (the value is absent, or null in a nullable column)."""
-    return mask_of(pc.equal(values, ""))
+    return mask_of(compute.equal(values, ""))
 
 
 def matches(values: Strings, pattern: str) -> Mask:
     """Per row: `pattern` (RE2 syntax) matches somewhere in the text."""
-    return mask_of(pc.match_substring_regex(values, pattern))
+    return mask_of(compute.match_substring_regex(values, pattern))
 
 
 def is_in(values: Strings, members: list[Any], type_: pa.DataType | None = None) -> Mask:
     """Per row: the text is one of `members`."""
-    return mask_of(pc.is_in(values, value_set=pa.array(members, type_)))
+    return mask_of(compute.is_in(values, value_set=pa.array(members, type_)))
 
 
 def lengths(values: Strings) -> npt.NDArray[np.int64]:
     """Characters per row of a column without nulls."""
-    return np.asarray(pc.utf8_length(values).to_numpy(), dtype=np.int64)
+    return np.asarray(compute.utf8_length(values).to_numpy(), dtype=np.int64)
 
 
 def rows_taken(values: Strings, rows: npt.NDArray[np.integer]) -> pa.Array:
@@ -68,14 +68,14 @@ def rows_taken(values: Strings, rows: npt.NDArray[np.integer]) -> pa.Array:
     column's `take` first concatenates every chunk, a copy of the whole column for a few
     rows: here each chunk gives its own rows and only those are put together."""
     if isinstance(values, pa.Array):
-        return values.take(pa.array(rows, pa.int64()))
+        return compute.take(values, pa.array(rows, pa.int64()))
     if values.num_chunks == 1:
-        return values.chunk(0).take(pa.array(rows, pa.int64()))
+        return compute.take(values.chunk(0), pa.array(rows, pa.int64()))
     if values.num_chunks == 0 or not rows.size:
         return pa.array([], values.type)
     bounds = np.cumsum([0] + [len(chunk) for chunk in values.chunks])
     cuts = np.searchsorted(rows, bounds).tolist()
-    parts = [chunk.take(pa.array(rows[cuts[i]: cuts[i + 1]] - bounds[i], pa.int64()))
+    parts = [compute.take(chunk, pa.array(rows[cuts[i]: cuts[i + 1]] - bounds[i], pa.int64()))
              for i, chunk in enumerate(values.chunks) if cuts[i + 1] > cuts[i]]
     return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
 
@@ -84,7 +84,7 @@ def python_bad(values: pa.ChunkedArray, rows: Mask, is_bad: Callable[[str], bool
     """Decide `is_bad` once per distinct text among `rows` (exact, but not vectorized)."""
     if not rows.any():
         return np.zeros(len(values), bool)
-    distinct = pc.unique(values.filter(pa.array(rows))).to_pylist()
+    distinct = compute.unique(compute.filter(values, pa.array(rows))).to_pylist()
     bad = [text for text in distinct if is_bad(text)]
     if not bad:
         return np.zeros(len(values), bool)
@@ -106,9 +106,9 @@ def with_nulls_for_empty(values: Strings) -> Strings:
                                 values.type)
     if values.type not in (pa.string(), pa.large_string()) or values.null_count \
             or values.offset:
-        return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
-    present = pc.not_equal(pc.binary_length(values), 0)
-    if pc.all(present).as_py() is not False:
+        return compute.if_else(compute.equal(values, ""), pa.scalar(None, values.type), values)
+    present = compute.not_equal(compute.binary_length(values), 0)
+    if compute.all(present).as_py() is not False:
         return values
     return pa.Array.from_buffers(values.type, len(values),
                                  [present.buffers()[1], *values.buffers()[1:]])
@@ -119,4 +119,4 @@ def typed_or_null(numbers: npt.NDArray[np.integer], null: Mask,
     """A date or timestamp column from its integer storage, null where `null`."""
     storage = pa.int32() if output_type == pa.date32() else pa.int64()
     array = pa.array(numbers.astype(storage.to_pandas_dtype()), type=storage, mask=null)
-    return array.cast(output_type)
+    return compute.cast(array, output_type)

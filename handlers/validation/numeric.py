@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from handlers import arrow_compute as compute
 from handlers.validation.decimals import decimal_places, is_multiple
 from handlers.validation.fixed_width import single_array
 from handlers.validation.kernels import matches, python_bad
@@ -34,14 +34,14 @@ def is_json_number(value: Any) -> bool:
 
 def as_int64(values: pa.ChunkedArray, ok: Mask) -> Int64s:
     """The integers of the `ok` rows (0 elsewhere)."""
-    texts = pc.if_else(pa.array(ok), values, "0")
-    return np.asarray(pc.cast(pc.utf8_ltrim(texts, "+"), pa.int64()).to_numpy(), np.int64)
+    texts = compute.if_else(pa.array(ok), values, "0")
+    return np.asarray(compute.cast(compute.utf8_ltrim(texts, "+"), pa.int64()).to_numpy(), np.int64)
 
 
 def as_float64(values: pa.ChunkedArray, ok: Mask) -> Float64s:
     """The nearest floats of the `ok` rows (0.0 elsewhere)."""
-    texts = pc.if_else(pa.array(ok), values, "0")
-    return np.asarray(pc.cast(texts, pa.float64()).to_numpy(), np.float64)
+    texts = compute.if_else(pa.array(ok), values, "0")
+    return np.asarray(compute.cast(texts, pa.float64()).to_numpy(), np.float64)
 
 
 def int_breaks_bound(ints: Int64s, keyword: str, bound: Decimal) -> Mask:
@@ -126,16 +126,16 @@ def to_number_column(texts: pa.ChunkedArray | pa.Array,
     more than 38 digits (`1.000...0`), and crashes on some huge exponents: those few valid
     values are converted exactly in Python (they fit the column, or they would not be valid)."""
     if not isinstance(output_type, pa.Decimal128Type):
-        return pc.cast(texts, output_type)
+        return compute.cast(texts, output_type)
     exponent = matches(texts, "[eE]") | \
-        (np.asarray(pc.fill_null(pc.utf8_length(texts), 0).to_numpy()) > 38)
+        (np.asarray(compute.fill_null(compute.utf8_length(texts), 0).to_numpy()) > 38)
     if not exponent.any():
-        return pc.cast(texts, output_type)
+        return compute.cast(texts, output_type)
     mask = pa.array(exponent)
-    plain = pc.cast(single_array(pc.if_else(mask, "0", texts)), output_type)
+    plain = compute.cast(single_array(compute.if_else(mask, "0", texts)), output_type)
     step = Decimal(1).scaleb(-output_type.scale)
     with localcontext() as context:
         context.prec = 100
         exact = [Decimal(text).quantize(step)
-                 for text in single_array(texts).filter(mask).to_pylist()]
-    return pc.replace_with_mask(plain, mask, pa.array(exact, output_type))
+                 for text in compute.filter(single_array(texts), mask).to_pylist()]
+    return compute.replace_with_mask(plain, mask, pa.array(exact, output_type))

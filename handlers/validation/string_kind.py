@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from handlers import arrow_compute as compute
 from handlers.validation.fixed_width import fixed_shape, matches_shape
 from handlers.validation.kernels import (
     enum_members,
@@ -51,8 +51,8 @@ class StringKind(ColumnKind):
         checked = Checked()
         coded = self.coded
         if coded is not None:
-            index = pc.index_in(values, value_set=coded)
-            checked.fail(~mask_of(pc.is_valid(index)), enum_message(self.spec["enum"]),
+            index = compute.index_in(values, value_set=coded)
+            checked.fail(~mask_of(compute.is_valid(index)), enum_message(self.spec["enum"]),
                          "enum")
             checked.typed = _dictionary(index, coded)
         self.check_text(values, present, checked, enum=coded is None)
@@ -95,7 +95,7 @@ class StringKind(ColumnKind):
 
     def convert(self, values: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
         if self.coded is not None:
-            return _dictionary(pc.index_in(values, value_set=self.coded), self.coded)
+            return _dictionary(compute.index_in(values, value_set=self.coded), self.coded)
         return with_nulls_for_empty(values)
 
 

@@ -26,7 +26,7 @@ from etlgen.local.runner import WorkFolder, handler_environment, run_file
 from etlgen.local.worker import WorkerContext, WorkerSpec
 from handlers.status import SqliteStatusStore
 
-from .csv_samples import CHUNK_BYTES, ROOT
+from .csv_samples import CHUNK_BYTES, ROOT, transaction_rows
 from .pool_target import write_a_partial_line_and_exit
 
 TARGETS = __name__.rpartition(".")[0]
@@ -41,12 +41,13 @@ def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_lambda_init_loads_neither_the_aws_sdk_nor_pandas() -> None:
     """Lambda imports the handler module (the process module warms pyarrow up at import);
-    boto3 loads only when `Deps.from_env` builds the AWS back ends, on the first event."""
+    boto3 loads only when `Deps.from_env` builds the AWS back ends, on the first event.
+    Nor does it load `pyarrow.compute` (`handlers.arrow_compute`)."""
     result = _python("""
         import json, sys
         import handlers.process, handlers.validate, handlers.split, handlers.finalize
-        print(json.dumps(sorted(name for name in ("boto3", "botocore", "pandas")
-                                if name in sys.modules)))
+        print(json.dumps(sorted(name for name in ("boto3", "botocore", "pandas",
+                                                  "pyarrow.compute") if name in sys.modules)))
     """)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
@@ -111,17 +112,38 @@ def test_a_lambda_init_starts_no_blas_threads() -> None:
 PROBE_HOLDS = int(pa.__version__.split(".")[0]) >= 26
 
 
+# Rows refused for each check the transactions schema makes, and rows of the wrong shape.
+REFUSED_ROWS = [
+    "TX99999999,AC00000001,2024-01-05,1.00,EUR,Shop,groceries",
+    "TX9999999901,AC1,2024-01-05,1.00,EUR,Shop,groceries",
+    "TX9999999902,AC00000001,2024-02-30,1.00,EUR,Shop,groceries",
+    "TX9999999903,AC00000001,2024-01-05,1.005,EUR,Shop,groceries",
+    "TX9999999904,AC00000001,2024-01-05,ten,EUR,Shop,groceries",
+    "TX9999999905,AC00000001,2024-01-05,2000000,EUR,Shop,groceries",
+    "TX9999999906,AC00000001,2024-01-05,1.00,EUR," + "M" * 101 + ",groceries",
+    "TX9999999907,AC00000001,2024-01-05,1.00,EUR,Shop,toys",
+    "TX9999999908,,2024-01-05,1.00,EUR,Shop,groceries",
+    "TX9999999909,AC00000001,2024-01-05,1.00,EUR,Shop",
+    "TX9999999910,AC00000001,2024-01-05,1.00,EUR,Shop,groceries,extra",
+]
+
+
 @pytest.mark.parametrize("modules", [
     SDK, pytest.param(("pandas",), marks=pytest.mark.skipif(
-        not PROBE_HOLDS, reason="this pyarrow imports pandas at its first conversion"))],
-    ids=["aws-sdk", "pandas"])
+        not PROBE_HOLDS, reason="this pyarrow imports pandas at its first conversion")),
+    pytest.param(("pyarrow.compute",), marks=pytest.mark.skipif(
+        not PROBE_HOLDS, reason="this pyarrow imports pandas at its first conversion, "
+                                "and pandas imports pyarrow.compute"))],
+    ids=["aws-sdk", "pandas", "pyarrow-compute"])
 def test_a_local_run_loads_neither_the_aws_sdk_nor_pandas(
         pipeline_yaml: Path, write_csv: Any, tmp_path: Path, modules: tuple[str, ...]) -> None:
     """The runner and the handlers with their local back ends, in one process: the worker's
     own dispatch (`invoke`) runs each call here, so the run's every import is seen. pyarrow
     looks for pandas at its first conversion of values: the warm-up answers that probe, so
-    processing chunks imports no pandas either."""
-    csv = write_csv()
+    processing chunks imports no pandas either. Nor `pyarrow.compute`, 40-60 ms of imports:
+    the handlers call Arrow's kernels through `handlers.arrow_compute`, which every check
+    and every kind of refused row goes through here."""
+    csv = write_csv(rows=[*transaction_rows(300, 25), *REFUSED_ROWS])
     out = tmp_path / "loaded.json"
     result = _python("""
         import json, sys
@@ -153,12 +175,14 @@ def test_a_local_run_loads_neither_the_aws_sdk_nor_pandas(
                           retry_scale=0, chunk_size_bytes=2048, pool=InProcessPool())
         Path(out).write_text(json.dumps({
             "status": report.status, "chunks": report.chunks_done,
+            "rejected": report.rows_rejected,
             "loaded": sorted(name for name in modules.split(",") if name in sys.modules),
         }))
     """, str(pipeline_yaml), str(csv), str(tmp_path / "work"), str(out), ",".join(modules))
     assert result.returncode == 0, result.stderr
     seen = json.loads(out.read_text())
     assert seen["status"] == "SUCCEEDED" and seen["chunks"] > 1
+    assert seen["rejected"] == 12 + len(REFUSED_ROWS)
     assert seen["loaded"] == []
 
 
