@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from handlers import arrow_compute as compute
+from handlers.arrays import from_numpy
 
 
 def spans(data: object, starts: np.ndarray, stops: np.ndarray) -> pa.Array:
@@ -22,7 +23,7 @@ def spans(data: object, starts: np.ndarray, stops: np.ndarray) -> pa.Array:
     bounds[0::2], bounds[1::2] = starts, stops
     every = pa.Array.from_buffers(pa.large_binary(), 2 * count - 1,
                                   [None, pa.py_buffer(bounds), pa.py_buffer(data)])
-    return compute.take(every, pa.array(np.arange(0, 2 * count - 1, 2)))
+    return compute.take(every, from_numpy(np.arange(0, 2 * count - 1, 2)))
 
 
 def concatenated(data: object, starts: np.ndarray, stops: np.ndarray) -> memoryview:

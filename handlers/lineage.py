@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from handlers import arrow_compute as compute
+from handlers.arrays import from_numpy
 
 SOURCE_KEY, SOURCE_VERSION, SOURCE_OFFSET, INGESTED_AT = (
     "_source_key", "_source_version", "_source_offset", "_ingested_at")
@@ -72,8 +72,8 @@ class Lineage:
         columns = [
             _constant(self.source_key, rows),
             _constant(self.source_version, rows),
-            pa.array(np.asarray(offsets, np.int64)),
-            compute.cast(pa.array(np.full(rows, self._micros, np.int64)), LINEAGE_FIELDS[3].type),
+            from_numpy(np.asarray(offsets, np.int64)),
+            from_numpy(np.full(rows, self._micros, np.int64), LINEAGE_FIELDS[3].type),
         ]
         for field, column in zip(LINEAGE_FIELDS, columns, strict=True):
             table = table.append_column(field, column)
@@ -91,5 +91,5 @@ def _constant(value: str | None, rows: int) -> pa.DictionaryArray:
     if value is None:
         return pa.DictionaryArray.from_arrays(pa.nulls(rows, pa.int32()),
                                               pa.array([], pa.string()))
-    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, np.int32)),
+    return pa.DictionaryArray.from_arrays(from_numpy(np.zeros(rows, np.int32)),
                                           pa.array([value], pa.string()))

@@ -20,7 +20,6 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-import numpy as np
 import pyarrow as pa
 
 
@@ -42,7 +41,7 @@ def answer_without_pandas() -> None:
     finder = _NoPandas()
     sys.meta_path.insert(0, finder)
     try:
-        pa.array(np.empty(0, np.int64))  # the Python side's probe
+        pa.array([], pa.int64())  # the Python side's probe
         pa.scalar(0)  # the C++ side's, made when it infers a type from Python values
     finally:
         sys.meta_path.remove(finder)

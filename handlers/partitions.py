@@ -67,6 +67,7 @@ class PartitionBy:
         import pyarrow as pa
 
         from handlers import arrow_compute as compute
+        from handlers.arrays import from_numpy
 
         if table.num_rows == 0:
             return []
@@ -88,7 +89,7 @@ class PartitionBy:
         texts = [self._text(int(code), unit) for code in values.tolist()]
         if values.size == 1:
             return [(texts[0], table)]
-        ordered = compute.take(table, pa.array(np.argsort(inverse, kind="stable")))
+        ordered = compute.take(table, from_numpy(np.argsort(inverse, kind="stable")))
         starts = np.concatenate(([0], np.cumsum(counts)[:-1])).tolist()
         return [(text, ordered.slice(start, count))
                 for text, start, count in zip(texts, starts, counts.tolist(), strict=True)]

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from handlers import arrow_compute as compute
+from handlers.arrays import from_numpy
 from handlers.chunk_parse import Data, ParsedChunk, raw_text, raw_texts
 from handlers.json_text import TEXT, escaped, joined, text
 from handlers.metrics import ReasonKey
@@ -161,7 +162,7 @@ class PieceRejects:
             position[verdict] = np.arange(verdict_rows.size)
             position[ragged_rows] = verdict_rows.size + np.arange(ragged.size)
             position[undecodable_rows] = verdict_rows.size + ragged.size + np.arange(bad.size)
-            errors = compute.take(pa.concat_arrays(parts), pa.array(position))
+            errors = compute.take(pa.concat_arrays(parts), from_numpy(position))
         starts = np.empty(source.size, np.int64)
         stops = np.empty(source.size, np.int64)
         starts[verdict], stops[verdict] = parsed.row_starts[verdict_rows], \
@@ -174,7 +175,7 @@ class PieceRejects:
 
     def _assembled(self, starts: np.ndarray, stops: np.ndarray, errors: pa.Array,
                    suffix: str) -> pa.Array:
-        offsets = compute.cast(pa.array(self.base + np.asarray(starts, np.int64)), TEXT)
+        offsets = compute.cast(from_numpy(self.base + np.asarray(starts, np.int64)), TEXT)
         raw = escaped(raw_texts(self.data, starts, stops, self.encoding))
         return joined(text('{"offset": '), offsets, text(', "raw": "'), raw,
                       text('", "errors": ['), errors, text("]" + suffix + "}\n"))

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from handlers import arrow_compute as compute
+from handlers.arrays import from_numpy
 from handlers.json_text import (
     TEXT,
     TWICE,
@@ -57,11 +58,11 @@ def _messages(failure: Failure, hits: np.ndarray, values: pa.Array,
         texts = joined(shown_values[0], text(escaped_text(" " + message.wording)))
     else:
         rows = np.flatnonzero(hits)
-        worded = [message(value) for value in compute.take(values, pa.array(rows)).to_pylist()]
+        worded = [message(value) for value in compute.take(values, from_numpy(rows)).to_pylist()]
         full = np.full(len(hits), None, object)
         full[rows] = worded
-        return escaped(pa.array(full, TEXT))
-    return compute.if_else(pa.array(hits), texts, _NULL_TEXT)
+        return escaped(pa.array(full.tolist(), TEXT))
+    return compute.if_else(from_numpy(hits), texts, _NULL_TEXT)
 
 
 def field_errors(failures: Sequence[Failure], table: pa.Table,
@@ -108,7 +109,7 @@ def field_errors(failures: Sequence[Failure], table: pa.Table,
                 reasons[name, group[index].rule] += count
     at = np.concatenate(positions)
     order = np.lexsort((np.concatenate(columns), at))
-    ordered = compute.take(pa.concat_arrays(entries), pa.array(order))
+    ordered = compute.take(pa.concat_arrays(entries), from_numpy(order))
     bounds = np.frombuffer(ordered.buffers()[1], np.int64)[
         ordered.offset: ordered.offset + len(ordered) + 1]
     firsts = np.concatenate([[0], np.cumsum(np.bincount(at, minlength=rows.size))])
@@ -157,7 +158,7 @@ def _chosen(options: pa.Array, index: np.ndarray) -> pa.Array | pa.Scalar:
     column failing one check, the usual case), which the joins spread for free."""
     if index.size and int(index.min()) == int(index.max()):
         return options[int(index[0])]
-    return compute.take(options, pa.array(index))
+    return compute.take(options, from_numpy(index))
 
 
 def _one_message_each(name: str, group: Sequence[Failure], values: pa.Array,
@@ -222,7 +223,7 @@ def record_errors(fields: np.ndarray, expected: int, rule: str) -> pa.Array:
     distinct, which = np.unique(counts, return_inverse=True)
     texts = pa.array([quoted_json(record_error(int(n), expected, rule)) for n in distinct],
                      TEXT)
-    return compute.take(texts, pa.array(which.reshape(-1)))
+    return compute.take(texts, from_numpy(which.reshape(-1)))
 
 
 def record_error(fields: int, expected: int, rule: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from handlers import arrow_compute as compute
+from handlers.arrays import from_numpy
 from handlers.cores import usable_cores
 from handlers.metrics import ReasonKey
 from handlers.pandas_probe import answer_without_pandas
@@ -195,7 +196,7 @@ class RowValidator:
 
     def _typed(self, table: pa.Table, valid: Mask,
                typed_all: dict[str, pa.Array]) -> pa.Table:
-        keep = pa.array(valid)
+        keep = from_numpy(valid)
         everything = bool(valid.all())
         columns = []
         for rule in self.rules:  # one column at a time: a smaller peak of memory

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from handlers import arrow_compute as compute
+from handlers.arrays import from_numpy
 from handlers.validation.calendar import days_from_civil
 
 MAX_WIDTH = 64
@@ -40,7 +41,7 @@ def byte_matrix(values: pa.ChunkedArray | pa.Array,
         return has_width, matrix
     if not has_width.any():
         return has_width, np.zeros((0, width), np.uint8)
-    kept = compute.filter(array, pa.array(has_width))
+    kept = compute.filter(array, from_numpy(has_width))
     kept_width, kept_matrix = _matrix(kept, width)
     if kept_width.all():
         return has_width, kept_matrix

@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from handlers import arrow_compute as compute
+from handlers.arrays import from_numpy
 from handlers.validation.kind import Mask
 
 Strings: TypeAlias = "pa.ChunkedArray | pa.Array"
@@ -68,14 +69,14 @@ def rows_taken(values: Strings, rows: npt.NDArray[np.integer]) -> pa.Array:
     column's `take` first concatenates every chunk, a copy of the whole column for a few
     rows: here each chunk gives its own rows and only those are put together."""
     if isinstance(values, pa.Array):
-        return compute.take(values, pa.array(rows, pa.int64()))
+        return compute.take(values, from_numpy(rows, pa.int64()))
     if values.num_chunks == 1:
-        return compute.take(values.chunk(0), pa.array(rows, pa.int64()))
+        return compute.take(values.chunk(0), from_numpy(rows, pa.int64()))
     if values.num_chunks == 0 or not rows.size:
         return pa.array([], values.type)
     bounds = np.cumsum([0] + [len(chunk) for chunk in values.chunks])
     cuts = np.searchsorted(rows, bounds).tolist()
-    parts = [compute.take(chunk, pa.array(rows[cuts[i]: cuts[i + 1]] - bounds[i], pa.int64()))
+    parts = [compute.take(chunk, from_numpy(rows[cuts[i]: cuts[i + 1]] - bounds[i], pa.int64()))
              for i, chunk in enumerate(values.chunks) if cuts[i + 1] > cuts[i]]
     return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
 
@@ -84,7 +85,7 @@ def python_bad(values: pa.ChunkedArray, rows: Mask, is_bad: Callable[[str], bool
     """Decide `is_bad` once per distinct text among `rows` (exact, but not vectorized)."""
     if not rows.any():
         return np.zeros(len(values), bool)
-    distinct = compute.unique(compute.filter(values, pa.array(rows))).to_pylist()
+    distinct = compute.unique(compute.filter(values, from_numpy(rows))).to_pylist()
     bad = [text for text in distinct if is_bad(text)]
     if not bad:
         return np.zeros(len(values), bool)
@@ -117,6 +118,4 @@ def with_nulls_for_empty(values: Strings) -> Strings:
 def typed_or_null(numbers: npt.NDArray[np.integer], null: Mask,
                   output_type: pa.DataType) -> pa.Array:
     """A date or timestamp column from its integer storage, null where `null`."""
-    storage = pa.int32() if output_type == pa.date32() else pa.int64()
-    array = pa.array(numbers.astype(storage.to_pandas_dtype()), type=storage, mask=null)
-    return compute.cast(array, output_type)
+    return from_numpy(numbers, output_type, null=null)

@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from handlers import arrow_compute as compute
+from handlers.arrays import from_numpy
 from handlers.validation.decimals import decimal_places, is_multiple
 from handlers.validation.fixed_width import single_array
 from handlers.validation.kernels import matches, python_bad
@@ -34,13 +35,13 @@ def is_json_number(value: Any) -> bool:
 
 def as_int64(values: pa.ChunkedArray, ok: Mask) -> Int64s:
     """The integers of the `ok` rows (0 elsewhere)."""
-    texts = compute.if_else(pa.array(ok), values, "0")
+    texts = compute.if_else(from_numpy(ok), values, "0")
     return np.asarray(compute.cast(compute.utf8_ltrim(texts, "+"), pa.int64()).to_numpy(), np.int64)
 
 
 def as_float64(values: pa.ChunkedArray, ok: Mask) -> Float64s:
     """The nearest floats of the `ok` rows (0.0 elsewhere)."""
-    texts = compute.if_else(pa.array(ok), values, "0")
+    texts = compute.if_else(from_numpy(ok), values, "0")
     return np.asarray(compute.cast(texts, pa.float64()).to_numpy(), np.float64)
 
 
@@ -116,7 +117,7 @@ def decimals_from_floats(floats: Float64s, null: Mask,
     words = np.empty((low.size, 2), np.int64)  # little-endian 128-bit two's complement
     words[:, 0] = low
     words[:, 1] = low >> 63
-    validity = pa.array(~null).buffers()[1] if null.any() else None
+    validity = from_numpy(~null).buffers()[1] if null.any() else None
     return pa.Array.from_buffers(output_type, low.size, [validity, pa.py_buffer(words)])
 
 
@@ -131,7 +132,7 @@ def to_number_column(texts: pa.ChunkedArray | pa.Array,
         (np.asarray(compute.fill_null(compute.utf8_length(texts), 0).to_numpy()) > 38)
     if not exponent.any():
         return compute.cast(texts, output_type)
-    mask = pa.array(exponent)
+    mask = from_numpy(exponent)
     plain = compute.cast(single_array(compute.if_else(mask, "0", texts)), output_type)
     step = Decimal(1).scaleb(-output_type.scale)
     with localcontext() as context:

@@ -42,12 +42,14 @@ def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
 def test_a_lambda_init_loads_neither_the_aws_sdk_nor_pandas() -> None:
     """Lambda imports the handler module (the process module warms pyarrow up at import);
     boto3 loads only when `Deps.from_env` builds the AWS back ends, on the first event.
-    Nor does it load `pyarrow.compute` (`handlers.arrow_compute`)."""
+    Nor does it load `pyarrow.compute` (`handlers.arrow_compute`) or `numpy.ma`
+    (`handlers.arrays`)."""
     result = _python("""
         import json, sys
         import handlers.process, handlers.validate, handlers.split, handlers.finalize
         print(json.dumps(sorted(name for name in ("boto3", "botocore", "pandas",
-                                                  "pyarrow.compute") if name in sys.modules)))
+                                                  "pyarrow.compute", "numpy.ma")
+                                if name in sys.modules)))
     """)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
@@ -131,18 +133,19 @@ REFUSED_ROWS = [
 @pytest.mark.parametrize("modules", [
     SDK, pytest.param(("pandas",), marks=pytest.mark.skipif(
         not PROBE_HOLDS, reason="this pyarrow imports pandas at its first conversion")),
-    pytest.param(("pyarrow.compute",), marks=pytest.mark.skipif(
+    pytest.param(("pyarrow.compute", "numpy.ma"), marks=pytest.mark.skipif(
         not PROBE_HOLDS, reason="this pyarrow imports pandas at its first conversion, "
-                                "and pandas imports pyarrow.compute"))],
-    ids=["aws-sdk", "pandas", "pyarrow-compute"])
+                                "and pandas imports these"))],
+    ids=["aws-sdk", "pandas", "pyarrow-compute-and-numpy-ma"])
 def test_a_local_run_loads_neither_the_aws_sdk_nor_pandas(
         pipeline_yaml: Path, write_csv: Any, tmp_path: Path, modules: tuple[str, ...]) -> None:
     """The runner and the handlers with their local back ends, in one process: the worker's
     own dispatch (`invoke`) runs each call here, so the run's every import is seen. pyarrow
     looks for pandas at its first conversion of values: the warm-up answers that probe, so
-    processing chunks imports no pandas either. Nor `pyarrow.compute`, 40-60 ms of imports:
-    the handlers call Arrow's kernels through `handlers.arrow_compute`, which every check
-    and every kind of refused row goes through here."""
+    processing chunks imports no pandas either. Nor `pyarrow.compute` (40-60 ms: the
+    handlers call Arrow's kernels through `handlers.arrow_compute`) or `numpy.ma` (15-20 ms:
+    they make Arrow arrays of NumPy ones with `handlers.arrays.from_numpy`), along the paths
+    of every check and every kind of refused row."""
     csv = write_csv(rows=[*transaction_rows(300, 25), *REFUSED_ROWS])
     out = tmp_path / "loaded.json"
     result = _python("""
