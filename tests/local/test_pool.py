@@ -62,3 +62,12 @@ def test_results_errors_and_a_dead_worker(tmp_path: Path) -> None:
         assert pool.restarts == 1
     finally:
         pool.close()
+
+
+def test_workers_preload_every_functions_handler_module() -> None:
+    """The preload list is spelled out (the first worker starts before the function specs
+    are imported); it names exactly the template's handler modules."""
+    from etlgen.local.pool import HANDLER_MODULES
+    from etlgen.template.function_specs import FUNCTIONS
+
+    assert sorted(HANDLER_MODULES) == sorted(spec.handler_module for spec in FUNCTIONS.values())
