@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from etlgen.local.pool import LambdaPool, handler_modules
+from etlgen.local.pool import HANDLER_MODULES, LambdaPool
 from handlers.cores import usable_cores
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ def run_command(args: argparse.Namespace) -> int:
     # The first worker starts before anything else: its imports (pyarrow, the handlers)
     # are the longest part of a small run's start, and now overlap reading the config,
     # importing the runner and staging the file. A refused run stops it at once.
-    pool = LambdaPool(None, workers, preload=handler_modules()) if workers >= 1 else None
+    pool = LambdaPool(None, workers, preload=HANDLER_MODULES) if workers >= 1 else None
     try:
         if pool is not None:
             pool.start(1)

@@ -42,10 +42,6 @@ HANDLER_MODULES = ("handlers.validate", "handlers.split", "handlers.process",
                    "handlers.finalize")
 
 
-def handler_modules() -> tuple[str, ...]:
-    return HANDLER_MODULES
-
-
 class LambdaPool:
     """A replaceable process pool; `__call__` is the interpreter's Lambda runner.
 

@@ -26,7 +26,7 @@ from etlgen.errors import EtlgenError
 from etlgen.local import faults
 from etlgen.local.errors import RunInputError
 from etlgen.local.integrations import LocalTasks, StateMachineSpec
-from etlgen.local.pool import LambdaPool, handler_modules
+from etlgen.local.pool import HANDLER_MODULES, LambdaPool
 from etlgen.local.staging import stage_file
 from etlgen.local.status_table import LocalStatusTable
 from etlgen.local.tally import ChunkTally
@@ -248,7 +248,7 @@ def run_file(config: PipelineConfig, csv: Path, workdir: Path, *, workers: int,
     chunks = planned_chunks(csv.stat().st_size, settings.chunk_size_bytes)
     environment["PROCESS_THREADS"] = str(process_threads(workers, chunks))
     if pool is None:
-        pool = LambdaPool(None, workers, preload=handler_modules())
+        pool = LambdaPool(None, workers, preload=HANDLER_MODULES)
     pool.workers = min(pool.workers, workers)
     started = time.monotonic()
     try:
