@@ -25,10 +25,15 @@ def from_numpy(values: np.ndarray, type: pa.DataType | None = None,
     else:
         arrow_type = type if type is not None else pa.from_numpy_dtype(values.dtype)
         data = np.ascontiguousarray(values, dtype=_storage_dtype(arrow_type))
-    validity = None
-    if null is not None and null.any():
-        validity = pa.py_buffer(np.packbits(~np.asarray(null, np.bool_), bitorder="little"))
-    return pa.Array.from_buffers(arrow_type, len(values), [validity, pa.py_buffer(data)])
+    return pa.Array.from_buffers(arrow_type, len(values),
+                                 [validity(null), pa.py_buffer(data)])
+
+
+def validity(null: np.ndarray | None) -> pa.Buffer | None:
+    """Arrow's validity bitmap for the rows not `null` (None when no row is null)."""
+    if null is None or not null.any():
+        return None
+    return pa.py_buffer(np.packbits(~np.asarray(null, np.bool_), bitorder="little"))
 
 
 def _storage_dtype(arrow_type: pa.DataType) -> np.dtype:

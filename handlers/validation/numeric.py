@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from handlers import arrow_compute as compute
-from handlers.arrays import from_numpy
+from handlers.arrays import from_numpy, validity
 from handlers.validation.decimals import decimal_places, is_multiple
 from handlers.validation.fixed_width import single_array
 from handlers.validation.kernels import matches, python_bad
@@ -117,8 +117,7 @@ def decimals_from_floats(floats: Float64s, null: Mask,
     words = np.empty((low.size, 2), np.int64)  # little-endian 128-bit two's complement
     words[:, 0] = low
     words[:, 1] = low >> 63
-    validity = from_numpy(~null).buffers()[1] if null.any() else None
-    return pa.Array.from_buffers(output_type, low.size, [validity, pa.py_buffer(words)])
+    return pa.Array.from_buffers(output_type, low.size, [validity(null), pa.py_buffer(words)])
 
 
 def to_number_column(texts: pa.ChunkedArray | pa.Array,
