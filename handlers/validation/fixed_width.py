@@ -45,24 +45,24 @@ def byte_matrix(values: pa.ChunkedArray | pa.Array,
     kept_width, kept_matrix = _matrix(kept, width)
     if kept_width.all():
         return has_width, kept_matrix
-    starts = np.asarray(_offsets(array)[:-1], np.int64)[has_width]  # odd null slots
-    windows = np.lib.stride_tricks.sliding_window_view(_data(array), width)
+    starts = np.asarray(text_offsets(array)[:-1], np.int64)[has_width]  # odd null slots
+    windows = np.lib.stride_tricks.sliding_window_view(text_bytes(array), width)
     return has_width, windows[starts]
 
 
 def _matrix(array: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     """(value has `width` bytes, the (rows, width) view of the data when all have it; an
     empty matrix otherwise)."""
-    offsets = _offsets(array)
+    offsets = text_offsets(array)
     count = len(array)
     has_width = np.diff(offsets) == width
     if count and has_width.all():
         first = int(offsets[0])
-        return has_width, _data(array)[first: first + count * width].reshape(count, width)
+        return has_width, text_bytes(array)[first: first + count * width].reshape(count, width)
     return has_width, np.zeros((0, width), np.uint8)
 
 
-def _offsets(array: pa.Array) -> np.ndarray:
+def text_offsets(array: pa.Array) -> np.ndarray:
     count = len(array)
     if not count:
         return np.zeros(1, np.int64)
@@ -72,7 +72,7 @@ def _offsets(array: pa.Array) -> np.ndarray:
     return np.frombuffer(array.buffers()[1], offset_type)[array.offset: array.offset + count + 1]
 
 
-def _data(array: pa.Array) -> np.ndarray:
+def text_bytes(array: pa.Array) -> np.ndarray:
     if array.type not in (pa.string(), pa.large_string()):
         array = compute.cast(array, pa.string())
     data = array.buffers()[2]
@@ -112,7 +112,7 @@ def _calendar() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 _LEAP, _YEAR_START, _MONTH_DAYS, _DAYS_BEFORE = _calendar()
 
 
-def _pieces(values: pa.ChunkedArray | pa.Array) -> list[pa.Array]:
+def array_pieces(values: pa.ChunkedArray | pa.Array) -> list[pa.Array]:
     """Arrow chunks one by one: each is contiguous, no need to combine them first."""
     if isinstance(values, pa.ChunkedArray):
         return list(values.chunks) if values.num_chunks else [pa.array([], values.type)]
@@ -121,7 +121,7 @@ def _pieces(values: pa.ChunkedArray | pa.Array) -> list[pa.Array]:
 
 def parse_dates(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(is a real YYYY-MM-DD date, days since 1970-01-01) per row, straight from the bytes."""
-    parts = [_parse_dates(piece) for piece in _pieces(values)]
+    parts = [_parse_dates(piece) for piece in array_pieces(values)]
     return (np.concatenate([ok for ok, _ in parts]),
             np.concatenate([days for _, days in parts]))
 
@@ -215,7 +215,7 @@ def _class_ranges(inside: str) -> Ranges | None:
 
 def matches_shape(values: pa.ChunkedArray | pa.Array, shape: list[Ranges]) -> np.ndarray:
     """Per row: the value is exactly `len(shape)` bytes, each within its position's ranges."""
-    return np.concatenate([_matches_shape(piece, shape) for piece in _pieces(values)])
+    return np.concatenate([_matches_shape(piece, shape) for piece in array_pieces(values)])
 
 
 def _matches_shape(values: pa.Array, shape: list[Ranges]) -> np.ndarray:

@@ -10,11 +10,11 @@ import numpy as np
 import pyarrow as pa
 
 from handlers import arrow_compute as compute
+from handlers.validation.decimal_text import written_with_places
 from handlers.validation.decimals import is_multiple, to_decimal
 from handlers.validation.kernels import (
     enum_members,
     lengths,
-    matches,
     python_bad,
     with_nulls_for_empty,
 )
@@ -29,7 +29,7 @@ from handlers.validation.numeric import (
     is_json_number,
 )
 
-INTEGER_RE = r"^[+-]?[0-9]+$"
+INTEGER_RE = r"^[+-]?[0-9]+$"  # what `written_with_places(values, 0)` tells from the bytes
 
 
 class IntegerKind(ColumnKind):
@@ -42,7 +42,7 @@ class IntegerKind(ColumnKind):
 
     def check(self, values: pa.ChunkedArray, present: Mask) -> Checked:
         spec, checked = self.spec, Checked()
-        syntax = matches(values, INTEGER_RE)
+        syntax = written_with_places(values, 0)
         long = syntax & (lengths(values) > 18)
         overflow = python_bad(values, long, lambda t: not INT64_MIN <= int(t) <= INT64_MAX)
         ok = syntax & ~overflow

@@ -18,6 +18,7 @@ from typing import ClassVar
 import numpy as np
 import pyarrow as pa
 
+from handlers.validation.decimal_text import written_with_places
 from handlers.validation.decimals import decimal_places, to_decimal
 from handlers.validation.kernels import (
     enum_members,
@@ -48,6 +49,20 @@ def plain_number_pattern(places: int | None) -> str:
     fraction = rf"[0-9]{{0,{places}}}0*"
     leading_dot = rf"\.(?:[0-9]{{1,{places}}}0*|0+)" if places else r"\.0+"
     return rf"^[+-]?(?:[0-9]+(?:\.{fraction})?|{leading_dot})$"
+
+
+def plain_numbers(values: pa.ChunkedArray, places: int | None) -> Mask:
+    """Per row: `plain_number_pattern(places)` matches. The values written the usual way,
+    with exactly `places` decimals, are told from the bytes (`written_with_places`); only
+    the others go through the regex."""
+    pattern = plain_number_pattern(places)
+    if places is None:
+        return matches(values, pattern)
+    found = written_with_places(values, places)
+    rest = np.flatnonzero(~found)
+    if rest.size:
+        found[rest] = matches(rows_taken(values, rest), pattern)
+    return found
 
 
 class NumberKind(ColumnKind):
@@ -81,7 +96,7 @@ class NumberKind(ColumnKind):
         divisor = to_decimal(spec["multipleOf"]) if "multipleOf" in spec else None
         places = decimal_places(divisor) if divisor is not None else None
         # One pass settles the common case; the other rows are looked at closely.
-        plain = matches(values, plain_number_pattern(places))
+        plain = plain_numbers(values, places)
         rest = np.flatnonzero(present & ~plain)
         ok = plain.copy()
         not_multiple = np.zeros(len(values), bool)

@@ -24,8 +24,11 @@ from handlers.formats.format import stored_schema
 from handlers.json_text import ONCE, TWICE, escaped, escaped_text
 from handlers.local_objects import LocalObjectStore
 from handlers.row_validator import compiled_validator
+from handlers.validation.decimal_text import written_with_places
 from handlers.validation.fixed_width import fixed_shape, matches_shape, parse_dates
+from handlers.validation.integer_kind import INTEGER_RE
 from handlers.validation.kernels import mask_of, rows_taken
+from handlers.validation.number_kind import plain_number_pattern, plain_numbers
 from tests.handlers.csv_generator import HEADER as GENERATED_HEADER
 from tests.handlers.csv_generator import GeneratedFile, csv_files
 from tests.handlers.handler_oracle import SCHEMA_PATH
@@ -190,6 +193,41 @@ def test_fixed_shapes_agree_with_re2_on_nulls_and_sliced_columns(
     for pattern in PATTERNS:
         expected = pc.fill_null(pc.match_substring_regex(column, pattern), False)
         assert matches_shape(column, fixed_shape(pattern)).tolist() == expected.to_pylist()
+
+
+amounts = st.one_of(st.text(alphabet="0123456789.+-eE ٣é", max_size=12),
+                    st.from_regex(r"\A[+-]?[0-9]{1,6}\.[0-9]{0,4}\Z"),
+                    st.from_regex(r"\A[+-]?[0-9]{1,6}\Z"), st.none())
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(amounts, max_size=40), split=st.integers(0, 40), skip=st.integers(0, 3),
+       large=st.booleans(), places=st.one_of(st.none(), st.integers(0, 3)))
+def test_plain_numbers_told_from_the_bytes_agree_with_re2(
+        values: list[str | None], split: int, skip: int, large: bool,
+        places: int | None) -> None:
+    """The number kind's first check: the values with exactly `places` decimals are told
+    from the bytes, and with the regex run on the others the mask is RE2's, whatever the
+    chunks, the array's offset, its type or its null slots."""
+    kind = pa.large_string() if large else pa.string()
+    column = pa.chunked_array([pa.array(values[:split], kind)[skip:],
+                               pa.array(values[split:], kind)], kind)
+    expected = pc.fill_null(pc.match_substring_regex(
+        column, plain_number_pattern(places)), False).to_pylist()
+    assert plain_numbers(column, places).tolist() == expected
+    if places is not None:
+        usual = rf"^[+-]?[0-9]+\.[0-9]{{{places}}}$" if places else INTEGER_RE
+        assert written_with_places(column, places).tolist() == pc.fill_null(
+            pc.match_substring_regex(column, usual), False).to_pylist()
+
+
+def test_a_null_over_a_well_written_value_is_not_a_plain_number() -> None:
+    """A validity bitmap laid over text (as `with_nulls_for_empty` does) hides the text."""
+    texts = pa.array(["12.34", "-5.00", "7.10"])
+    hidden = pa.Array.from_buffers(pa.string(), 3, [pa.array([True, False, True]).buffers()[1],
+                                                    *texts.buffers()[1:]])
+    assert written_with_places(hidden, 2).tolist() == [True, False, True]
+    assert plain_numbers(pa.chunked_array([hidden]), 2).tolist() == [True, False, True]
 
 
 @pytest.mark.parametrize("pattern", [r"^TX[0-9]+$", r"TX[0-9]{3}", r"^[^a]$", r"^(a|b)$",
