@@ -33,6 +33,7 @@ from handlers.deps import Deps
 from handlers.errors import CountMismatch
 from handlers.events import ChunkCounts, FileRecord, ProcessEvent
 from handlers.identity import run_identity
+from handlers.in_order import InOrderWrites
 from handlers.layout import OutputLayout
 from handlers.lineage import Lineage, output_schema
 from handlers.logs import log
@@ -123,9 +124,10 @@ def process_bytes(data: bytes | bytearray, start: int, header: list[str],
     `_source_offset` taken from the record scan's row starts (no per-row Python).
 
     A large chunk is cut on record boundaries into pieces of a few MiB, parsed and checked
-    on one thread per core (pyarrow and numpy release the GIL) while this thread hands
-    the finished pieces, in order, to `sink` (or joins them into one table without one).
-    Small pieces keep the peak of memory low and leave little work after the last check.
+    on one thread per core (pyarrow and numpy release the GIL); those threads also hand
+    the finished pieces' valid rows to `sink`, in piece order (`handlers.in_order`).
+    Without a sink this thread joins them into one table. Small pieces keep the peak of
+    memory low and leave little work after the last check.
     Any error in a piece sends the whole chunk down the one-piece path, so errors read
     exactly as for an uncut chunk.
 
@@ -148,18 +150,20 @@ def process_bytes(data: bytes | bytearray, start: int, header: list[str],
         view = memoryview(data)
         submitted: SimpleQueue[tuple[_Batches, Future[_Piece]] | None] = SimpleQueue()
         stop = threading.Event()
+        writes = InOrderWrites(sink) if sink is not None else None
 
         def submit_pieces() -> None:
             """Each piece handed to the pool as soon as its cut is found in the bytes that
             are there; None last, also after an error (raised by `cutting.result()`)."""
             try:
                 previous = 0
-                for cut in _arriving_cuts(data, marks, ready):
+                for number, cut in enumerate(_arriving_cuts(data, marks, ready)):
                     if stop.is_set():
                         break
                     channel = _Batches()
                     submitted.put((channel, pool.submit(
-                        _piece_job, channel, view[previous:cut], previous, start, header,
+                        _piece_job, channel, writes, number, view[previous:cut], previous,
+                        start, header,
                         validator, delimiter=delimiter, encoding=encoding, label=label,
                         at_end_of_file=at_end_of_file and cut == len(data),
                         lineage=lineage, extra=extra)))
@@ -181,8 +185,7 @@ def process_bytes(data: bytes | bytearray, start: int, header: list[str],
                 except Exception:  # redone whole below, which raises the real error
                     failed = True
                     break
-                _deliver(piece, sink)
-                pieces.append(piece)
+                pieces.append(piece)  # its valid rows written by the piece threads
         finally:
             if failed or item is not None:  # stopped early: no piece left running
                 stop.set()
@@ -264,11 +267,18 @@ class _Batches:
             write(data)
 
 
-def _piece_job(channel: _Batches, *args: Any, **kwargs: Any) -> _Piece:
+def _piece_job(channel: _Batches, writes: InOrderWrites | None, number: int, *args: Any,
+               **kwargs: Any) -> _Piece:
+    """Piece `number`, its lines sent to `channel` and its valid rows to `writes` (in
+    piece order, `handlers.in_order`)."""
     try:
-        return _piece(*args, emit=channel.put, **kwargs)
+        piece = _piece(*args, emit=channel.put, **kwargs)
     finally:
         channel.finish()
+    if writes is not None:
+        typed, piece.typed = piece.typed, None  # let its memory go once written
+        writes.finished(number, typed)
+    return piece
 
 
 def _piece_count(size: int, threads: int) -> int:
