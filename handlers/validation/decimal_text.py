@@ -3,7 +3,7 @@
 A money column's values are nearly all `[+-]?digits.dd`: one sign at most, digits, a dot
 and exactly the column's number of decimals. Such a value is recognized by counting its
 bytes that are not digits and looking at the byte where its dot must be, a few numpy
-passes over the column's data, about a quarter of the time RE2 takes to run the full
+passes over the column's data, about a quarter of the instructions RE2 takes to run the full
 plain-number pattern on every value. The other values (a leading or trailing dot, fewer
 or more decimals, exponents, anything invalid) are left to the pattern.
 """
