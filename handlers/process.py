@@ -145,7 +145,7 @@ def process_bytes(data: bytes | bytearray, start: int, header: list[str],
     ready = ready or _all_there
     threads = threads or PIECES
     pool = _piece_pool(threads)
-    marks = _piece_marks(len(data), _piece_count(len(data), threads))
+    marks = _piece_marks(len(data), _piece_shares(len(data), threads))
     if marks:
         view = memoryview(data)
         submitted: SimpleQueue[tuple[_Batches, Future[_Piece]] | None] = SimpleQueue()
@@ -281,12 +281,6 @@ def _piece_job(channel: _Batches, writes: InOrderWrites | None, number: int, *ar
     return piece
 
 
-def _piece_count(size: int, threads: int) -> int:
-    if size < 2 * PIECE_MIN_BYTES:
-        return 1
-    return max(threads, -(-size // PIECE_TARGET_BYTES))
-
-
 def _piece_pool(threads: int) -> ThreadPoolExecutor:
     """The threads pieces are checked on, one pool per size (a container uses one)."""
     pool = _PIECE_POOLS.get(threads)
@@ -358,17 +352,29 @@ def _joined(pieces: list[_Piece], validator: RowValidator, label: str,
 
 
 TAIL_SHARE = 0.25
-"""The last piece's size next to the others': its valid rows are written after every other
-piece is done, on one core, so a small last piece leaves little work after the checks."""
+"""The last pieces' size next to the others', one such piece per thread: each thread ends
+on a small one, so the threads finish close together and little work is left once the
+other threads are done."""
 
 
-def _piece_marks(size: int, pieces: int) -> list[int]:
-    """Nominal cut positions: `pieces - 1` pieces of one size, then one of `TAIL_SHARE`
-    of it."""
-    if pieces < 2:
-        return []
-    whole = pieces - 1 + TAIL_SHARE
-    return [min(size, int(size * k / whole)) for k in range(1, pieces)]
+def _piece_shares(size: int, threads: int) -> list[float]:
+    """Relative sizes of a chunk's pieces, in order: a whole number of full pieces per
+    thread (at most `PIECE_TARGET_BYTES` each), then one `TAIL_SHARE` piece per thread.
+    With 9 full pieces and one small one, two threads ended 5 against 4.25 pieces apart."""
+    if size < 2 * PIECE_MIN_BYTES:
+        return [1.0]
+    rounds = max(1, -(-size // (PIECE_TARGET_BYTES * threads)))
+    return [1.0] * (rounds * threads) + [TAIL_SHARE] * threads
+
+
+def _piece_marks(size: int, shares: list[float]) -> list[int]:
+    """Nominal cut positions between pieces of these relative sizes."""
+    whole = sum(shares)
+    marks, reached = [], 0.0
+    for share in shares[:-1]:
+        reached += share
+        marks.append(min(size, int(size * reached / whole)))
+    return marks
 
 
 def _arriving_cuts(data: bytes | bytearray, marks: list[int], ready: Ready) -> Iterator[int]:

@@ -6,7 +6,17 @@ from __future__ import annotations
 import random
 from itertools import pairwise
 
-from handlers.process import TAIL_SHARE, _all_there, _arriving_cuts, _piece_marks
+import pytest
+
+from handlers.process import (
+    PIECE_MIN_BYTES,
+    PIECE_TARGET_BYTES,
+    TAIL_SHARE,
+    _all_there,
+    _arriving_cuts,
+    _piece_marks,
+    _piece_shares,
+)
 
 
 def _cuts_counting_from_zero(data: bytes, pieces: int) -> list[int]:
@@ -51,11 +61,22 @@ def test_cuts_never_fall_inside_a_quoted_field_with_line_feeds() -> None:
     assert all(cut % len(record) == 0 for cut in cuts)
 
 
-def test_the_last_piece_is_the_small_one() -> None:
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_each_thread_gets_as_many_full_pieces_and_ends_on_a_small_one(threads: int) -> None:
     record = b"TX0000000001,AC00000001,2024-01-31,12.30,USD,Shop,other\n"
     data = record * 20_000
-    cuts = _piece_cuts(data, _piece_marks(len(data), 5))
+    shares = _piece_shares(20 * PIECE_TARGET_BYTES, threads)
+    assert shares[-threads:] == [TAIL_SHARE] * threads
+    full = shares[:-threads]
+    assert set(full) == {1.0} and len(full) % threads == 0
+    assert 20 * PIECE_TARGET_BYTES / (len(full) + TAIL_SHARE * threads) <= PIECE_TARGET_BYTES
+    cuts = _piece_cuts(data, _piece_marks(len(data), [1.0] * 4 + [TAIL_SHARE] * 2))
     sizes = [b - a for a, b in pairwise(cuts)]
-    assert len(sizes) == 5
-    assert max(sizes[:-1]) - min(sizes[:-1]) <= len(record)
-    assert abs(sizes[-1] - TAIL_SHARE * sizes[0]) <= len(record)
+    assert len(sizes) == 6
+    assert max(sizes[:4]) - min(sizes[:4]) <= len(record)
+    assert all(abs(size - TAIL_SHARE * sizes[0]) <= len(record) for size in sizes[4:])
+
+
+def test_a_chunk_below_two_minimum_pieces_is_not_cut() -> None:
+    assert _piece_shares(2 * PIECE_MIN_BYTES - 1, 4) == [1.0]
+    assert len(_piece_shares(2 * PIECE_MIN_BYTES, 4)) == 8
