@@ -68,6 +68,7 @@ class PartitionBy:
 
         from handlers import arrow_compute as compute
         from handlers.arrays import from_numpy
+        from handlers.validation.kernels import mask_of
 
         if table.num_rows == 0:
             return []
@@ -79,7 +80,7 @@ class PartitionBy:
         codes = days if unit == "D" else \
             days.astype("datetime64[D]").astype(f"datetime64[{unit}]").astype(np.int64)
         if column.null_count:
-            codes[~compute.is_valid(column).to_numpy(zero_copy_only=False)] = _NULL_CODE
+            codes[~mask_of(compute.is_valid(column))] = _NULL_CODE
         values, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
         if values.size > MAX_PARTITIONS_PER_CHUNK:
             raise TooManyPartitions(

@@ -24,8 +24,8 @@ _DOT, _MINUS, _PLUS = ord("."), ord("-"), ord("+")
 def written_with_places(values: pa.ChunkedArray | pa.Array, places: int) -> Mask:
     """Per row: the text is `[+-]?[0-9]+\\.[0-9]{places}` exactly (`[+-]?[0-9]+` when
     `places` is 0); False for nulls."""
-    parts = [_written_with_places(piece, places) for piece in array_pieces(values)]
-    return np.concatenate(parts) if parts else np.zeros(0, bool)
+    return np.concatenate([_written_with_places(piece, places)
+                           for piece in array_pieces(values)])
 
 
 def _written_with_places(array: pa.Array, places: int) -> Mask:
