@@ -16,7 +16,7 @@ from handlers.in_order import InOrderWrites
 class RecordingSink:
     def __init__(self, fail_on: int | None = None) -> None:
         self.tables: list[int] = []
-        self.threads: set[str] = set()
+        self.writers: list[str] = []
         self.fail_on = fail_on
         self._busy = threading.Lock()
 
@@ -28,7 +28,7 @@ class RecordingSink:
             if table == self.fail_on:
                 raise OSError("disk full")
             self.tables.append(table)
-            self.threads.add(threading.current_thread().name)
+            self.writers.append(threading.current_thread().name)
         finally:
             self._busy.release()
 
@@ -48,7 +48,22 @@ def test_pieces_finished_out_of_order_are_written_in_order_one_at_a_time(seed: i
         list(pool.map(piece, range(60)))
     assert sink.tables == list(range(60))
     assert writes.written == 60
-    assert len(sink.threads) > 1  # written by the threads that finished the pieces
+
+
+def test_the_thread_whose_piece_is_next_writes_it_and_the_ones_waiting() -> None:
+    sink = RecordingSink()
+    writes = InOrderWrites(sink)
+
+    def finish(number: int, name: str) -> None:
+        thread = threading.Thread(target=writes.finished, args=(number, number), name=name)
+        thread.start()
+        thread.join()
+
+    finish(1, "first")  # its turn has not come: left waiting
+    finish(0, "second")  # writes 0, then the waiting 1
+    finish(2, "third")
+    assert sink.tables == [0, 1, 2]
+    assert sink.writers == ["second", "second", "third"]
 
 
 def test_a_failed_write_raises_where_it_was_made_and_nothing_after_it_is_written() -> None:
